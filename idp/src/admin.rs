@@ -1,0 +1,200 @@
+//! Operator operations shared by the CLI and the tests: registering relying parties
+//! and creating users. No printing here; callers present the results.
+
+use anyhow::{bail, Context as _};
+
+use crate::crypto;
+use crate::db::clients::{self, ClientRow};
+use crate::db::users::{self, InsertUserError, UserRow};
+use crate::db::Db;
+use crate::keys::SigningAlg;
+use crate::oauth::client::{hash_secret, AuthMethod, GrantType};
+use crate::oauth::redirect_uri;
+use crate::oauth::scope::Scope;
+use crate::password::{self, Passwords};
+
+/// What to register.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    /// Display name.
+    pub name: String,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `client_secret_basic`, `client_secret_post`, or `none` (public).
+    pub auth_method: AuthMethod,
+    /// Grant types; empty means authorization_code and refresh_token.
+    pub grant_types: Vec<GrantType>,
+    /// Allowed scopes.
+    pub scope: String,
+    /// ID token algorithm.
+    pub id_token_alg: SigningAlg,
+    /// Whether a confidential client must use PKCE (public ones always must).
+    pub require_pkce: bool,
+    /// A chosen client_id; generated (128 bits) when `None`.
+    pub client_id: Option<String>,
+}
+
+impl Default for ClientSpec {
+    fn default() -> Self {
+        Self {
+            name: "Relying party".into(),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            auth_method: AuthMethod::ClientSecretBasic,
+            grant_types: Vec::new(),
+            scope: "openid profile email offline_access".into(),
+            id_token_alg: SigningAlg::RS256,
+            require_pkce: true,
+            client_id: None,
+        }
+    }
+}
+
+/// A registered client and its secret (shown once; only its hash is stored).
+#[derive(Debug)]
+pub struct RegisteredClient {
+    /// The stored row.
+    pub row: ClientRow,
+    /// The generated secret; `None` for public clients.
+    pub secret: Option<String>,
+}
+
+/// Registers a client with a generated 256-bit secret (confidential clients).
+///
+/// # Errors
+/// Invalid redirect URIs, scope or grant types; a taken client_id; database errors.
+pub async fn create_client(db: &Db, spec: ClientSpec, now: i64) -> anyhow::Result<RegisteredClient> {
+    if spec.redirect_uris.is_empty() {
+        bail!("at least one redirect URI is required");
+    }
+    for uri in spec.redirect_uris.iter().chain(&spec.post_logout_redirect_uris) {
+        redirect_uri::validate_registered(uri)?;
+    }
+    let public = spec.auth_method == AuthMethod::None;
+    let grant_types = if spec.grant_types.is_empty() {
+        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+    } else {
+        spec.grant_types.clone()
+    };
+    if public && grant_types.contains(&GrantType::ClientCredentials) {
+        bail!("a public client cannot use client_credentials");
+    }
+    let scope = Scope::parse(&spec.scope).map_err(|_| anyhow::anyhow!("malformed scope"))?;
+    let client_id = spec.client_id.clone().unwrap_or_else(|| crypto::random_token(16));
+    if client_id.is_empty()
+        || client_id.len() > 128
+        || client_id.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        bail!("a client_id must be 1 to 128 visible characters");
+    }
+    let secret = (!public).then(|| crypto::random_token(32));
+    let grant_names: Vec<&str> = grant_types.iter().map(|g| g.as_str()).collect();
+    let row = ClientRow {
+        client_id: client_id.clone(),
+        client_name: spec.name,
+        secret_hash: secret.as_deref().map(hash_secret),
+        token_endpoint_auth_method: spec.auth_method.as_str().to_owned(),
+        redirect_uris: serde_json::to_string(&spec.redirect_uris)?,
+        post_logout_redirect_uris: serde_json::to_string(&spec.post_logout_redirect_uris)?,
+        grant_types: serde_json::to_string(&grant_names)?,
+        scope: scope.to_string(),
+        id_token_signed_response_alg: spec.id_token_alg.as_str().to_owned(),
+        require_pkce: i64::from(public || spec.require_pkce),
+        created_at: now,
+    };
+    if !clients::insert(db, &row).await? {
+        bail!("a client with client_id {client_id} already exists");
+    }
+    Ok(RegisteredClient { row, secret })
+}
+
+/// A user to create.
+#[derive(Debug, Clone, Default)]
+pub struct UserSpec {
+    /// Login name.
+    pub username: String,
+    /// E-mail address.
+    pub email: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// The password; generated when `None`.
+    pub password: Option<String>,
+    /// BCP 47 locale.
+    pub locale: Option<String>,
+    /// IANA time zone.
+    pub zoneinfo: Option<String>,
+}
+
+/// A created user and the generated password, if one was generated.
+#[derive(Debug)]
+pub struct CreatedUser {
+    /// The stored row.
+    pub user: UserRow,
+    /// The generated password.
+    pub generated_password: Option<String>,
+}
+
+/// Creates a user with a verified e-mail address.
+///
+/// # Errors
+/// An invalid username, e-mail or password length; a taken username or e-mail.
+pub async fn create_user(
+    db: &Db,
+    passwords: &Passwords,
+    spec: UserSpec,
+    now: i64,
+) -> anyhow::Result<CreatedUser> {
+    let username = spec.username.trim().to_lowercase();
+    if username.is_empty()
+        || username.len() > 64
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+    {
+        bail!("a username is 1 to 64 letters, digits, '.', '_', '-' or '@'");
+    }
+    let email = spec.email.trim().to_lowercase();
+    match email.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && domain.contains('.')
+                && email.len() <= 254
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control()) => {}
+        _ => bail!("not an e-mail address: {email}"),
+    }
+    let (password, generated) = match spec.password {
+        Some(p) => (p, false),
+        None => (crypto::random_token(15), true),
+    };
+    let length = password::normalize(&password).chars().count();
+    if !(8..=128).contains(&length) {
+        bail!("a password must have 8 to 128 characters");
+    }
+    let hash = passwords.hash(&password).await.context("hashing the password")?;
+    let user = UserRow {
+        id: crypto::random_id(),
+        username,
+        email,
+        email_verified: 1,
+        given_name: spec.given_name,
+        family_name: spec.family_name,
+        locale: spec.locale,
+        zoneinfo: spec.zoneinfo,
+        password_hash: Some(hash),
+        disabled: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    match users::insert(db, &user).await {
+        Ok(()) => Ok(CreatedUser {
+            user,
+            generated_password: generated.then_some(password),
+        }),
+        Err(InsertUserError::Exists) => bail!("a user with this username or e-mail already exists"),
+        Err(InsertUserError::Db(e)) => Err(e.into()),
+    }
+}

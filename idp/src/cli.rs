@@ -1,0 +1,295 @@
+//! The `idp` command line: `serve` (the default), `migrate`, and operator
+//! subcommands (`clients`, `users`), each with `--json` output for scripts.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use crate::admin::{self, ClientSpec, CreatedUser, RegisteredClient, UserSpec};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::db::clients::ClientRow;
+use crate::db::{self, Db};
+use crate::keys::SigningAlg;
+use crate::oauth::client::{AuthMethod, GrantType};
+use crate::password::Passwords;
+use crate::state::AppState;
+
+/// An OpenID Connect provider for B2B customer portals.
+#[derive(Debug, Parser)]
+#[command(name = "idp", version, about)]
+pub struct Cli {
+    /// A TOML configuration file (defaults < file < IDP_* environment variables).
+    #[arg(long, global = true, env = "IDP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the provider (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage relying parties (OAuth clients).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+/// `idp clients …`.
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Register a client and print its client_id and generated secret.
+    Create(CreateClient),
+    /// List registered clients.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Token endpoint authentication of a confidential client.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CliAuthMethod {
+    /// HTTP Basic (the default).
+    ClientSecretBasic,
+    /// Secret in the form body.
+    ClientSecretPost,
+}
+
+/// `idp clients create`.
+#[derive(Debug, Args)]
+pub struct CreateClient {
+    /// Display name shown on the login page.
+    #[arg(long)]
+    pub name: String,
+    /// A redirect URI, matched exactly (repeatable).
+    #[arg(long = "redirect-uri", required = true)]
+    pub redirect_uris: Vec<String>,
+    /// A post-logout redirect URI (repeatable).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (no secret; PKCE required), e.g. a single-page or native app.
+    #[arg(long)]
+    pub public: bool,
+    /// How a confidential client authenticates at the token endpoint.
+    #[arg(long, value_enum, default_value = "client-secret-basic")]
+    pub auth_method: CliAuthMethod,
+    /// Grant types (repeatable); default authorization_code and refresh_token.
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
+    /// Scopes the client may request.
+    #[arg(long, default_value = "openid profile email offline_access")]
+    pub scope: String,
+    /// ID token signing algorithm: RS256, ES256 or EdDSA.
+    #[arg(long, default_value = "RS256")]
+    pub id_token_alg: String,
+    /// Let this confidential client skip PKCE (not recommended).
+    #[arg(long)]
+    pub no_pkce: bool,
+    /// Choose the client_id instead of generating one.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `idp users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user (for demos and tests); prints a generated password if none is given.
+    Create(CreateUser),
+}
+
+/// `idp users create`.
+#[derive(Debug, Args)]
+pub struct CreateUser {
+    /// Login name (letters, digits, `.`, `_`, `-`, `@`); lower-cased.
+    #[arg(long)]
+    pub username: String,
+    /// E-mail address; lower-cased.
+    #[arg(long)]
+    pub email: String,
+    /// Given name.
+    #[arg(long, default_value = "")]
+    pub given_name: String,
+    /// Family name.
+    #[arg(long, default_value = "")]
+    pub family_name: String,
+    /// The password; read from IDP_NEW_PASSWORD if set, generated otherwise.
+    #[arg(long, env = "IDP_NEW_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// BCP 47 locale, e.g. en or de.
+    #[arg(long)]
+    pub locale: Option<String>,
+    /// IANA time zone, e.g. Europe/Berlin.
+    #[arg(long)]
+    pub zoneinfo: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses the command line and runs it.
+///
+/// # Errors
+/// Any failure, printed by `main` with its context chain.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    init_tracing(&config);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            Db::connect(&config.database_url).await?.migrate().await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Clients(ClientsCommand::Create(args)) => create_client(&config, args).await,
+        Command::Clients(ClientsCommand::List { json }) => list_clients(&config, json).await,
+        Command::Users(UsersCommand::Create(args)) => create_user(&config, args).await,
+    }
+}
+
+fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log.filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if config.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let issuer = config.issuer.clone();
+    let state = AppState::build(config, Arc::new(SystemClock)).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(%issuer, address = %listener.local_addr()?, "provider listening");
+    crate::serve(listener, state, crate::shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn create_client(config: &Config, args: CreateClient) -> anyhow::Result<()> {
+    let id_token_alg = SigningAlg::parse(&args.id_token_alg)
+        .with_context(|| format!("unsupported --id-token-alg {}", args.id_token_alg))?;
+    let grant_types = args
+        .grant_types
+        .iter()
+        .map(|g| GrantType::parse(g).with_context(|| format!("unknown grant type {g}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let auth_method = match (args.public, args.auth_method) {
+        (true, _) => AuthMethod::None,
+        (false, CliAuthMethod::ClientSecretBasic) => AuthMethod::ClientSecretBasic,
+        (false, CliAuthMethod::ClientSecretPost) => AuthMethod::ClientSecretPost,
+    };
+    let db = open_db(config).await?;
+    let spec = ClientSpec {
+        name: args.name,
+        redirect_uris: args.redirect_uris,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        auth_method,
+        grant_types,
+        scope: args.scope,
+        id_token_alg,
+        require_pkce: !args.no_pkce,
+        client_id: args.client_id,
+    };
+    let RegisteredClient { row, secret } = admin::create_client(&db, spec, SystemClock.now()).await?;
+    if args.json {
+        println!("{}", client_json(&row, secret.as_deref()));
+    } else {
+        println!("client_id:     {}", row.client_id);
+        match &secret {
+            Some(secret) => {
+                println!("client_secret: {secret}");
+                println!("(the secret is stored hashed and shown only now; keep it safe)");
+            }
+            None => println!("public client: no secret, PKCE required"),
+        }
+    }
+    Ok(())
+}
+
+fn client_json(c: &ClientRow, secret: Option<&str>) -> serde_json::Value {
+    let list = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_default();
+    let mut v = json!({
+        "client_id": c.client_id,
+        "client_name": c.client_name,
+        "token_endpoint_auth_method": c.token_endpoint_auth_method,
+        "redirect_uris": list(&c.redirect_uris),
+        "post_logout_redirect_uris": list(&c.post_logout_redirect_uris),
+        "grant_types": list(&c.grant_types),
+        "scope": c.scope,
+        "id_token_signed_response_alg": c.id_token_signed_response_alg,
+        "require_pkce": c.require_pkce != 0,
+    });
+    if let (Some(secret), Some(obj)) = (secret, v.as_object_mut()) {
+        obj.insert("client_secret".into(), json!(secret));
+    }
+    v
+}
+
+async fn list_clients(config: &Config, json_out: bool) -> anyhow::Result<()> {
+    let db = open_db(config).await?;
+    let rows = db::clients::list(&db).await?;
+    if json_out {
+        let list: Vec<_> = rows.iter().map(|c| client_json(c, None)).collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        for c in rows {
+            println!("{}\t{}\t{}\t{}", c.client_id, c.client_name, c.token_endpoint_auth_method, c.redirect_uris);
+        }
+    }
+    Ok(())
+}
+
+async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
+    let db = open_db(config).await?;
+    let passwords = Passwords::new(&config.passwords)?;
+    let spec = UserSpec {
+        username: args.username,
+        email: args.email,
+        given_name: args.given_name,
+        family_name: args.family_name,
+        password: args.password,
+        locale: args.locale,
+        zoneinfo: args.zoneinfo,
+    };
+    let CreatedUser { user, generated_password } =
+        admin::create_user(&db, &passwords, spec, SystemClock.now()).await?;
+    if args.json {
+        println!(
+            "{}",
+            json!({ "sub": user.id, "username": user.username, "email": user.email, "password": generated_password })
+        );
+    } else {
+        println!("sub:      {}", user.id);
+        println!("username: {}", user.username);
+        if let Some(p) = generated_password {
+            println!("password: {p}");
+        }
+    }
+    Ok(())
+}

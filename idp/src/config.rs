@@ -1,0 +1,278 @@
+//! Layered configuration: built-in defaults < TOML file (`--config`) < `IDP_*`
+//! environment variables (nested keys joined with `__`, for example
+//! `IDP_TOKENS__ACCESS_TOKEN_SECONDS=300`). Every duration is in seconds.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::keys::SigningAlg;
+
+/// The whole provider configuration. See docs/configuration.md for every key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// The issuer identifier (OIDC Core §2, Discovery §4.1): an http(s) URL without
+    /// query or fragment. Every `iss` claim and endpoint URL derives from it, never
+    /// from request headers.
+    pub issuer: String,
+    /// The socket address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://path` (embedded default) or `postgres://...` (scale-out).
+    pub database_url: String,
+    /// Key-encryption key settings.
+    pub keys: KeysConfig,
+    /// Browser session (SSO) settings.
+    pub session: SessionConfig,
+    /// Token lifetimes and algorithms.
+    pub tokens: TokensConfig,
+    /// Password hashing cost.
+    pub passwords: PasswordsConfig,
+    /// HTTP limits.
+    pub http: HttpConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// Where the key-encryption key (KEK) comes from. The KEK encrypts the private parts
+/// of signing keys at rest (JWE `dir` + `A256GCM`) and derives the CSRF key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeysConfig {
+    /// 32 bytes, base64 or base64url; takes precedence over `kek_file`.
+    /// Set it with `IDP_KEYS__KEK`.
+    pub kek: Option<String>,
+    /// A file holding the base64 KEK; created with mode 0600 on first start.
+    pub kek_file: PathBuf,
+}
+
+/// Browser session lifetimes (seconds).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionConfig {
+    /// A session unused for this long ends.
+    pub idle_seconds: i64,
+    /// A session ends this long after the login that created it, however active.
+    pub absolute_seconds: i64,
+    /// How long a browser may take to finish a login for a pending authorization request.
+    pub authorization_request_seconds: i64,
+}
+
+/// Token lifetimes (seconds) and signing algorithms.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TokensConfig {
+    /// Authorization code lifetime; 1 to 60.
+    pub code_seconds: i64,
+    /// Access token lifetime.
+    pub access_token_seconds: i64,
+    /// ID token lifetime.
+    pub id_token_seconds: i64,
+    /// A refresh token unused for this long expires.
+    pub refresh_token_idle_seconds: i64,
+    /// A refresh-token family (one login's grant) ends this long after the login.
+    pub refresh_token_absolute_seconds: i64,
+    /// How long after rotation a refresh token may be presented again (a network
+    /// retry) and still get fresh tokens; after it, reuse revokes the whole family.
+    /// 0 turns the grace window off.
+    pub refresh_token_reuse_grace_seconds: i64,
+    /// Signing algorithm of JWT access tokens (RFC 9068): RS256, ES256 or EdDSA.
+    pub access_token_alg: SigningAlg,
+}
+
+/// argon2id parameters; never below OWASP's m=19 MiB, t=2, p=1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PasswordsConfig {
+    /// Memory cost in KiB.
+    pub memory_kib: u32,
+    /// Iterations.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+    /// Hashes computed at once; 0 means one per CPU core.
+    pub max_concurrent: usize,
+}
+
+/// HTTP limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest accepted single parameter value, in bytes.
+    pub max_param_bytes: usize,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// A tracing `EnvFilter` directive, e.g. `info,idp=debug`.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8080".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://data/idp.sqlite3".into(),
+            keys: KeysConfig::default(),
+            session: SessionConfig::default(),
+            tokens: TokensConfig::default(),
+            passwords: PasswordsConfig::default(),
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            kek: None,
+            kek_file: PathBuf::from("keys/kek"),
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_seconds: 8 * 3600,
+            absolute_seconds: 7 * 24 * 3600,
+            authorization_request_seconds: 30 * 60,
+        }
+    }
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        Self {
+            code_seconds: 60,
+            access_token_seconds: 600,
+            id_token_seconds: 600,
+            refresh_token_idle_seconds: 14 * 24 * 3600,
+            refresh_token_absolute_seconds: 30 * 24 * 3600,
+            refresh_token_reuse_grace_seconds: 10,
+            access_token_alg: SigningAlg::RS256,
+        }
+    }
+}
+
+impl Default for PasswordsConfig {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 0,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            max_param_bytes: 4096,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the TOML file if given, then `IDP_*` variables, and validates.
+    ///
+    /// # Errors
+    /// A missing or malformed file, a value of the wrong type, or a value that fails
+    /// [`Config::validate`].
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                bail!("configuration file {} does not exist", file.display());
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("IDP_").split("__"))
+            .extract()
+            .context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that types alone cannot, and normalises the issuer (no trailing `/`).
+    ///
+    /// # Errors
+    /// Names the first offending key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let issuer = url::Url::parse(&self.issuer).context("issuer is not a URL")?;
+        if !matches!(issuer.scheme(), "http" | "https") {
+            bail!("issuer must be an http or https URL");
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            bail!("issuer must not have a query or fragment (OIDC Discovery §2)");
+        }
+        if self.issuer.ends_with('/') {
+            bail!("issuer must not end with '/'");
+        }
+        let t = &self.tokens;
+        if !(1..=60).contains(&t.code_seconds) {
+            bail!("tokens.code_seconds must be between 1 and 60");
+        }
+        for (name, v) in [
+            ("tokens.access_token_seconds", t.access_token_seconds),
+            ("tokens.id_token_seconds", t.id_token_seconds),
+            ("tokens.refresh_token_idle_seconds", t.refresh_token_idle_seconds),
+            ("tokens.refresh_token_absolute_seconds", t.refresh_token_absolute_seconds),
+            ("session.idle_seconds", self.session.idle_seconds),
+            ("session.absolute_seconds", self.session.absolute_seconds),
+            (
+                "session.authorization_request_seconds",
+                self.session.authorization_request_seconds,
+            ),
+        ] {
+            if v <= 0 {
+                bail!("{name} must be positive");
+            }
+        }
+        if !(0..=60).contains(&t.refresh_token_reuse_grace_seconds) {
+            bail!("tokens.refresh_token_reuse_grace_seconds must be between 0 and 60");
+        }
+        let p = &self.passwords;
+        if p.memory_kib < 19 * 1024 || p.iterations < 2 || p.parallelism < 1 {
+            bail!("passwords: argon2id parameters below OWASP's minimum (m=19456 KiB, t=2, p=1)");
+        }
+        if self.http.max_body_bytes < 1024 || self.http.max_param_bytes < 256 {
+            bail!("http limits are too small");
+        }
+        Ok(())
+    }
+
+    /// Whether the issuer is served over https (cookies then get `__Host-` and `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    /// An absolute URL under the issuer, `path` starting with `/`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+}

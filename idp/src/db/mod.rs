@@ -1,0 +1,175 @@
+//! Storage: the only module with SQL.
+//!
+//! One SQL dialect serves both backends through sqlx's `Any` driver: `$n`
+//! placeholders, `BIGINT` for integers and timestamps (Unix seconds), `TEXT` for the
+//! rest, `RETURNING` for atomic read-modify-write. Migrations live in
+//! `migrations/sqlite` and `migrations/postgres`.
+
+pub mod auth_requests;
+pub mod clients;
+pub mod grants;
+pub mod keys;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+
+use std::path::Path;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor as _};
+
+/// The database backend behind a [`Db`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A connection pool to the provider's database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://path` or `postgres://...`). A SQLite file and its
+    /// directory are created if missing, and use WAL journaling.
+    ///
+    /// # Errors
+    /// An unsupported scheme, or the database cannot be opened.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!("database_url must start with sqlite:// or postgres://");
+        };
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url).context("invalid database_url")?;
+        let pool_options = match backend {
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(8)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        Ok(())
+                    })
+                }),
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let pool = pool_options
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .context("cannot connect to the database")?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies pending migrations for this backend.
+    ///
+    /// # Errors
+    /// A migration fails or was changed after it was applied.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.pool).await,
+            Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&self.pool).await,
+        }
+        .context("database migration failed")
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A trivial query, for readiness checks.
+    ///
+    /// # Errors
+    /// The database is unreachable.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Deletes rows that can no longer be used: expired pending requests, codes and
+    /// tokens, and ended sessions, each kept `keep_seconds` past its end for audits.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn purge_expired(&self, now: i64, keep_seconds: i64) -> anyhow::Result<u64> {
+        let cutoff = now - keep_seconds;
+        let mut n = 0;
+        for sql in [
+            "DELETE FROM authorization_requests WHERE expires_at < $1",
+            "DELETE FROM access_tokens WHERE expires_at < $1",
+            "DELETE FROM refresh_tokens WHERE expires_at < $1",
+            "DELETE FROM browser_sessions WHERE expires_at < $1 OR ended_at < $1",
+        ] {
+            n += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
+        }
+        n += sqlx::query(
+            "DELETE FROM grants WHERE expires_at < $1 AND NOT EXISTS \
+             (SELECT 1 FROM refresh_tokens r WHERE r.grant_id = grants.id) AND NOT EXISTS \
+             (SELECT 1 FROM access_tokens a WHERE a.grant_id = grants.id)",
+        )
+        .bind(cutoff)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n)
+    }
+}
+
+/// Adds `mode=rwc` (create if missing) and creates the parent directory.
+fn sqlite_url(url: &str) -> anyhow::Result<String> {
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the database directory {}", dir.display()))?;
+        }
+    }
+    Ok(if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+/// `true` when `err` is a unique-constraint violation, on either backend.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.is_unique_violation(),
+        _ => false,
+    }
+}
+
+/// Converts a 0/1 column to `bool`.
+pub(crate) fn flag(v: i64) -> bool {
+    v != 0
+}

@@ -1,0 +1,187 @@
+//! The authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2), GET and POST, and
+//! the resumption of a request after the login page.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+use tower_cookies::Cookies;
+
+use super::error::PageError;
+use super::extract::{ParamsError, RequestParams};
+use super::session;
+use crate::crypto;
+use crate::db::{auth_requests, clients};
+use crate::oauth::authorization_response;
+use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Decision};
+use crate::oauth::client::Client;
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::issue;
+use crate::state::AppState;
+
+/// A request waiting for its browser to log in.
+#[derive(Serialize, Deserialize)]
+pub struct Pending {
+    /// The validated request.
+    pub request: AuthorizationRequest,
+    /// Whether a fresh login is required even with a live session.
+    pub forced: bool,
+}
+
+/// `GET|POST /authorize`.
+pub async fn handle(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    params: Result<RequestParams, ParamsError>,
+) -> Response {
+    match authorize(&state, &cookies, params).await {
+        Ok(response) => response,
+        Err(e) => error_response(&state, e),
+    }
+}
+
+async fn authorize(
+    state: &AppState,
+    cookies: &Cookies,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, Error> {
+    let RequestParams(params) = params.map_err(|e| Error::Page(PageError::BadRequest(e.to_string())))?;
+    let client_id = authorize::client_id(&params)?;
+    let client = find_client(state, client_id).await?;
+    let request = authorize::validate(&params, &client, &state.keys, &state.config.issuer)?;
+    let session = session::current(state, cookies).await?;
+    let now = state.clock.now();
+    match request.decide(session.as_ref(), now) {
+        Decision::IssueCode => match session {
+            Some(session) => Ok(found(issue::issue_code(state, &request, &session).await?)),
+            None => Err(Error::Page(PageError::Internal(anyhow::anyhow!("no session")))),
+        },
+        Decision::LoginRequired => Err(AuthorizeError::Redirect {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            error: OAuthError::new(ErrorCode::LoginRequired, "the user is not logged in"),
+        }
+        .into()),
+        Decision::Login { forced } => {
+            let browser = session::browser_id(state, cookies);
+            let id = crypto::random_token(32);
+            let pending = serde_json::to_string(&Pending { request, forced }).map_err(anyhow::Error::from)?;
+            auth_requests::insert(
+                &state.db,
+                &crypto::sha256_b64(id.as_bytes()),
+                &crypto::sha256_b64(browser.as_bytes()),
+                &pending,
+                now,
+                now + state.config.session.authorization_request_seconds,
+            )
+            .await?;
+            Ok(Redirect::to(&format!("/login?request_id={id}")).into_response())
+        }
+    }
+}
+
+async fn find_client(state: &AppState, client_id: &str) -> Result<Client, Error> {
+    match clients::find(&state.db, client_id).await? {
+        Some(row) => Ok(Client::from_row(row)?),
+        None => Err(AuthorizeError::Page("The application (client_id) is not registered.".into()).into()),
+    }
+}
+
+/// Query of `GET /authorize/resume`.
+#[derive(Deserialize)]
+pub struct ResumeQuery {
+    request_id: Option<String>,
+}
+
+/// `GET /authorize/resume?request_id=…`: after the login page, finishes the pending
+/// request of this browser with its (new) session.
+pub async fn resume(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    query: Result<Query<ResumeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let id = match query {
+        Ok(Query(ResumeQuery { request_id: Some(id) })) if id.len() <= 64 => id,
+        _ => return PageError::BadRequest("The sign-in request is missing.".into()).into_response(),
+    };
+    match resume_inner(&state, &cookies, &id).await {
+        Ok(response) => response,
+        Err(e) => error_response(&state, e),
+    }
+}
+
+async fn resume_inner(state: &AppState, cookies: &Cookies, id: &str) -> Result<Response, Error> {
+    let expired = || Error::Page(PageError::BadRequest(EXPIRED.into()));
+    let browser = session::existing_browser_id(state, cookies).ok_or_else(expired)?;
+    let id_hash = crypto::sha256_b64(id.as_bytes());
+    let browser_hash = crypto::sha256_b64(browser.as_bytes());
+    let now = state.clock.now();
+    let row = auth_requests::find(&state.db, &id_hash, &browser_hash, now)
+        .await?
+        .ok_or_else(expired)?;
+    let pending: Pending = serde_json::from_str(&row.params).map_err(anyhow::Error::from)?;
+    let session = match session::current(state, cookies).await? {
+        Some(s) if pending.request.satisfied_by(&s, row.created_at, pending.forced, now) => s,
+        _ => return Ok(Redirect::to(&format!("/login?request_id={id}")).into_response()),
+    };
+    // Single use: only the browser tab that takes the request gets the code.
+    if auth_requests::take(&state.db, &id_hash, &browser_hash, now).await?.is_none() {
+        return Err(expired());
+    }
+    Ok(found(issue::issue_code(state, &pending.request, &session).await?))
+}
+
+/// What a login page shows when its pending request is gone.
+pub const EXPIRED: &str =
+    "This sign-in request has expired or was already completed in another tab.";
+
+/// 302 Found to `location` (the authorization response, RFC 6749 §4.1.2).
+fn found(location: String) -> Response {
+    (StatusCode::FOUND, [(axum::http::header::LOCATION, location)]).into_response()
+}
+
+/// Errors of this endpoint: an error page, or an error sent to the client.
+pub enum Error {
+    /// Shown to the user.
+    Page(PageError),
+    /// Redirected to the client.
+    Authorize(AuthorizeError),
+}
+
+impl From<AuthorizeError> for Error {
+    fn from(e: AuthorizeError) -> Self {
+        Error::Authorize(e)
+    }
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Self {
+        Error::Page(PageError::Internal(e))
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Page(PageError::Internal(e.into()))
+    }
+}
+
+fn error_response(state: &AppState, e: Error) -> Response {
+    match e {
+        Error::Page(page) => page.into_response(),
+        Error::Authorize(AuthorizeError::Page(message)) => PageError::BadRequest(message).into_response(),
+        Error::Authorize(AuthorizeError::Redirect {
+            redirect_uri,
+            state: client_state,
+            error,
+        }) => found(authorization_response(
+            &redirect_uri,
+            &[
+                ("error", Some(error.code.as_str())),
+                ("error_description", Some(&error.description)),
+                ("state", client_state.as_deref()),
+                ("iss", Some(&state.config.issuer)),
+            ],
+        )),
+    }
+}

@@ -1,0 +1,33 @@
+//! The introspection endpoint (RFC 7662 §2).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::client_auth;
+use super::error::no_store_json;
+use super::extract::{ParamsError, RequestParams};
+use crate::oauth::error::TokenError;
+use crate::oauth::inspect;
+use crate::state::AppState;
+
+/// `POST /introspect`: the token's metadata for the client it was issued to, and
+/// `{"active":false}` for anything else. Needs client authentication.
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Result<RequestParams, ParamsError>,
+) -> Response {
+    let result: Result<serde_json::Value, TokenError> = async {
+        let RequestParams(params) = params.map_err(|e| TokenError::invalid_request(e.to_string()))?;
+        params.check()?;
+        let client = client_auth::authenticate(&state, &headers, &params).await?;
+        let token = params.require("token")?;
+        Ok(inspect::introspect(&state, &client.client_id, token).await?)
+    }
+    .await;
+    match result {
+        Ok(body) => no_store_json(StatusCode::OK, body),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,111 @@
+//! The HTTP layer: thin handlers that extract, call the protocol logic, and respond.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod discovery;
+pub mod error;
+pub mod extract;
+pub mod introspection;
+pub mod jwks;
+pub mod login;
+pub mod revocation;
+pub mod session;
+pub mod token;
+pub mod userinfo;
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use minijinja::context;
+use tower_cookies::{CookieManagerLayer, Cookies};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use self::discovery::paths;
+use self::error::{page, PageError};
+use crate::db::users;
+use crate::state::AppState;
+use crate::templates::STYLE_CSS;
+
+/// The Content-Security-Policy of every response: no script, no framing, styles and
+/// images from this origin only.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+                       frame-ancestors 'none'; base-uri 'none'";
+
+/// Builds the router with every endpoint and the security headers.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.http.max_body_bytes;
+    let https = state.config.is_https();
+    let mut app = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery::get))
+        .route(paths::JWKS, get(jwks::get))
+        .route(paths::AUTHORIZATION, get(authorize::handle).post(authorize::handle))
+        .route("/authorize/resume", get(authorize::resume))
+        .route("/login", get(login::form).post(login::submit))
+        .route(paths::TOKEN, post(token::post))
+        .route(paths::USERINFO, get(userinfo::handle).post(userinfo::handle))
+        .route(paths::REVOCATION, post(revocation::post))
+        .route(paths::INTROSPECTION, post(introspection::post))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/static/style.css", get(style))
+        .route("/", get(home))
+        .fallback(|| async { PageError::NotFound })
+        .with_state(state)
+        .layer(CookieManagerLayer::new())
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(CatchPanicLayer::new())
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header_layer(header::CONTENT_SECURITY_POLICY, CSP));
+    if https {
+        app = app.layer(header_layer(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ));
+    }
+    app.layer(TraceLayer::new_for_http())
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn style() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLE_CSS,
+    )
+}
+
+/// `GET /`: who is signed in in this browser, if anyone.
+async fn home(State(state): State<AppState>, cookies: Cookies) -> Result<Response, PageError> {
+    let user = match session::current(&state, &cookies).await? {
+        Some(s) => users::find_by_id(&state.db, &s.user_id).await?,
+        None => None,
+    };
+    let user = user.map(|u| context! { name => u.display_name(), username => u.username });
+    Ok(page(StatusCode::OK, "home.html", context! { title => "Home", user }))
+}

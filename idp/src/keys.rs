@@ -1,0 +1,423 @@
+//! Signing keys: creation, encryption at rest, JWKS, JWT signing and verification.
+//!
+//! One active key per algorithm (RS256, ES256, EdDSA/Ed25519) is created on first
+//! start. The private part is stored as a JWE (`alg=dir`, `enc=A256GCM`) under the
+//! key-encryption key (KEK). `kid` is the RFC 7638 JWK thumbprint.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{anyhow, bail, Context as _};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use josekit::jwe::{JweHeader, Dir};
+use josekit::jwk::alg::ed::EdCurve;
+use josekit::jwk::Jwk;
+use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier, EdDSA, ES256, RS256};
+use josekit::jwt::JwtPayload;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::clock::Clock;
+use crate::crypto;
+use crate::db::{keys as db_keys, Db};
+
+/// A JWS algorithm the provider signs with (RFC 7518 §3, RFC 8037 §3.1).
+/// `none` and the HMAC algorithms are deliberately absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SigningAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys; the OIDC default.
+    RS256,
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+    /// EdDSA with Ed25519.
+    EdDSA,
+}
+
+impl SigningAlg {
+    /// Every supported algorithm, default first.
+    pub const ALL: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
+
+    /// The JOSE `alg` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::EdDSA => "EdDSA",
+        }
+    }
+
+    /// Parses a JOSE `alg` name; `None` for anything unsupported (including `none`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// The left-most half of the hash of `value` used for `at_hash` and `c_hash`
+    /// (OIDC Core §3.1.3.6): SHA-256 for RS256/ES256, SHA-512 for Ed25519.
+    pub fn half_hash(self, value: &str) -> String {
+        let digest: Vec<u8> = match self {
+            SigningAlg::RS256 | SigningAlg::ES256 => Sha256::digest(value.as_bytes()).to_vec(),
+            SigningAlg::EdDSA => Sha512::digest(value.as_bytes()).to_vec(),
+        };
+        URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+    }
+}
+
+impl fmt::Display for SigningAlg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The 32-byte key-encryption key.
+#[derive(Clone)]
+pub struct Kek([u8; 32]);
+
+impl fmt::Debug for Kek {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Kek(..)")
+    }
+}
+
+impl Kek {
+    /// Parses 32 bytes written as base64 or base64url (padding optional).
+    ///
+    /// # Errors
+    /// Not base64, or not 32 bytes.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        let text = text.trim().trim_end_matches('=');
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(text))
+            .context("the key-encryption key is not base64")?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| anyhow!("the key-encryption key must be 32 bytes"))?;
+        Ok(Self(key))
+    }
+
+    /// Reads the KEK from `file`, creating it (mode 0600) with 32 random bytes if absent.
+    /// An existing file readable by group or others is refused.
+    ///
+    /// # Errors
+    /// I/O failures, loose permissions, or malformed content.
+    pub fn load_or_create(file: &Path) -> anyhow::Result<Self> {
+        if !file.exists() {
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let text = STANDARD.encode(crypto::random_bytes(32));
+            write_private_file(file, &text)?;
+            tracing::info!(path = %file.display(), "created a new key-encryption key");
+        }
+        check_private_permissions(file)?;
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading the key-encryption key {}", file.display()))?;
+        Self::parse(&text)
+    }
+
+    /// Derives a purpose-bound 32-byte subkey (HMAC-SHA-256 of the label).
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        crypto::hmac_sha256(&self.0, label.as_bytes())
+    }
+
+    fn encrypt(&self, plaintext: &[u8]) -> anyhow::Result<String> {
+        let mut header = JweHeader::new();
+        header.set_content_encryption("A256GCM");
+        let encrypter = Dir.encrypter_from_bytes(self.0)?;
+        Ok(josekit::jwe::serialize_compact(plaintext, &header, &encrypter)?)
+    }
+
+    fn decrypt(&self, jwe: &str) -> anyhow::Result<Vec<u8>> {
+        let decrypter = Dir.decrypter_from_bytes(self.0)?;
+        let (plaintext, _) = josekit::jwe::deserialize_compact(jwe, &decrypter)
+            .context("cannot decrypt a signing key: wrong key-encryption key?")?;
+        Ok(plaintext)
+    }
+}
+
+#[cfg(unix)]
+fn write_private_file(file: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+        .with_context(|| format!("creating {}", file.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private_file(file: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(file, text).with_context(|| format!("creating {}", file.display()))
+}
+
+#[cfg(unix)]
+fn check_private_permissions(file: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(file)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "{} is readable by others (mode {:o}); run chmod 600 on it",
+            file.display(),
+            mode & 0o777
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private_permissions(_file: &Path) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// One loaded signing key.
+struct LoadedKey {
+    kid: String,
+    alg: SigningAlg,
+    signer: Box<dyn JwsSigner>,
+    verifier: Box<dyn JwsVerifier>,
+    created_at: i64,
+}
+
+/// The published key set, with the newest key of each algorithm used for signing.
+pub struct KeySet {
+    keys: Vec<LoadedKey>,
+    active: HashMap<SigningAlg, usize>,
+    jwks: axum::body::Bytes,
+}
+
+impl KeySet {
+    /// The JWKS document (RFC 7517 §5), public parts only.
+    pub fn jwks_json(&self) -> axum::body::Bytes {
+        self.jwks.clone()
+    }
+
+    /// The kids of all published keys.
+    pub fn kids(&self) -> Vec<(String, SigningAlg, i64)> {
+        self.keys
+            .iter()
+            .map(|k| (k.kid.clone(), k.alg, k.created_at))
+            .collect()
+    }
+}
+
+/// Errors verifying a JWT we issued.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The token is not a compact JWS, names an algorithm we do not accept, a kid we do
+    /// not know, or the signature does not verify.
+    #[error("the token is not signed by this provider")]
+    BadSignature,
+}
+
+/// The provider's signing keys, reloadable from the database.
+pub struct Keys {
+    current: RwLock<Arc<KeySet>>,
+}
+
+impl Keys {
+    /// Loads the published keys, first creating a key for any algorithm without one.
+    ///
+    /// # Errors
+    /// Database errors, or keys the KEK cannot decrypt.
+    pub async fn load_or_create(db: &Db, kek: &Kek, clock: &dyn Clock) -> anyhow::Result<Self> {
+        let existing = db_keys::list_published(db).await?;
+        for alg in SigningAlg::ALL {
+            if !existing.iter().any(|k| k.alg == alg.as_str()) {
+                create_key(db, kek, alg, clock.now()).await?;
+            }
+        }
+        let set = load_set(db, kek).await?;
+        Ok(Self {
+            current: RwLock::new(Arc::new(set)),
+        })
+    }
+
+    /// Re-reads the published keys (another process may have rotated them).
+    ///
+    /// # Errors
+    /// Database or decryption errors; the previous set stays in use.
+    pub async fn reload(&self, db: &Db, kek: &Kek) -> anyhow::Result<()> {
+        let set = load_set(db, kek).await?;
+        if let Ok(mut guard) = self.current.write() {
+            *guard = Arc::new(set);
+        }
+        Ok(())
+    }
+
+    /// The current key set.
+    pub fn current(&self) -> Arc<KeySet> {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Signs `claims` as a compact JWS with the active key of `alg`, setting `typ`
+    /// (`JWT` for ID tokens, `at+jwt` for access tokens, RFC 9068 §2.1) and `kid`.
+    ///
+    /// # Errors
+    /// No active key for `alg`, or a signing failure.
+    pub fn sign(&self, alg: SigningAlg, typ: &str, claims: Map<String, Value>) -> anyhow::Result<String> {
+        let set = self.current();
+        let key = set
+            .active
+            .get(&alg)
+            .and_then(|&i| set.keys.get(i))
+            .ok_or_else(|| anyhow!("no active {alg} key"))?;
+        let mut header = JwsHeader::new();
+        header.set_token_type(typ);
+        header.set_key_id(key.kid.clone());
+        let payload = JwtPayload::from_map(claims)?;
+        Ok(josekit::jwt::encode_with_signer(&payload, &header, key.signer.as_ref())?)
+    }
+
+    /// Verifies a compact JWS signed by one of our published keys and returns its
+    /// header `typ` and claims. Only RS256, ES256 and EdDSA are accepted; the key is
+    /// chosen by `kid` from our own set, never from `jku`, `x5u` or `jwk` headers
+    /// (RFC 8725 §3.1). Time claims are not checked here.
+    ///
+    /// # Errors
+    /// [`VerifyError::BadSignature`] for anything that is not our valid signature.
+    pub fn verify(&self, token: &str) -> Result<(Option<String>, Map<String, Value>), VerifyError> {
+        if token.len() > 16 * 1024 {
+            return Err(VerifyError::BadSignature);
+        }
+        let set = self.current();
+        let decoded = josekit::jwt::decode_with_verifier_selector(token, |header| {
+            let alg = header.algorithm().and_then(SigningAlg::parse);
+            let kid = header.key_id();
+            let found = match (alg, kid) {
+                (Some(alg), Some(kid)) => set
+                    .keys
+                    .iter()
+                    .find(|k| k.kid == kid && k.alg == alg)
+                    .map(|k| k.verifier.as_ref()),
+                _ => None,
+            };
+            Ok(found)
+        });
+        match decoded {
+            Ok((payload, header)) => Ok((
+                header.token_type().map(str::to_owned),
+                payload.claims_set().clone(),
+            )),
+            Err(_) => Err(VerifyError::BadSignature),
+        }
+    }
+}
+
+async fn create_key(db: &Db, kek: &Kek, alg: SigningAlg, now: i64) -> anyhow::Result<String> {
+    let (private_jwk, public_jwk) = match alg {
+        SigningAlg::RS256 => {
+            let pair = RS256.generate_key_pair(2048)?;
+            (pair.to_jwk_private_key(), pair.to_jwk_public_key())
+        }
+        SigningAlg::ES256 => {
+            let pair = ES256.generate_key_pair()?;
+            (pair.to_jwk_private_key(), pair.to_jwk_public_key())
+        }
+        SigningAlg::EdDSA => {
+            let pair = EdDSA.generate_key_pair(EdCurve::Ed25519)?;
+            (pair.to_jwk_private_key(), pair.to_jwk_public_key())
+        }
+    };
+    let kid = thumbprint(&public_jwk)?;
+    let mut public_jwk = public_jwk;
+    public_jwk.set_key_id(kid.clone());
+    public_jwk.set_algorithm(alg.as_str());
+    public_jwk.set_key_use("sig");
+    let private_json = serde_json::to_vec(private_jwk.as_ref())?;
+    let private_jwe = kek.encrypt(&private_json)?;
+    db_keys::insert(
+        db,
+        &db_keys::NewKey {
+            kid: &kid,
+            alg: alg.as_str(),
+            public_jwk: &serde_json::to_string(public_jwk.as_ref())?,
+            private_jwe: &private_jwe,
+            created_at: now,
+        },
+    )
+    .await?;
+    tracing::info!(%kid, %alg, "created a signing key");
+    Ok(kid)
+}
+
+/// RFC 7638 JWK thumbprint (SHA-256, base64url) of a public key.
+fn thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
+    let p = |name: &str| -> anyhow::Result<String> {
+        jwk.parameter(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("JWK lacks {name}"))
+    };
+    let canonical = match jwk.key_type() {
+        "RSA" => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, p("e")?, p("n")?),
+        "EC" => format!(
+            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+            p("crv")?,
+            p("x")?,
+            p("y")?
+        ),
+        "OKP" => format!(r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#, p("crv")?, p("x")?),
+        other => bail!("unsupported key type {other}"),
+    };
+    Ok(crypto::b64url(&crypto::sha256(canonical.as_bytes())))
+}
+
+async fn load_set(db: &Db, kek: &Kek) -> anyhow::Result<KeySet> {
+    let rows = db_keys::list_published(db).await?;
+    let mut keys = Vec::with_capacity(rows.len());
+    let mut public = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(alg) = SigningAlg::parse(&row.alg) else {
+            tracing::warn!(kid = %row.kid, alg = %row.alg, "skipping a key of unknown algorithm");
+            continue;
+        };
+        let private_json = kek.decrypt(&row.private_jwe)?;
+        let private = Jwk::from_bytes(&private_json)?;
+        let public_jwk = Jwk::from_bytes(row.public_jwk.as_bytes())?;
+        let (signer, verifier): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>) = match alg {
+            SigningAlg::RS256 => (
+                Box::new(RS256.signer_from_jwk(&private)?),
+                Box::new(RS256.verifier_from_jwk(&public_jwk)?),
+            ),
+            SigningAlg::ES256 => (
+                Box::new(ES256.signer_from_jwk(&private)?),
+                Box::new(ES256.verifier_from_jwk(&public_jwk)?),
+            ),
+            SigningAlg::EdDSA => (
+                Box::new(EdDSA.signer_from_jwk(&private)?),
+                Box::new(EdDSA.verifier_from_jwk(&public_jwk)?),
+            ),
+        };
+        public.push(Value::Object(public_jwk.as_ref().clone()));
+        keys.push(LoadedKey {
+            kid: row.kid,
+            alg,
+            signer,
+            verifier,
+            created_at: row.created_at,
+        });
+    }
+    // The newest key of each algorithm signs (rows come oldest first).
+    let mut active = HashMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        active.insert(key.alg, i);
+    }
+    let jwks = serde_json::to_string(&serde_json::json!({ "keys": public }))?;
+    Ok(KeySet {
+        keys,
+        active,
+        jwks: axum::body::Bytes::from(jwks),
+    })
+}

@@ -1,0 +1,90 @@
+//! An OpenID Connect provider for B2B customer portals.
+//!
+//! Layers: [`http`] (thin axum handlers) → [`oauth`] (protocol logic) → [`db`]
+//! (the only SQL). [`serve`] runs the provider on a given listener until a shutdown
+//! future resolves, so tests bind port 0 and run the real server in-process.
+
+pub mod admin;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod http;
+pub mod keys;
+pub mod oauth;
+pub mod password;
+pub mod state;
+pub mod templates;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+pub use crate::state::AppState;
+
+/// How long ended sessions, used codes and expired tokens are kept before purging.
+const PURGE_KEEP_SECONDS: i64 = 24 * 3600;
+
+/// Serves the provider on `listener` until `shutdown` resolves, then finishes
+/// in-flight requests. Also runs the background jobs (key reload, purge).
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let jobs = tokio::spawn(background_jobs(state.clone()));
+    let app = http::router(state);
+    let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    jobs.abort();
+    result
+}
+
+/// Reloads signing keys (another process may rotate them) and purges dead rows.
+async fn background_jobs(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.keys.reload(&state.db, &state.kek).await {
+            tracing::warn!(error = %format!("{e:#}"), "reloading signing keys failed");
+        }
+        match state.db.purge_expired(state.clock.now(), PURGE_KEEP_SECONDS).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "purged expired rows"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "purge failed"),
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

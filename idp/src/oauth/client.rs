@@ -1,0 +1,152 @@
+//! Registered relying parties (clients) and their authentication (RFC 6749 §2.3;
+//! OIDC Core §9).
+
+use anyhow::Context as _;
+
+use super::redirect_uri;
+use super::scope::Scope;
+use crate::crypto;
+use crate::db::clients::ClientRow;
+use crate::keys::SigningAlg;
+
+/// How a client authenticates at the token endpoint (RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// HTTP Basic with form-urlencoded id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// id and secret in the form body.
+    ClientSecretPost,
+    /// A public client: no secret.
+    None,
+}
+
+impl AuthMethod {
+    /// The RFC 7591 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+
+    /// Parses an RFC 7591 name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::ClientSecretBasic, Self::ClientSecretPost, Self::None]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+}
+
+/// A grant type a client may use (RFC 6749 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    /// `authorization_code`.
+    AuthorizationCode,
+    /// `refresh_token`.
+    RefreshToken,
+    /// `client_credentials` (confidential clients only).
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// The RFC 6749 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// Parses an RFC 6749 name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials]
+            .into_iter()
+            .find(|g| g.as_str() == s)
+    }
+}
+
+/// A registered client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// The client identifier.
+    pub client_id: String,
+    /// Display name.
+    pub client_name: String,
+    secret_hash: Option<String>,
+    /// Registered authentication method.
+    pub auth_method: AuthMethod,
+    /// Registered redirect URIs, exact strings.
+    pub redirect_uris: Vec<String>,
+    /// Registered post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Allowed grant types.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes the client may request.
+    pub allowed_scope: Scope,
+    /// ID token `alg` (OIDC Registration `id_token_signed_response_alg`).
+    pub id_token_alg: SigningAlg,
+    /// Whether authorization requests must carry a PKCE challenge.
+    pub require_pkce: bool,
+}
+
+impl Client {
+    /// Builds the domain client from its row.
+    ///
+    /// # Errors
+    /// A row that does not parse (corrupt JSON or unknown names).
+    pub fn from_row(row: ClientRow) -> anyhow::Result<Self> {
+        let grant_types: Vec<String> =
+            serde_json::from_str(&row.grant_types).context("client grant_types")?;
+        Ok(Self {
+            auth_method: AuthMethod::parse(&row.token_endpoint_auth_method)
+                .context("client token_endpoint_auth_method")?,
+            redirect_uris: serde_json::from_str(&row.redirect_uris).context("client redirect_uris")?,
+            post_logout_redirect_uris: serde_json::from_str(&row.post_logout_redirect_uris)
+                .context("client post_logout_redirect_uris")?,
+            grant_types: grant_types.iter().filter_map(|g| GrantType::parse(g)).collect(),
+            allowed_scope: Scope::from_stored(&row.scope),
+            id_token_alg: SigningAlg::parse(&row.id_token_signed_response_alg)
+                .context("client id_token_signed_response_alg")?,
+            require_pkce: row.require_pkce != 0 || row.secret_hash.is_none(),
+            client_id: row.client_id,
+            client_name: row.client_name,
+            secret_hash: row.secret_hash,
+        })
+    }
+
+    /// Whether the client is public (no secret; PKCE always required).
+    pub fn is_public(&self) -> bool {
+        self.auth_method == AuthMethod::None
+    }
+
+    /// Whether the client may use `grant`.
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// The registered redirect_uri matching `requested` exactly (loopback port aside).
+    pub fn find_redirect_uri(&self, requested: &str) -> Option<&str> {
+        self.redirect_uris
+            .iter()
+            .find(|r| redirect_uri::matches(r, requested))
+            .map(String::as_str)
+    }
+
+    /// Compares a presented secret with the stored hash in constant time.
+    pub fn verify_secret(&self, secret: &str) -> bool {
+        match &self.secret_hash {
+            Some(hash) => crypto::ct_eq(
+                crypto::sha256_b64(secret.as_bytes()).as_bytes(),
+                hash.as_bytes(),
+            ),
+            None => false,
+        }
+    }
+}
+
+/// Hashes a client secret for storage.
+pub fn hash_secret(secret: &str) -> String {
+    crypto::sha256_b64(secret.as_bytes())
+}

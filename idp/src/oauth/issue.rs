@@ -1,0 +1,225 @@
+//! Issuing authorization codes and tokens: ID tokens (OIDC Core §2), JWT access
+//! tokens (RFC 9068) and rotating refresh tokens (RFC 9700 §4.14.2).
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::authorization_response;
+use super::authorize::AuthorizationRequest;
+use super::client::{Client, GrantType};
+use super::scope::Scope;
+use crate::crypto;
+use crate::db::grants::{self, GrantRow};
+use crate::db::sessions::SessionRow;
+use crate::db::tokens::{self, NewAccessToken};
+use crate::db::users::UserRow;
+use crate::state::AppState;
+
+/// Creates the grant and its code for `request`, authorized by `session`, and returns
+/// the redirect URL carrying `code`, `state` and `iss` (RFC 6749 §4.1.2, RFC 9207).
+/// The code holds 256 random bits, is stored hashed, and lives
+/// `tokens.code_seconds` (at most 60 s).
+///
+/// # Errors
+/// Database errors.
+pub async fn issue_code(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    session: &SessionRow,
+) -> anyhow::Result<String> {
+    let now = state.clock.now();
+    let code = crypto::random_token(32);
+    let grant = GrantRow {
+        id: crypto::random_id(),
+        client_id: request.client_id.clone(),
+        user_id: session.user_id.clone(),
+        sid: Some(session.sid.clone()),
+        redirect_uri: request.redirect_uri.clone(),
+        redirect_uri_given: i64::from(request.redirect_uri_given),
+        code_challenge: request.code_challenge.clone(),
+        nonce: request.nonce.clone(),
+        scope: request.scope.clone(),
+        auth_time: session.auth_time,
+        code_expires_at: now + state.config.tokens.code_seconds,
+        expires_at: now + state.config.tokens.refresh_token_absolute_seconds,
+        revoked_at: None,
+    };
+    grants::insert(&state.db, &grant, &crypto::sha256_b64(code.as_bytes()), now).await?;
+    Ok(authorization_response(
+        &request.redirect_uri,
+        &[
+            ("code", Some(code.as_str())),
+            ("state", request.state.as_deref()),
+            ("iss", Some(state.config.issuer.as_str())),
+        ],
+    ))
+}
+
+/// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// A JWT access token (RFC 9068).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Access-token lifetime in seconds.
+    pub expires_in: i64,
+    /// An opaque, rotating refresh token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The ID token, when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// The granted scope (omitted when empty).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+}
+
+/// What tokens are issued for: a user's grant, or the client itself.
+pub enum Subject<'a> {
+    /// An end user, under a grant (authorization_code and refresh_token).
+    User {
+        /// The grant.
+        grant: &'a GrantRow,
+        /// The user.
+        user: &'a UserRow,
+        /// The nonce to echo (only in the code exchange).
+        nonce: Option<&'a str>,
+    },
+    /// The client acting for itself (client_credentials).
+    Client,
+}
+
+/// Issues an access token, plus an ID token when `openid` is in `scope` and a refresh
+/// token when the client may use the refresh_token grant.
+///
+/// # Errors
+/// Signing or database errors.
+pub async fn issue_tokens(
+    state: &AppState,
+    client: &Client,
+    subject: Subject<'_>,
+    scope: &Scope,
+) -> anyhow::Result<TokenResponse> {
+    let now = state.clock.now();
+    let cfg = &state.config.tokens;
+    let issuer = state.config.issuer.as_str();
+    let jti = crypto::random_id();
+    let expires_in = cfg.access_token_seconds;
+    let scope_str = scope.to_string();
+
+    let (sub, grant) = match &subject {
+        Subject::User { grant, user, .. } => (user.id.as_str(), Some(*grant)),
+        Subject::Client => (client.client_id.as_str(), None),
+    };
+    // RFC 9068 §2.2.
+    let mut at = Map::new();
+    at.insert("iss".into(), json!(issuer));
+    at.insert("sub".into(), json!(sub));
+    at.insert("aud".into(), json!(client.client_id));
+    at.insert("client_id".into(), json!(client.client_id));
+    at.insert("iat".into(), json!(now));
+    at.insert("exp".into(), json!(now + expires_in));
+    at.insert("jti".into(), json!(jti));
+    at.insert("scope".into(), json!(scope_str));
+    if let Some(grant) = grant {
+        at.insert("auth_time".into(), json!(grant.auth_time));
+        if let Some(sid) = &grant.sid {
+            at.insert("sid".into(), json!(sid));
+        }
+    }
+    let alg = cfg.access_token_alg;
+    let access_token = state.keys.sign(alg, "at+jwt", at)?;
+    tokens::insert_access(
+        &state.db,
+        &NewAccessToken {
+            jti: &jti,
+            client_id: &client.client_id,
+            grant_id: grant.map(|g| g.id.as_str()),
+            user_id: grant.map(|g| g.user_id.as_str()),
+            scope: &scope_str,
+            created_at: now,
+            expires_at: now + expires_in,
+        },
+    )
+    .await?;
+
+    let mut response = TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        refresh_token: None,
+        id_token: None,
+        scope: scope_str.clone(),
+    };
+    let Subject::User { grant, user, nonce } = subject else {
+        return Ok(response);
+    };
+
+    if client.allows(GrantType::RefreshToken) {
+        let refresh = crypto::random_token(32);
+        let expires_at = (now + cfg.refresh_token_idle_seconds).min(grant.expires_at);
+        tokens::insert_refresh(
+            &state.db,
+            &crypto::sha256_b64(refresh.as_bytes()),
+            &grant.id,
+            &grant.scope,
+            now,
+            expires_at,
+        )
+        .await?;
+        response.refresh_token = Some(refresh);
+    }
+
+    if scope.contains("openid") {
+        let alg = client.id_token_alg;
+        let mut id = Map::new();
+        id.insert("iss".into(), json!(issuer));
+        id.insert("sub".into(), json!(user.id));
+        id.insert("aud".into(), json!(client.client_id));
+        id.insert("azp".into(), json!(client.client_id));
+        id.insert("iat".into(), json!(now));
+        id.insert("exp".into(), json!(now + cfg.id_token_seconds));
+        id.insert("auth_time".into(), json!(grant.auth_time));
+        id.insert("at_hash".into(), json!(alg.half_hash(&response.access_token)));
+        if let Some(nonce) = nonce {
+            id.insert("nonce".into(), json!(nonce));
+        }
+        if let Some(sid) = &grant.sid {
+            id.insert("sid".into(), json!(sid));
+        }
+        id.extend(user_claims(user, scope));
+        response.id_token = Some(state.keys.sign(alg, "JWT", id)?);
+    }
+    Ok(response)
+}
+
+/// The standard claims released for `scope` (OIDC Core §5.1, §5.4): `sub` always,
+/// `profile` gives name, given_name, family_name, locale, zoneinfo, updated_at;
+/// `email` gives email and email_verified. Absent values are omitted.
+pub fn user_claims(user: &UserRow, scope: &Scope) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!(user.id));
+    if scope.contains("profile") {
+        claims.insert("name".into(), json!(user.display_name()));
+        if !user.given_name.is_empty() {
+            claims.insert("given_name".into(), json!(user.given_name));
+        }
+        if !user.family_name.is_empty() {
+            claims.insert("family_name".into(), json!(user.family_name));
+        }
+        claims.insert("preferred_username".into(), json!(user.username));
+        if let Some(locale) = &user.locale {
+            claims.insert("locale".into(), json!(locale));
+        }
+        if let Some(zoneinfo) = &user.zoneinfo {
+            claims.insert("zoneinfo".into(), json!(zoneinfo));
+        }
+        claims.insert("updated_at".into(), json!(user.updated_at));
+    }
+    if scope.contains("email") {
+        claims.insert("email".into(), json!(user.email));
+        claims.insert("email_verified".into(), json!(user.email_verified()));
+    }
+    claims
+}

@@ -1,0 +1,75 @@
+//! The shared application state: configuration, database, keys, clock and helpers.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::http::discovery;
+use crate::keys::{Kek, Keys};
+use crate::password::Passwords;
+
+/// Cheap-to-clone handle on everything a request needs.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The state's contents.
+pub struct Inner {
+    /// Validated configuration.
+    pub config: Config,
+    /// The database.
+    pub db: Db,
+    /// The key-encryption key.
+    pub kek: Kek,
+    /// Signing keys and JWKS.
+    pub keys: Keys,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Password hashing.
+    pub passwords: Passwords,
+    /// The discovery document, built once (OIDC Discovery §3).
+    pub discovery: axum::body::Bytes,
+    /// Key for CSRF tokens, derived from the KEK so every process shares it.
+    pub csrf_key: [u8; 32],
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Connects and migrates the database, loads (or creates) the KEK and signing keys,
+    /// and prepares templates and the discovery document.
+    ///
+    /// # Errors
+    /// Any startup failure, with context.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        let kek = match &config.keys.kek {
+            Some(text) => Kek::parse(text).context("keys.kek")?,
+            None => Kek::load_or_create(&config.keys.kek_file)?,
+        };
+        let keys = Keys::load_or_create(&db, &kek, clock.as_ref()).await?;
+        let passwords = Passwords::new(&config.passwords)?;
+        crate::templates::render("error.html", minijinja::context! { title => "", message => "" })?;
+        let discovery = axum::body::Bytes::from(serde_json::to_vec(&discovery::document(&config))?);
+        let csrf_key = kek.derive("csrf");
+        Ok(Self(Arc::new(Inner {
+            config,
+            db,
+            kek,
+            keys,
+            clock,
+            passwords,
+            discovery,
+            csrf_key,
+        })))
+    }
+}

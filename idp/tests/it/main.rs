@@ -1,0 +1,18 @@
+//! Integration tests: the real server in-process on port 0, driven over HTTP by the
+//! `openidconnect` crate and by a cookie-keeping client standing in for a browser.
+//!
+//! The backend follows `IDP_TEST_DATABASE`: `sqlite` (default, a fresh file per
+//! test) or `postgres` (a fresh database per test on `IDP_TEST_POSTGRES_URL`,
+//! default `postgres://postgres@127.0.0.1:5432/test`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+
+mod authorize;
+mod bad_input;
+mod keys_and_config;
+mod login;
+mod openidconnect_flow;
+mod token;
+mod tokens_api;
