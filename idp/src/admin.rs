@@ -65,11 +65,19 @@ pub struct RegisteredClient {
 ///
 /// # Errors
 /// Invalid redirect URIs, scope or grant types; a taken client_id; database errors.
-pub async fn create_client(db: &Db, spec: ClientSpec, now: i64) -> anyhow::Result<RegisteredClient> {
+pub async fn create_client(
+    db: &Db,
+    spec: ClientSpec,
+    now: i64,
+) -> anyhow::Result<RegisteredClient> {
     if spec.redirect_uris.is_empty() {
         bail!("at least one redirect URI is required");
     }
-    for uri in spec.redirect_uris.iter().chain(&spec.post_logout_redirect_uris) {
+    for uri in spec
+        .redirect_uris
+        .iter()
+        .chain(&spec.post_logout_redirect_uris)
+    {
         redirect_uri::validate_registered(uri)?;
     }
     let public = spec.auth_method == AuthMethod::None;
@@ -82,10 +90,15 @@ pub async fn create_client(db: &Db, spec: ClientSpec, now: i64) -> anyhow::Resul
         bail!("a public client cannot use client_credentials");
     }
     let scope = Scope::parse(&spec.scope).map_err(|_| anyhow::anyhow!("malformed scope"))?;
-    let client_id = spec.client_id.clone().unwrap_or_else(|| crypto::random_token(16));
+    let client_id = spec
+        .client_id
+        .clone()
+        .unwrap_or_else(|| crypto::random_token(16));
     if client_id.is_empty()
         || client_id.len() > 128
-        || client_id.chars().any(|c| c.is_control() || c.is_whitespace())
+        || client_id
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
     {
         bail!("a client_id must be 1 to 128 visible characters");
     }
@@ -174,7 +187,10 @@ pub async fn create_user(
     if !(8..=128).contains(&length) {
         bail!("a password must have 8 to 128 characters");
     }
-    let hash = passwords.hash(&password).await.context("hashing the password")?;
+    let hash = passwords
+        .hash(&password)
+        .await
+        .context("hashing the password")?;
     let user = UserRow {
         id: crypto::random_id(),
         username,

@@ -165,7 +165,9 @@ fn init_tracing(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log.filter))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if config.log.format == "json" {
         builder.json().try_init()
     } else {
@@ -216,7 +218,8 @@ async fn create_client(config: &Config, args: CreateClient) -> anyhow::Result<()
         require_pkce: !args.no_pkce,
         client_id: args.client_id,
     };
-    let RegisteredClient { row, secret } = admin::create_client(&db, spec, SystemClock.now()).await?;
+    let RegisteredClient { row, secret } =
+        admin::create_client(&db, spec, SystemClock.now()).await?;
     if args.json {
         println!("{}", client_json(&row, secret.as_deref()));
     } else {
@@ -259,7 +262,10 @@ async fn list_clients(config: &Config, json_out: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::Value::Array(list));
     } else {
         for c in rows {
-            println!("{}\t{}\t{}\t{}", c.client_id, c.client_name, c.token_endpoint_auth_method, c.redirect_uris);
+            println!(
+                "{}\t{}\t{}\t{}",
+                c.client_id, c.client_name, c.token_endpoint_auth_method, c.redirect_uris
+            );
         }
     }
     Ok(())
@@ -277,8 +283,10 @@ async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
         locale: args.locale,
         zoneinfo: args.zoneinfo,
     };
-    let CreatedUser { user, generated_password } =
-        admin::create_user(&db, &passwords, spec, SystemClock.now()).await?;
+    let CreatedUser {
+        user,
+        generated_password,
+    } = admin::create_user(&db, &passwords, spec, SystemClock.now()).await?;
     if args.json {
         println!(
             "{}",

@@ -240,8 +240,14 @@ impl Config {
         for (name, v) in [
             ("tokens.access_token_seconds", t.access_token_seconds),
             ("tokens.id_token_seconds", t.id_token_seconds),
-            ("tokens.refresh_token_idle_seconds", t.refresh_token_idle_seconds),
-            ("tokens.refresh_token_absolute_seconds", t.refresh_token_absolute_seconds),
+            (
+                "tokens.refresh_token_idle_seconds",
+                t.refresh_token_idle_seconds,
+            ),
+            (
+                "tokens.refresh_token_absolute_seconds",
+                t.refresh_token_absolute_seconds,
+            ),
             ("session.idle_seconds", self.session.idle_seconds),
             ("session.absolute_seconds", self.session.absolute_seconds),
             (

@@ -24,7 +24,10 @@ pub fn random_token(bytes: usize) -> String {
 
 /// A random 128-bit identifier as 32 lowercase hex digits.
 pub fn random_id() -> String {
-    random_bytes(16).iter().map(|b| format!("{b:02x}")).collect()
+    random_bytes(16)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// SHA-256 of `input`, base64url without padding.

@@ -12,10 +12,10 @@ use std::sync::{Arc, RwLock};
 use anyhow::{anyhow, bail, Context as _};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use josekit::jwe::{JweHeader, Dir};
+use josekit::jwe::{Dir, JweHeader};
 use josekit::jwk::alg::ed::EdCurve;
 use josekit::jwk::Jwk;
-use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier, EdDSA, ES256, RS256};
+use josekit::jws::{EdDSA, JwsHeader, JwsSigner, JwsVerifier, ES256, RS256};
 use josekit::jwt::JwtPayload;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -129,7 +129,9 @@ impl Kek {
         let mut header = JweHeader::new();
         header.set_content_encryption("A256GCM");
         let encrypter = Dir.encrypter_from_bytes(self.0)?;
-        Ok(josekit::jwe::serialize_compact(plaintext, &header, &encrypter)?)
+        Ok(josekit::jwe::serialize_compact(
+            plaintext, &header, &encrypter,
+        )?)
     }
 
     fn decrypt(&self, jwe: &str) -> anyhow::Result<Vec<u8>> {
@@ -266,7 +268,12 @@ impl Keys {
     ///
     /// # Errors
     /// No active key for `alg`, or a signing failure.
-    pub fn sign(&self, alg: SigningAlg, typ: &str, claims: Map<String, Value>) -> anyhow::Result<String> {
+    pub fn sign(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: Map<String, Value>,
+    ) -> anyhow::Result<String> {
         let set = self.current();
         let key = set
             .active
@@ -277,7 +284,11 @@ impl Keys {
         header.set_token_type(typ);
         header.set_key_id(key.kid.clone());
         let payload = JwtPayload::from_map(claims)?;
-        Ok(josekit::jwt::encode_with_signer(&payload, &header, key.signer.as_ref())?)
+        Ok(josekit::jwt::encode_with_signer(
+            &payload,
+            &header,
+            key.signer.as_ref(),
+        )?)
     }
 
     /// Verifies a compact JWS signed by one of our published keys and returns its

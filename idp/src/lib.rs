@@ -40,9 +40,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let jobs = tokio::spawn(background_jobs(state.clone()));
     let app = http::router(state);
-    let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     jobs.abort();
     result
 }
@@ -56,7 +59,11 @@ async fn background_jobs(state: AppState) {
         if let Err(e) = state.keys.reload(&state.db, &state.kek).await {
             tracing::warn!(error = %format!("{e:#}"), "reloading signing keys failed");
         }
-        match state.db.purge_expired(state.clock.now(), PURGE_KEEP_SECONDS).await {
+        match state
+            .db
+            .purge_expired(state.clock.now(), PURGE_KEEP_SECONDS)
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::debug!(rows = n, "purged expired rows"),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "purge failed"),

@@ -35,8 +35,13 @@ impl Passwords {
     /// # Errors
     /// Invalid argon2 parameters.
     pub fn new(config: &PasswordsConfig) -> anyhow::Result<Self> {
-        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
-            .map_err(|e| anyhow!("invalid argon2 parameters: {e}"))?;
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            None,
+        )
+        .map_err(|e| anyhow!("invalid argon2 parameters: {e}"))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let permits = match config.max_concurrent {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -102,7 +107,10 @@ mod tests {
         let p = Passwords::new(&PasswordsConfig::default()).unwrap();
         let h = p.hash("correct horse battery staple").await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(p.verify("correct horse battery staple", Some(&h)).await.unwrap());
+        assert!(p
+            .verify("correct horse battery staple", Some(&h))
+            .await
+            .unwrap());
         assert!(!p.verify("wrong", Some(&h)).await.unwrap());
         // Unknown users never verify, even with the dummy's password unknown to callers.
         assert!(!p.verify("anything", None).await.unwrap());

@@ -58,7 +58,10 @@ impl AppState {
         };
         let keys = Keys::load_or_create(&db, &kek, clock.as_ref()).await?;
         let passwords = Passwords::new(&config.passwords)?;
-        crate::templates::render("error.html", minijinja::context! { title => "", message => "" })?;
+        crate::templates::render(
+            "error.html",
+            minijinja::context! { title => "", message => "" },
+        )?;
         let discovery = axum::body::Bytes::from(serde_json::to_vec(&discovery::document(&config))?);
         let csrf_key = kek.derive("csrf");
         Ok(Self(Arc::new(Inner {

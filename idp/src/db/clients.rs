@@ -38,10 +38,12 @@ const COLUMNS: &str = "client_id, client_name, secret_hash, token_endpoint_auth_
 /// # Errors
 /// Database errors.
 pub async fn find(db: &Db, client_id: &str) -> sqlx::Result<Option<ClientRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM clients WHERE client_id = $1"))
-        .bind(client_id)
-        .fetch_optional(db.pool())
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM clients WHERE client_id = $1"
+    ))
+    .bind(client_id)
+    .fetch_optional(db.pool())
+    .await
 }
 
 /// All clients, by creation time.
@@ -49,9 +51,11 @@ pub async fn find(db: &Db, client_id: &str) -> sqlx::Result<Option<ClientRow>> {
 /// # Errors
 /// Database errors.
 pub async fn list(db: &Db) -> sqlx::Result<Vec<ClientRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM clients ORDER BY created_at, client_id"))
-        .fetch_all(db.pool())
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM clients ORDER BY created_at, client_id"
+    ))
+    .fetch_all(db.pool())
+    .await
 }
 
 /// Inserts a client; `Ok(false)` if the client_id is taken.

@@ -86,7 +86,11 @@ impl Db {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self.backend {
             Backend::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.pool).await,
-            Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&self.pool).await,
+            Backend::Postgres => {
+                sqlx::migrate!("../migrations/postgres")
+                    .run(&self.pool)
+                    .await
+            }
         }
         .context("database migration failed")
     }
@@ -124,7 +128,11 @@ impl Db {
             "DELETE FROM refresh_tokens WHERE expires_at < $1",
             "DELETE FROM browser_sessions WHERE expires_at < $1 OR ended_at < $1",
         ] {
-            n += sqlx::query(sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
+            n += sqlx::query(sql)
+                .bind(cutoff)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
         }
         n += sqlx::query(
             "DELETE FROM grants WHERE expires_at < $1 AND NOT EXISTS \
@@ -141,7 +149,9 @@ impl Db {
 
 /// Adds `mode=rwc` (create if missing) and creates the parent directory.
 fn sqlite_url(url: &str) -> anyhow::Result<String> {
-    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         return Ok(url.to_owned());

@@ -83,10 +83,12 @@ pub async fn touch_active(
 /// # Errors
 /// Database errors.
 pub async fn end(db: &Db, id_hash: &str, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE browser_sessions SET ended_at = $2 WHERE id_hash = $1 AND ended_at IS NULL")
-        .bind(id_hash)
-        .bind(now)
-        .execute(db.pool())
-        .await?;
+    sqlx::query(
+        "UPDATE browser_sessions SET ended_at = $2 WHERE id_hash = $1 AND ended_at IS NULL",
+    )
+    .bind(id_hash)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
     Ok(())
 }

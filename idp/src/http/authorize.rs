@@ -45,7 +45,8 @@ async fn authorize(
     cookies: &Cookies,
     params: Result<RequestParams, ParamsError>,
 ) -> Result<Response, Error> {
-    let RequestParams(params) = params.map_err(|e| Error::Page(PageError::BadRequest(e.to_string())))?;
+    let RequestParams(params) =
+        params.map_err(|e| Error::Page(PageError::BadRequest(e.to_string())))?;
     let client_id = authorize::client_id(&params)?;
     let client = find_client(state, client_id).await?;
     let request = authorize::validate(&params, &client, &state.keys, &state.config.issuer)?;
@@ -54,7 +55,9 @@ async fn authorize(
     match request.decide(session.as_ref(), now) {
         Decision::IssueCode => match session {
             Some(session) => Ok(found(issue::issue_code(state, &request, &session).await?)),
-            None => Err(Error::Page(PageError::Internal(anyhow::anyhow!("no session")))),
+            None => Err(Error::Page(PageError::Internal(anyhow::anyhow!(
+                "no session"
+            )))),
         },
         Decision::LoginRequired => Err(AuthorizeError::Redirect {
             redirect_uri: request.redirect_uri.clone(),
@@ -65,7 +68,8 @@ async fn authorize(
         Decision::Login { forced } => {
             let browser = session::browser_id(state, cookies);
             let id = crypto::random_token(32);
-            let pending = serde_json::to_string(&Pending { request, forced }).map_err(anyhow::Error::from)?;
+            let pending =
+                serde_json::to_string(&Pending { request, forced }).map_err(anyhow::Error::from)?;
             auth_requests::insert(
                 &state.db,
                 &crypto::sha256_b64(id.as_bytes()),
@@ -83,7 +87,9 @@ async fn authorize(
 async fn find_client(state: &AppState, client_id: &str) -> Result<Client, Error> {
     match clients::find(&state.db, client_id).await? {
         Some(row) => Ok(Client::from_row(row)?),
-        None => Err(AuthorizeError::Page("The application (client_id) is not registered.".into()).into()),
+        None => Err(
+            AuthorizeError::Page("The application (client_id) is not registered.".into()).into(),
+        ),
     }
 }
 
@@ -101,8 +107,12 @@ pub async fn resume(
     query: Result<Query<ResumeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let id = match query {
-        Ok(Query(ResumeQuery { request_id: Some(id) })) if id.len() <= 64 => id,
-        _ => return PageError::BadRequest("The sign-in request is missing.".into()).into_response(),
+        Ok(Query(ResumeQuery {
+            request_id: Some(id),
+        })) if id.len() <= 64 => id,
+        _ => {
+            return PageError::BadRequest("The sign-in request is missing.".into()).into_response()
+        }
     };
     match resume_inner(&state, &cookies, &id).await {
         Ok(response) => response,
@@ -121,14 +131,25 @@ async fn resume_inner(state: &AppState, cookies: &Cookies, id: &str) -> Result<R
         .ok_or_else(expired)?;
     let pending: Pending = serde_json::from_str(&row.params).map_err(anyhow::Error::from)?;
     let session = match session::current(state, cookies).await? {
-        Some(s) if pending.request.satisfied_by(&s, row.created_at, pending.forced, now) => s,
+        Some(s)
+            if pending
+                .request
+                .satisfied_by(&s, row.created_at, pending.forced, now) =>
+        {
+            s
+        }
         _ => return Ok(Redirect::to(&format!("/login?request_id={id}")).into_response()),
     };
     // Single use: only the browser tab that takes the request gets the code.
-    if auth_requests::take(&state.db, &id_hash, &browser_hash, now).await?.is_none() {
+    if auth_requests::take(&state.db, &id_hash, &browser_hash, now)
+        .await?
+        .is_none()
+    {
         return Err(expired());
     }
-    Ok(found(issue::issue_code(state, &pending.request, &session).await?))
+    Ok(found(
+        issue::issue_code(state, &pending.request, &session).await?,
+    ))
 }
 
 /// What a login page shows when its pending request is gone.
@@ -137,7 +158,11 @@ pub const EXPIRED: &str =
 
 /// 302 Found to `location` (the authorization response, RFC 6749 §4.1.2).
 fn found(location: String) -> Response {
-    (StatusCode::FOUND, [(axum::http::header::LOCATION, location)]).into_response()
+    (
+        StatusCode::FOUND,
+        [(axum::http::header::LOCATION, location)],
+    )
+        .into_response()
 }
 
 /// Errors of this endpoint: an error page, or an error sent to the client.
@@ -169,7 +194,9 @@ impl From<sqlx::Error> for Error {
 fn error_response(state: &AppState, e: Error) -> Response {
     match e {
         Error::Page(page) => page.into_response(),
-        Error::Authorize(AuthorizeError::Page(message)) => PageError::BadRequest(message).into_response(),
+        Error::Authorize(AuthorizeError::Page(message)) => {
+            PageError::BadRequest(message).into_response()
+        }
         Error::Authorize(AuthorizeError::Redirect {
             redirect_uri,
             state: client_state,

@@ -18,26 +18,40 @@ use crate::state::AppState;
 /// `invalid_request` when several methods are used at once or client_id is repeated;
 /// `invalid_client` (401) for a malformed Basic header, an unknown client, the wrong
 /// method or a wrong secret.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Client, TokenError> {
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Client, TokenError> {
     if params.is_malformed("client_id") || params.is_malformed("client_secret") {
-        return Err(TokenError::invalid_request("client_id or client_secret is repeated"));
+        return Err(TokenError::invalid_request(
+            "client_id or client_secret is repeated",
+        ));
     }
     let basic = basic_credentials(headers)?;
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
     let (client_id, secret, method) = match (basic, body_secret) {
         (Some(_), Some(_)) => {
-            return Err(TokenError::invalid_request("use only one client authentication method"))
+            return Err(TokenError::invalid_request(
+                "use only one client authentication method",
+            ))
         }
         (Some((id, secret)), None) => {
             if body_id.is_some_and(|b| b != id) {
-                return Err(TokenError::invalid_request("client_id differs from the Authorization header"));
+                return Err(TokenError::invalid_request(
+                    "client_id differs from the Authorization header",
+                ));
             }
             (id, Some(secret), AuthMethod::ClientSecretBasic)
         }
         (None, Some(secret)) => {
             let id = body_id.ok_or_else(TokenError::invalid_client)?;
-            (id.to_owned(), Some(secret.to_owned()), AuthMethod::ClientSecretPost)
+            (
+                id.to_owned(),
+                Some(secret.to_owned()),
+                AuthMethod::ClientSecretPost,
+            )
         }
         (None, None) => {
             let id = body_id.ok_or_else(TokenError::invalid_client)?;
@@ -81,7 +95,9 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, To
         .decode(encoded.trim())
         .map_err(|_| TokenError::invalid_client())?;
     let decoded = String::from_utf8(decoded).map_err(|_| TokenError::invalid_client())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(TokenError::invalid_client)?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or_else(TokenError::invalid_client)?;
     let decode = |s: &str| -> String {
         form_urlencoded::parse(format!("x={s}").as_bytes())
             .next()

@@ -19,7 +19,8 @@ pub async fn post(
     params: Result<RequestParams, ParamsError>,
 ) -> Response {
     let result: Result<serde_json::Value, TokenError> = async {
-        let RequestParams(params) = params.map_err(|e| TokenError::invalid_request(e.to_string()))?;
+        let RequestParams(params) =
+            params.map_err(|e| TokenError::invalid_request(e.to_string()))?;
         params.check()?;
         let client = client_auth::authenticate(&state, &headers, &params).await?;
         let token = params.require("token")?;

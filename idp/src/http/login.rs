@@ -33,7 +33,11 @@ pub async fn form(
 ) -> Result<Response, PageError> {
     let request_id = match query {
         Ok(Query(q)) => q.request_id,
-        Err(_) => return Err(PageError::BadRequest("The sign-in link is malformed.".into())),
+        Err(_) => {
+            return Err(PageError::BadRequest(
+                "The sign-in link is malformed.".into(),
+            ))
+        }
     };
     let browser = session::browser_id(&state, &cookies);
     let (hint, client_name) = match &request_id {
@@ -47,7 +51,14 @@ pub async fn form(
         }
         None => (String::new(), None),
     };
-    Ok(render_form(&state, &browser, request_id.as_deref(), &hint, client_name, None))
+    Ok(render_form(
+        &state,
+        &browser,
+        request_id.as_deref(),
+        &hint,
+        client_name,
+        None,
+    ))
 }
 
 /// `POST /login`: checks CSRF, then the credentials; on success starts a new session
@@ -73,7 +84,11 @@ pub async fn submit(
         }
         None => None,
     };
-    let login = params.get("username").unwrap_or_default().trim().to_lowercase();
+    let login = params
+        .get("username")
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase();
     let password = params.get("password").unwrap_or_default();
     let user = if login.is_empty() || login.len() > 254 {
         None
@@ -86,8 +101,14 @@ pub async fn submit(
         Some(user) if password_ok && user.is_active() => user,
         _ => {
             tracing::info!("failed login");
-            let mut response =
-                render_form(&state, &browser, request_id.as_deref(), &login, client_name, Some(LOGIN_FAILED));
+            let mut response = render_form(
+                &state,
+                &browser,
+                request_id.as_deref(),
+                &login,
+                client_name,
+                Some(LOGIN_FAILED),
+            );
             *response.status_mut() = StatusCode::UNAUTHORIZED;
             return Ok(response);
         }

@@ -46,11 +46,17 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/.well-known/openid-configuration", get(discovery::get))
         .route(paths::JWKS, get(jwks::get))
-        .route(paths::AUTHORIZATION, get(authorize::handle).post(authorize::handle))
+        .route(
+            paths::AUTHORIZATION,
+            get(authorize::handle).post(authorize::handle),
+        )
         .route("/authorize/resume", get(authorize::resume))
         .route("/login", get(login::form).post(login::submit))
         .route(paths::TOKEN, post(token::post))
-        .route(paths::USERINFO, get(userinfo::handle).post(userinfo::handle))
+        .route(
+            paths::USERINFO,
+            get(userinfo::handle).post(userinfo::handle),
+        )
         .route(paths::REVOCATION, post(revocation::post))
         .route(paths::INTROSPECTION, post(introspection::post))
         .route("/healthz", get(|| async { "ok" }))
@@ -61,7 +67,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(CookieManagerLayer::new())
         .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
         .layer(CatchPanicLayer::new())
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
@@ -107,5 +116,9 @@ async fn home(State(state): State<AppState>, cookies: Cookies) -> Result<Respons
         None => None,
     };
     let user = user.map(|u| context! { name => u.display_name(), username => u.username });
-    Ok(page(StatusCode::OK, "home.html", context! { title => "Home", user }))
+    Ok(page(
+        StatusCode::OK,
+        "home.html",
+        context! { title => "Home", user },
+    ))
 }

@@ -22,7 +22,12 @@ fn cookie_name(state: &AppState, base: &'static str) -> String {
     }
 }
 
-fn build_cookie(state: &AppState, name: String, value: String, max_age: Option<i64>) -> Cookie<'static> {
+fn build_cookie(
+    state: &AppState,
+    name: String,
+    value: String,
+    max_age: Option<i64>,
+) -> Cookie<'static> {
     let mut cookie = Cookie::new(name, value);
     cookie.set_http_only(true);
     cookie.set_same_site(SameSite::Lax);
@@ -88,7 +93,12 @@ pub async fn start(
         },
     )
     .await?;
-    cookies.add(build_cookie(state, name, id, Some(state.config.session.absolute_seconds)));
+    cookies.add(build_cookie(
+        state,
+        name,
+        id,
+        Some(state.config.session.absolute_seconds),
+    ));
     Ok(SessionRow {
         sid,
         user_id: user.id.clone(),
@@ -128,15 +138,24 @@ pub fn csrf_token(state: &AppState, browser_id: &str) -> String {
 
 /// Checks a state-changing form: the CSRF token matches this browser (constant time)
 /// and, when the browser sends Origin, it is the issuer's origin.
-pub fn check_form(state: &AppState, cookies: &Cookies, headers: &HeaderMap, token: Option<&str>) -> bool {
+pub fn check_form(
+    state: &AppState,
+    cookies: &Cookies,
+    headers: &HeaderMap,
+    token: Option<&str>,
+) -> bool {
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let issuer = url::Url::parse(&state.config.issuer).ok().map(|u| u.origin().ascii_serialization());
+        let issuer = url::Url::parse(&state.config.issuer)
+            .ok()
+            .map(|u| u.origin().ascii_serialization());
         if origin.to_str().ok() != issuer.as_deref() {
             return false;
         }
     }
     match (existing_browser_id(state, cookies), token) {
-        (Some(browser), Some(token)) => crypto::ct_eq(csrf_token(state, &browser).as_bytes(), token.as_bytes()),
+        (Some(browser), Some(token)) => {
+            crypto::ct_eq(csrf_token(state, &browser).as_bytes(), token.as_bytes())
+        }
         _ => false,
     }
 }

@@ -21,7 +21,13 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap) -> Respon
     let at = match inspect::access_token(&state, token).await {
         Ok(at) => at,
         Err(InvalidToken::Internal(e)) => return internal(e),
-        Err(e) => return challenge(StatusCode::UNAUTHORIZED, Some("invalid_token"), &e.to_string()),
+        Err(e) => {
+            return challenge(
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                &e.to_string(),
+            )
+        }
     };
     let scope = Scope::from_stored(at.claim("scope").unwrap_or_default());
     if !scope.contains("openid") {
@@ -33,10 +39,19 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap) -> Respon
     }
     let user = match users::find_by_id(&state.db, at.claim("sub").unwrap_or_default()).await {
         Ok(Some(user)) if user.is_active() => user,
-        Ok(_) => return challenge(StatusCode::UNAUTHORIZED, Some("invalid_token"), "the user is gone"),
+        Ok(_) => {
+            return challenge(
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                "the user is gone",
+            )
+        }
         Err(e) => return internal(e.into()),
     };
-    no_store_json(StatusCode::OK, serde_json::Value::Object(user_claims(&user, &scope)))
+    no_store_json(
+        StatusCode::OK,
+        serde_json::Value::Object(user_claims(&user, &scope)),
+    )
 }
 
 /// The token of a single `Authorization: Bearer` header.
@@ -54,7 +69,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// A 401/403 with `WWW-Authenticate: Bearer` (RFC 6750 §3).
 fn challenge(status: StatusCode, error: Option<&str>, description: &str) -> Response {
     let (value, body) = match error {
-        None => ("Bearer".to_owned(), json!({ "error": "invalid_request", "error_description": "missing bearer token" })),
+        None => (
+            "Bearer".to_owned(),
+            json!({ "error": "invalid_request", "error_description": "missing bearer token" }),
+        ),
         Some(code) => (
             format!("Bearer error=\"{code}\", error_description=\"{description}\""),
             json!({ "error": code, "error_description": description }),
@@ -69,5 +87,9 @@ fn challenge(status: StatusCode, error: Option<&str>, description: &str) -> Resp
 
 fn internal(e: anyhow::Error) -> Response {
     tracing::error!(error = %format!("{e:#}"), "internal error");
-    no_store_json(StatusCode::INTERNAL_SERVER_ERROR, json!({ "error": "server_error" })).into_response()
+    no_store_json(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        json!({ "error": "server_error" }),
+    )
+    .into_response()
 }

@@ -67,7 +67,9 @@ pub enum AuthorizeError {
 /// [`AuthorizeError::Page`] when client_id is missing, repeated or oversized.
 pub fn client_id(params: &Params) -> Result<&str, AuthorizeError> {
     if params.is_malformed("client_id") {
-        return Err(AuthorizeError::Page("The client_id parameter is repeated or too long.".into()));
+        return Err(AuthorizeError::Page(
+            "The client_id parameter is repeated or too long.".into(),
+        ));
     }
     params
         .get("client_id")
@@ -87,7 +89,9 @@ pub fn validate(
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     // 1. redirect_uri: exact match, or the only registered one when absent.
     if params.is_malformed("redirect_uri") {
-        return Err(AuthorizeError::Page("The redirect_uri parameter is repeated or too long.".into()));
+        return Err(AuthorizeError::Page(
+            "The redirect_uri parameter is repeated or too long.".into(),
+        ));
     }
     let (redirect_uri, redirect_uri_given) = match params.get("redirect_uri") {
         Some(requested) => match client.find_redirect_uri(requested) {
@@ -122,18 +126,32 @@ pub fn validate(
         });
     }
     if params.get("request").is_some() {
-        return Err(fail(ErrorCode::RequestNotSupported, "request objects are not supported"));
+        return Err(fail(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
     }
     if params.get("request_uri").is_some() {
-        return Err(fail(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+        return Err(fail(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
     }
     if params.get("registration").is_some() {
-        return Err(fail(ErrorCode::RegistrationNotSupported, "registration is not supported"));
+        return Err(fail(
+            ErrorCode::RegistrationNotSupported,
+            "registration is not supported",
+        ));
     }
 
     // 2. response_type and response_mode.
     match params.get("response_type") {
-        None => return Err(fail(ErrorCode::InvalidRequest, "missing parameter 'response_type'")),
+        None => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "missing parameter 'response_type'",
+            ))
+        }
         Some("code") => {}
         Some(_) => {
             return Err(fail(
@@ -149,7 +167,10 @@ pub fn validate(
         ));
     }
     if !matches!(params.get("response_mode"), None | Some("query")) {
-        return Err(fail(ErrorCode::InvalidRequest, "only response_mode=query is supported"));
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "only response_mode=query is supported",
+        ));
     }
 
     // 3. scope: what is requested, known, and allowed for this client.
@@ -158,13 +179,21 @@ pub fn validate(
         Some(s) => Scope::parse(s).map_err(|_| fail(ErrorCode::InvalidScope, "malformed scope"))?,
     };
     let supported = Scope::from_stored(&scope::SUPPORTED.join(" "));
-    let granted = requested.intersect(&supported).intersect(&client.allowed_scope);
+    let granted = requested
+        .intersect(&supported)
+        .intersect(&client.allowed_scope);
     if granted.is_empty() {
-        return Err(fail(ErrorCode::InvalidScope, "none of the requested scopes is allowed"));
+        return Err(fail(
+            ErrorCode::InvalidScope,
+            "none of the requested scopes is allowed",
+        ));
     }
 
     // 4. PKCE: S256 only; required for public clients and by default for all.
-    let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
+    let code_challenge = match (
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    ) {
         (Some(challenge), Some("S256")) => {
             if !pkce::is_valid_challenge(challenge) {
                 return Err(fail(ErrorCode::InvalidRequest, "malformed code_challenge"));
@@ -178,13 +207,22 @@ pub fn validate(
             ))
         }
         (_, Some(_)) if params.get("code_challenge").is_none() => {
-            return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method without code_challenge"))
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method without code_challenge",
+            ))
         }
         (_, Some(_)) => {
-            return Err(fail(ErrorCode::InvalidRequest, "only code_challenge_method=S256 is supported"))
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "only code_challenge_method=S256 is supported",
+            ))
         }
         (None, None) if client.require_pkce => {
-            return Err(fail(ErrorCode::InvalidRequest, "PKCE (code_challenge with S256) is required"))
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "PKCE (code_challenge with S256) is required",
+            ))
         }
         (None, None) => None,
     };
@@ -204,13 +242,21 @@ pub fn validate(
         }
     }
     if prompt_none && prompt_count > 1 {
-        return Err(fail(ErrorCode::InvalidRequest, "prompt=none cannot be combined with other values"));
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "prompt=none cannot be combined with other values",
+        ));
     }
     let max_age = match params.get("max_age") {
         None => None,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Some(n),
-            _ => return Err(fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer")),
+            _ => {
+                return Err(fail(
+                    ErrorCode::InvalidRequest,
+                    "max_age must be a non-negative integer",
+                ))
+            }
         },
     };
     let id_token_hint_sub = match params.get("id_token_hint") {
@@ -244,7 +290,10 @@ fn verify_id_token_hint(keys: &Keys, issuer: &str, hint: &str) -> Option<String>
     if claims.get("iss").and_then(|v| v.as_str()) != Some(issuer) {
         return None;
     }
-    claims.get("sub").and_then(|v| v.as_str()).map(str::to_owned)
+    claims
+        .get("sub")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
 }
 
 /// What to do with a validated request.
@@ -269,7 +318,10 @@ impl AuthorizationRequest {
                 None => false,
                 Some(s) => {
                     self.max_age.is_some_and(|max| now - s.auth_time > max)
-                        || self.id_token_hint_sub.as_deref().is_some_and(|sub| sub != s.user_id)
+                        || self
+                            .id_token_hint_sub
+                            .as_deref()
+                            .is_some_and(|sub| sub != s.user_id)
                 }
             };
         match (session, forced) {
@@ -281,8 +333,16 @@ impl AuthorizationRequest {
 
     /// Whether `session` completes this request after a login page: a forced login
     /// must have happened after `requested_at`, and max_age must hold.
-    pub fn satisfied_by(&self, session: &SessionRow, requested_at: i64, forced: bool, now: i64) -> bool {
+    pub fn satisfied_by(
+        &self,
+        session: &SessionRow,
+        requested_at: i64,
+        forced: bool,
+        now: i64,
+    ) -> bool {
         (!forced || session.auth_time >= requested_at)
-            && self.max_age.is_none_or(|max| now - session.auth_time <= max)
+            && self
+                .max_age
+                .is_none_or(|max| now - session.auth_time <= max)
     }
 }

@@ -61,9 +61,13 @@ impl GrantType {
 
     /// Parses an RFC 6749 name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials]
-            .into_iter()
-            .find(|g| g.as_str() == s)
+        [
+            Self::AuthorizationCode,
+            Self::RefreshToken,
+            Self::ClientCredentials,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == s)
     }
 }
 
@@ -102,10 +106,14 @@ impl Client {
         Ok(Self {
             auth_method: AuthMethod::parse(&row.token_endpoint_auth_method)
                 .context("client token_endpoint_auth_method")?,
-            redirect_uris: serde_json::from_str(&row.redirect_uris).context("client redirect_uris")?,
+            redirect_uris: serde_json::from_str(&row.redirect_uris)
+                .context("client redirect_uris")?,
             post_logout_redirect_uris: serde_json::from_str(&row.post_logout_redirect_uris)
                 .context("client post_logout_redirect_uris")?,
-            grant_types: grant_types.iter().filter_map(|g| GrantType::parse(g)).collect(),
+            grant_types: grant_types
+                .iter()
+                .filter_map(|g| GrantType::parse(g))
+                .collect(),
             allowed_scope: Scope::from_stored(&row.scope),
             id_token_alg: SigningAlg::parse(&row.id_token_signed_response_alg)
                 .context("client id_token_signed_response_alg")?,

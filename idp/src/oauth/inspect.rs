@@ -45,18 +45,29 @@ pub enum InvalidToken {
 /// # Errors
 /// See [`InvalidToken`].
 pub async fn access_token(state: &AppState, token: &str) -> Result<AccessToken, InvalidToken> {
-    let (typ, claims) = state.keys.verify(token).map_err(|_| InvalidToken::Malformed)?;
-    if !typ.is_some_and(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")) {
+    let (typ, claims) = state
+        .keys
+        .verify(token)
+        .map_err(|_| InvalidToken::Malformed)?;
+    if !typ.is_some_and(|t| {
+        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+    }) {
         return Err(InvalidToken::Malformed);
     }
     if claims.get("iss").and_then(Value::as_str) != Some(state.config.issuer.as_str()) {
         return Err(InvalidToken::Malformed);
     }
-    let exp = claims.get("exp").and_then(Value::as_i64).ok_or(InvalidToken::Malformed)?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or(InvalidToken::Malformed)?;
     if exp <= state.clock.now() {
         return Err(InvalidToken::Expired);
     }
-    let jti = claims.get("jti").and_then(Value::as_str).ok_or(InvalidToken::Malformed)?;
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .ok_or(InvalidToken::Malformed)?;
     if !tokens::access_token_is_live(&state.db, jti)
         .await
         .map_err(anyhow::Error::from)?
@@ -91,7 +102,17 @@ pub async fn introspect(state: &AppState, client_id: &str, token: &str) -> anyho
         let mut body = Map::new();
         body.insert("active".into(), json!(true));
         body.insert("token_type".into(), json!("Bearer"));
-        for name in ["scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "auth_time"] {
+        for name in [
+            "scope",
+            "client_id",
+            "sub",
+            "aud",
+            "iss",
+            "exp",
+            "iat",
+            "jti",
+            "auth_time",
+        ] {
             if let Some(v) = at.claims.get(name) {
                 body.insert(name.into(), v.clone());
             }
@@ -99,7 +120,8 @@ pub async fn introspect(state: &AppState, client_id: &str, token: &str) -> anyho
         return Ok(Value::Object(body));
     }
     let now = state.clock.now();
-    let Some(row) = tokens::find_refresh(&state.db, &crypto::sha256_b64(token.as_bytes())).await? else {
+    let Some(row) = tokens::find_refresh(&state.db, &crypto::sha256_b64(token.as_bytes())).await?
+    else {
         return Ok(inactive);
     };
     if row.client_id != client_id || row.used_at.is_some() || row.expires_at <= now {
@@ -138,7 +160,9 @@ pub async fn revoke(state: &AppState, client_id: &str, token: &str) -> anyhow::R
         }
         return Ok(());
     }
-    if let Some(row) = tokens::find_refresh(&state.db, &crypto::sha256_b64(token.as_bytes())).await? {
+    if let Some(row) =
+        tokens::find_refresh(&state.db, &crypto::sha256_b64(token.as_bytes())).await?
+    {
         if row.client_id == client_id {
             grants::revoke(&state.db, &row.grant_id, now).await?;
         }

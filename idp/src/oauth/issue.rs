@@ -181,7 +181,10 @@ pub async fn issue_tokens(
         id.insert("iat".into(), json!(now));
         id.insert("exp".into(), json!(now + cfg.id_token_seconds));
         id.insert("auth_time".into(), json!(grant.auth_time));
-        id.insert("at_hash".into(), json!(alg.half_hash(&response.access_token)));
+        id.insert(
+            "at_hash".into(),
+            json!(alg.half_hash(&response.access_token)),
+        );
         if let Some(nonce) = nonce {
             id.insert("nonce".into(), json!(nonce));
         }

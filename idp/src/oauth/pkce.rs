@@ -8,7 +8,10 @@ use crate::crypto;
 /// Whether `challenge` is a well-formed S256 code_challenge: the base64url encoding,
 /// without padding, of a SHA-256 digest (43 characters).
 pub fn is_valid_challenge(challenge: &str) -> bool {
-    challenge.len() == 43 && URL_SAFE_NO_PAD.decode(challenge).is_ok_and(|d| d.len() == 32)
+    challenge.len() == 43
+        && URL_SAFE_NO_PAD
+            .decode(challenge)
+            .is_ok_and(|d| d.len() == 32)
 }
 
 /// Whether `verifier` has RFC 7636 §4.1 syntax: 43 to 128 unreserved characters
@@ -40,7 +43,10 @@ mod tests {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(is_valid_challenge(challenge));
         assert!(verify(verifier, challenge));
-        assert!(!verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK", challenge));
+        assert!(!verify(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK",
+            challenge
+        ));
         assert!(!is_valid_verifier("short"));
         assert!(!is_valid_verifier(&"a".repeat(129)));
         assert!(!is_valid_verifier(&format!("{}!", "a".repeat(43))));

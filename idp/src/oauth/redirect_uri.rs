@@ -49,7 +49,10 @@ pub fn matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
     }
-    match (without_loopback_port(registered), without_loopback_port(requested)) {
+    match (
+        without_loopback_port(registered),
+        without_loopback_port(requested),
+    ) {
         (Some(a), Some(b)) => a == b,
         _ => false,
     }
@@ -109,8 +112,14 @@ mod tests {
         assert!(matches("http://127.0.0.1:8000/cb", "http://127.0.0.1:9/cb"));
         assert!(matches("http://[::1]:1/cb", "http://[::1]:2/cb"));
         assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1:80/cb2"));
-        assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1:80@evil.com/cb"));
-        assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1.evil.com/cb"));
+        assert!(!matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:80@evil.com/cb"
+        ));
+        assert!(!matches(
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1.evil.com/cb"
+        ));
         // localhost is not a loopback IP literal: exact match only.
         assert!(!matches("http://localhost/cb", "http://localhost:1/cb"));
     }

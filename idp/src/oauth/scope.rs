@@ -38,7 +38,12 @@ impl Scope {
 
     /// Parses a stored scope (trusted); malformed tokens are skipped.
     pub fn from_stored(s: &str) -> Self {
-        Self(s.split(' ').filter(|t| !t.is_empty()).map(str::to_owned).collect())
+        Self(
+            s.split(' ')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )
     }
 
     /// Whether `token` is in the set.

@@ -22,7 +22,10 @@ async fn expect_redirect_error(app: &TestApp, url: &str, error: &str, state: Opt
 async fn expect_error_page(url: &str) -> String {
     let (status, location, body) = Browser::new().get(url).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{url}");
-    assert!(location.is_none(), "an untrusted client or redirect_uri is never redirected to");
+    assert!(
+        location.is_none(),
+        "an untrusted client or redirect_uri is never redirected to"
+    );
     assert!(body.contains("<html"), "an HTML error page");
     body
 }
@@ -32,9 +35,21 @@ async fn unknown_client_or_redirect_uri_gets_an_error_page() {
     let app = TestApp::spawn().await;
     let client = app.client().await;
     let (_, challenge) = pkce();
-    let body = expect_error_page(&authorize_url(&app, &client, &challenge, &[("client_id", "nope")])).await;
+    let body = expect_error_page(&authorize_url(
+        &app,
+        &client,
+        &challenge,
+        &[("client_id", "nope")],
+    ))
+    .await;
     assert!(body.contains("not registered"));
-    expect_error_page(&authorize_url(&app, &client, &challenge, &[("client_id", "")])).await;
+    expect_error_page(&authorize_url(
+        &app,
+        &client,
+        &challenge,
+        &[("client_id", "")],
+    ))
+    .await;
     for bad in [
         "http://127.0.0.1:9/callback/",
         "http://127.0.0.1:9/callback/x",
@@ -45,7 +60,13 @@ async fn unknown_client_or_redirect_uri_gets_an_error_page() {
         "https://evil.example/callback",
         "http://127.0.0.1:9/callbackx",
     ] {
-        expect_error_page(&authorize_url(&app, &client, &challenge, &[("redirect_uri", bad)])).await;
+        expect_error_page(&authorize_url(
+            &app,
+            &client,
+            &challenge,
+            &[("redirect_uri", bad)],
+        ))
+        .await;
     }
     // Repeated client_id or redirect_uri: the page, not a redirect.
     let url = authorize_url(&app, &client, &challenge, &[]);
@@ -65,11 +86,22 @@ async fn redirect_uri_may_be_omitted_only_with_a_single_registration() {
         .await;
     let (_, challenge) = pkce();
     let (status, location, _) = Browser::new()
-        .get(&authorize_url(&app, &one, &challenge, &[("redirect_uri", "")]))
+        .get(&authorize_url(
+            &app,
+            &one,
+            &challenge,
+            &[("redirect_uri", "")],
+        ))
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(location.unwrap().starts_with("/login"));
-    expect_error_page(&authorize_url(&app, &two, &challenge, &[("redirect_uri", "")])).await;
+    expect_error_page(&authorize_url(
+        &app,
+        &two,
+        &challenge,
+        &[("redirect_uri", "")],
+    ))
+    .await;
 }
 
 #[tokio::test]
@@ -83,7 +115,12 @@ async fn only_the_loopback_port_may_vary() {
         .await;
     app.user("loop").await;
     let (verifier, challenge) = pkce();
-    let url = authorize_url(&app, &client, &challenge, &[("redirect_uri", "http://127.0.0.1:53123/cb")]);
+    let url = authorize_url(
+        &app,
+        &client,
+        &challenge,
+        &[("redirect_uri", "http://127.0.0.1:53123/cb")],
+    );
     let callback = Browser::new().login(&app, &url, "loop").await;
     assert!(callback.as_str().starts_with("http://127.0.0.1:53123/cb?"));
     let code = param(&callback, "code").unwrap();
@@ -100,7 +137,13 @@ async fn only_the_loopback_port_may_vary() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    expect_error_page(&authorize_url(&app, &client, &challenge, &[("redirect_uri", "http://127.0.0.1:53123/cb2")])).await;
+    expect_error_page(&authorize_url(
+        &app,
+        &client,
+        &challenge,
+        &[("redirect_uri", "http://127.0.0.1:53123/cb2")],
+    ))
+    .await;
 }
 
 #[tokio::test]
@@ -110,19 +153,34 @@ async fn errors_after_validation_redirect_with_state_and_iss() {
     let (_, challenge) = pkce();
     let st = Some("st-123");
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-        (vec![("response_type", "token")], "unsupported_response_type"),
-        (vec![("response_type", "code id_token")], "unsupported_response_type"),
+        (
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+        ),
+        (
+            vec![("response_type", "code id_token")],
+            "unsupported_response_type",
+        ),
         (vec![("response_type", "")], "invalid_request"),
         (vec![("code_challenge_method", "plain")], "invalid_request"),
         (vec![("code_challenge_method", "")], "invalid_request"),
         (vec![("code_challenge", "")], "invalid_request"),
-        (vec![("code_challenge", ""), ("code_challenge_method", "")], "invalid_request"),
+        (
+            vec![("code_challenge", ""), ("code_challenge_method", "")],
+            "invalid_request",
+        ),
         (vec![("code_challenge", "too-short")], "invalid_request"),
         (vec![("scope", "")], "invalid_request"),
         (vec![("scope", "unknown other")], "invalid_scope"),
         (vec![("scope", "openid\u{1}")], "invalid_scope"),
-        (vec![("request", "eyJhbGciOiJub25lIn0.e30.")], "request_not_supported"),
-        (vec![("request_uri", "https://x.example/r")], "request_uri_not_supported"),
+        (
+            vec![("request", "eyJhbGciOiJub25lIn0.e30.")],
+            "request_not_supported",
+        ),
+        (
+            vec![("request_uri", "https://x.example/r")],
+            "request_uri_not_supported",
+        ),
         (vec![("prompt", "none login")], "invalid_request"),
         (vec![("max_age", "-1")], "invalid_request"),
         (vec![("max_age", "soon")], "invalid_request"),
@@ -130,7 +188,13 @@ async fn errors_after_validation_redirect_with_state_and_iss() {
         (vec![("response_mode", "fragment")], "invalid_request"),
     ];
     for (extra, error) in cases {
-        expect_redirect_error(&app, &authorize_url(&app, &client, &challenge, &extra), error, st).await;
+        expect_redirect_error(
+            &app,
+            &authorize_url(&app, &client, &challenge, &extra),
+            error,
+            st,
+        )
+        .await;
     }
     // A repeated parameter other than client_id/redirect_uri: invalid_request, redirected.
     let url = authorize_url(&app, &client, &challenge, &[]);
@@ -158,20 +222,38 @@ async fn pkce_is_required_for_public_clients_and_by_default() {
         .await;
     let no_pkce = [("code_challenge", ""), ("code_challenge_method", "")];
     for client in [&public, &default] {
-        expect_redirect_error(&app, &authorize_url(&app, client, "", &no_pkce), "invalid_request", Some("st-123")).await;
+        expect_redirect_error(
+            &app,
+            &authorize_url(&app, client, "", &no_pkce),
+            "invalid_request",
+            Some("st-123"),
+        )
+        .await;
     }
     app.user("relaxed").await;
     let callback = Browser::new()
-        .login(&app, &authorize_url(&app, &relaxed, "", &no_pkce), "relaxed")
+        .login(
+            &app,
+            &authorize_url(&app, &relaxed, "", &no_pkce),
+            "relaxed",
+        )
         .await;
     let code = param(&callback, "code").unwrap();
     let (status, body) = token_request(
         &app,
         &relaxed,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI)],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+        ],
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "a confidential client switched off PKCE works: {body}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a confidential client switched off PKCE works: {body}"
+    );
 }
 
 #[tokio::test]
@@ -196,7 +278,13 @@ async fn second_client_completes_by_sso_and_prompt_none_works_with_a_session() {
     app.user("sso").await;
     let browser = Browser::new();
     let (_, challenge) = pkce();
-    let first = browser.login(&app, &authorize_url(&app, &portal_a, &challenge, &[]), "sso").await;
+    let first = browser
+        .login(
+            &app,
+            &authorize_url(&app, &portal_a, &challenge, &[]),
+            "sso",
+        )
+        .await;
     assert!(param(&first, "code").is_some());
     // Another client, same browser: straight back with a code, no login form.
     let second = browser
@@ -204,7 +292,12 @@ async fn second_client_completes_by_sso_and_prompt_none_works_with_a_session() {
         .await;
     assert!(param(&second, "code").is_some());
     let silent = browser
-        .follow_to_callback(&authorize_url(&app, &portal_b, &challenge, &[("prompt", "none")]))
+        .follow_to_callback(&authorize_url(
+            &app,
+            &portal_b,
+            &challenge,
+            &[("prompt", "none")],
+        ))
         .await;
     assert!(param(&silent, "code").is_some());
     assert!(param(&silent, "error").is_none());
@@ -223,32 +316,61 @@ async fn prompt_login_and_max_age_force_a_new_login() {
     app.user("again").await;
     let browser = Browser::new();
     let (verifier, challenge) = pkce();
-    let first = browser.login(&app, &authorize_url(&app, &client, &challenge, &[]), "again").await;
+    let first = browser
+        .login(
+            &app,
+            &authorize_url(&app, &client, &challenge, &[]),
+            "again",
+        )
+        .await;
     let (_, body) = exchange(&app, &client, &param(&first, "code").unwrap(), &verifier).await;
     let (_, claims) = jwt_parts(body["id_token"].as_str().unwrap());
     let first_auth_time = claims["auth_time"].as_i64().unwrap();
 
     // prompt=login shows the form even with a session.
-    browser.start(&app, &authorize_url(&app, &client, &challenge, &[("prompt", "login")])).await;
+    browser
+        .start(
+            &app,
+            &authorize_url(&app, &client, &challenge, &[("prompt", "login")]),
+        )
+        .await;
 
     app.clock.advance(120);
     // max_age larger than the session's age: SSO.
     let ok = browser
-        .follow_to_callback(&authorize_url(&app, &client, &challenge, &[("max_age", "600")]))
+        .follow_to_callback(&authorize_url(
+            &app,
+            &client,
+            &challenge,
+            &[("max_age", "600")],
+        ))
         .await;
     let (_, body) = exchange(&app, &client, &param(&ok, "code").unwrap(), &verifier).await;
     let (_, claims) = jwt_parts(body["id_token"].as_str().unwrap());
-    assert_eq!(claims["auth_time"].as_i64(), Some(first_auth_time), "auth_time is the real login time");
+    assert_eq!(
+        claims["auth_time"].as_i64(),
+        Some(first_auth_time),
+        "auth_time is the real login time"
+    );
     // max_age elapsed: prompt=none says login_required; otherwise a new login.
     expect_redirect_error(
         &app,
-        &authorize_url(&app, &client, &challenge, &[("max_age", "60"), ("prompt", "none")]),
+        &authorize_url(
+            &app,
+            &client,
+            &challenge,
+            &[("max_age", "60"), ("prompt", "none")],
+        ),
         "login_required",
         Some("st-123"),
     )
     .await;
     let again = browser
-        .login(&app, &authorize_url(&app, &client, &challenge, &[("max_age", "60")]), "again")
+        .login(
+            &app,
+            &authorize_url(&app, &client, &challenge, &[("max_age", "60")]),
+            "again",
+        )
         .await;
     let (_, body) = exchange(&app, &client, &param(&again, "code").unwrap(), &verifier).await;
     let (_, claims) = jwt_parts(body["id_token"].as_str().unwrap());
@@ -264,11 +386,19 @@ async fn login_hint_prefills_and_unknown_parameters_are_ignored() {
     let login = browser
         .start(
             &app,
-            &authorize_url(&app, &client, &challenge, &[("login_hint", "hint@example.com"), ("foo", "bar")]),
+            &authorize_url(
+                &app,
+                &client,
+                &challenge,
+                &[("login_hint", "hint@example.com"), ("foo", "bar")],
+            ),
         )
         .await;
     let (_, _, page) = browser.get(&login).await;
-    assert!(page.contains("value=\"hint@example.com\""), "login_hint pre-fills the username");
+    assert!(
+        page.contains("value=\"hint@example.com\""),
+        "login_hint pre-fills the username"
+    );
 }
 
 #[tokio::test]
@@ -284,17 +414,33 @@ async fn id_token_hint_of_another_user_with_prompt_none_is_login_required() {
     // This browser is logged in as "hinted".
     let browser = Browser::new();
     let (verifier, challenge) = pkce();
-    let cb = browser.login(&app, &authorize_url(&app, &client, &challenge, &[]), "hinted").await;
+    let cb = browser
+        .login(
+            &app,
+            &authorize_url(&app, &client, &challenge, &[]),
+            "hinted",
+        )
+        .await;
     let (_, body) = exchange(&app, &client, &param(&cb, "code").unwrap(), &verifier).await;
     let own_hint = body["id_token"].as_str().unwrap().to_owned();
     // Even an expired hint of the session's own user is accepted.
     app.clock.advance(3 * 3600);
     let ok = browser
-        .follow_to_callback(&authorize_url(&app, &client, &challenge, &[("prompt", "none"), ("id_token_hint", &own_hint)]))
+        .follow_to_callback(&authorize_url(
+            &app,
+            &client,
+            &challenge,
+            &[("prompt", "none"), ("id_token_hint", &own_hint)],
+        ))
         .await;
     assert!(param(&ok, "code").is_some());
     let (status, location, _) = browser
-        .get(&authorize_url(&app, &client, &challenge, &[("prompt", "none"), ("id_token_hint", &other_hint)]))
+        .get(&authorize_url(
+            &app,
+            &client,
+            &challenge,
+            &[("prompt", "none"), ("id_token_hint", &other_hint)],
+        ))
         .await;
     assert_eq!(status, StatusCode::FOUND);
     let location = url::Url::parse(&location.unwrap()).unwrap();
@@ -327,5 +473,8 @@ async fn post_to_the_authorization_endpoint_works_like_get() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert!(r.headers()["location"].to_str().unwrap().starts_with("/login?request_id="));
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login?request_id="));
 }

@@ -72,53 +72,139 @@ async fn malformed_requests_get_clear_errors_and_change_nothing() {
     let p = Method::POST;
     let cases = vec![
         // Token endpoint.
-        case(p.clone(), "/token").raw("application/json", r#"{"grant_type":"client_credentials"}"#).auth(&basic).expect(400, Some("invalid_request")),
-        case(p.clone(), "/token").raw("text/plain", "garbage").auth(&basic).expect(400, Some("invalid_request")),
-        case(p.clone(), "/token").form(vec![0xff, 0xfe, b'=', 0x00]).auth(&basic),
-        case(p.clone(), "/token").form("grant_type=authorization_code&code=%zz&code=%").auth(&basic).expect(400, Some("invalid_request")),
-        case(p.clone(), "/token").form(long_value.clone()).auth(&basic).expect(400, Some("invalid_request")),
-        case(p.clone(), "/token").form(huge.clone()).auth(&basic).expect(413, None),
-        case(p.clone(), "/token").form("grant_type=client_credentials").auth("Basic").expect(401, Some("invalid_client")),
-        case(p.clone(), "/token").form("grant_type=client_credentials").auth("Basic ###").expect(401, Some("invalid_client")),
-        case(p.clone(), "/token").form("grant_type=client_credentials").auth(format!("Basic {}", "A".repeat(5000))).expect(401, Some("invalid_client")),
-        case(p.clone(), "/token").form("grant_type=authorization_code&code=nope&redirect_uri=x").auth(&basic).expect(400, Some("invalid_grant")),
-        case(p.clone(), "/token").form("grant_type=refresh_token&refresh_token=nope").auth(&basic).expect(400, Some("invalid_grant")),
-        case(p.clone(), "/token").form("grant_type=refresh_token").auth(&basic).expect(400, Some("invalid_request")),
-        case(p.clone(), "/token").form("grant_type=%00%01").auth(&basic).expect(400, Some("invalid_request")),
-        case(p.clone(), "/token").form("grant_type=%01%7f").auth(&basic).expect(400, Some("unsupported_grant_type")),
+        case(p.clone(), "/token")
+            .raw("application/json", r#"{"grant_type":"client_credentials"}"#)
+            .auth(&basic)
+            .expect(400, Some("invalid_request")),
+        case(p.clone(), "/token")
+            .raw("text/plain", "garbage")
+            .auth(&basic)
+            .expect(400, Some("invalid_request")),
+        case(p.clone(), "/token")
+            .form(vec![0xff, 0xfe, b'=', 0x00])
+            .auth(&basic),
+        case(p.clone(), "/token")
+            .form("grant_type=authorization_code&code=%zz&code=%")
+            .auth(&basic)
+            .expect(400, Some("invalid_request")),
+        case(p.clone(), "/token")
+            .form(long_value.clone())
+            .auth(&basic)
+            .expect(400, Some("invalid_request")),
+        case(p.clone(), "/token")
+            .form(huge.clone())
+            .auth(&basic)
+            .expect(413, None),
+        case(p.clone(), "/token")
+            .form("grant_type=client_credentials")
+            .auth("Basic")
+            .expect(401, Some("invalid_client")),
+        case(p.clone(), "/token")
+            .form("grant_type=client_credentials")
+            .auth("Basic ###")
+            .expect(401, Some("invalid_client")),
+        case(p.clone(), "/token")
+            .form("grant_type=client_credentials")
+            .auth(format!("Basic {}", "A".repeat(5000)))
+            .expect(401, Some("invalid_client")),
+        case(p.clone(), "/token")
+            .form("grant_type=authorization_code&code=nope&redirect_uri=x")
+            .auth(&basic)
+            .expect(400, Some("invalid_grant")),
+        case(p.clone(), "/token")
+            .form("grant_type=refresh_token&refresh_token=nope")
+            .auth(&basic)
+            .expect(400, Some("invalid_grant")),
+        case(p.clone(), "/token")
+            .form("grant_type=refresh_token")
+            .auth(&basic)
+            .expect(400, Some("invalid_request")),
+        case(p.clone(), "/token")
+            .form("grant_type=%00%01")
+            .auth(&basic)
+            .expect(400, Some("invalid_request")),
+        case(p.clone(), "/token")
+            .form("grant_type=%01%7f")
+            .auth(&basic)
+            .expect(400, Some("unsupported_grant_type")),
         case(g.clone(), "/token").expect(405, None),
         case(Method::PUT, "/token").expect(405, None),
         // UserInfo.
-        case(g.clone(), "/userinfo").auth("Bearer").expect(401, None),
-        case(g.clone(), "/userinfo").auth("Bearer a.b").expect(401, Some("invalid_token")),
-        case(g.clone(), "/userinfo").auth(format!("Bearer {}", "x".repeat(20_000))).expect(401, Some("invalid_token")),
-        case(g.clone(), "/userinfo").auth("Basic Zm9vOmJhcg==").expect(401, None),
-        case(p.clone(), "/userinfo").raw("application/json", "{").expect(401, None),
+        case(g.clone(), "/userinfo")
+            .auth("Bearer")
+            .expect(401, None),
+        case(g.clone(), "/userinfo")
+            .auth("Bearer a.b")
+            .expect(401, Some("invalid_token")),
+        case(g.clone(), "/userinfo")
+            .auth(format!("Bearer {}", "x".repeat(20_000)))
+            .expect(401, Some("invalid_token")),
+        case(g.clone(), "/userinfo")
+            .auth("Basic Zm9vOmJhcg==")
+            .expect(401, None),
+        case(p.clone(), "/userinfo")
+            .raw("application/json", "{")
+            .expect(401, None),
         case(Method::DELETE, "/userinfo").expect(405, None),
         // Revocation and introspection.
-        case(p.clone(), "/revoke").form("token=").auth(&basic).expect(400, Some("invalid_request")),
-        case(p.clone(), "/revoke").raw("application/json", r#"{"token":"x"}"#).auth(&basic).expect(400, Some("invalid_request")),
-        case(p.clone(), "/revoke").form("token=a&token=b").auth(&basic).expect(400, Some("invalid_request")),
-        case(p.clone(), "/introspect").form("token=x").expect(401, Some("invalid_client")),
-        case(p.clone(), "/introspect").raw("multipart/form-data; boundary=x", "--x--").auth(&basic).expect(400, Some("invalid_request")),
+        case(p.clone(), "/revoke")
+            .form("token=")
+            .auth(&basic)
+            .expect(400, Some("invalid_request")),
+        case(p.clone(), "/revoke")
+            .raw("application/json", r#"{"token":"x"}"#)
+            .auth(&basic)
+            .expect(400, Some("invalid_request")),
+        case(p.clone(), "/revoke")
+            .form("token=a&token=b")
+            .auth(&basic)
+            .expect(400, Some("invalid_request")),
+        case(p.clone(), "/introspect")
+            .form("token=x")
+            .expect(401, Some("invalid_client")),
+        case(p.clone(), "/introspect")
+            .raw("multipart/form-data; boundary=x", "--x--")
+            .auth(&basic)
+            .expect(400, Some("invalid_request")),
         case(g.clone(), "/introspect").expect(405, None),
         case(g.clone(), "/revoke").expect(405, None),
         // Authorization endpoint.
         case(g.clone(), "/authorize").expect(400, None),
         case(g.clone(), "/authorize?client_id=%ff%fe%00").expect(400, None),
-        case(g.clone(), format!("/authorize?client_id={}", "c".repeat(10_000))).expect(400, None),
-        case(p.clone(), "/authorize").raw("application/json", format!(r#"{{"client_id":"{}"}}"#, client.id)).expect(400, None),
-        case(p.clone(), "/authorize").form(format!("{authorize_query}&client_id=x")).expect(400, None),
+        case(
+            g.clone(),
+            format!("/authorize?client_id={}", "c".repeat(10_000)),
+        )
+        .expect(400, None),
+        case(p.clone(), "/authorize")
+            .raw(
+                "application/json",
+                format!(r#"{{"client_id":"{}"}}"#, client.id),
+            )
+            .expect(400, None),
+        case(p.clone(), "/authorize")
+            .form(format!("{authorize_query}&client_id=x"))
+            .expect(400, None),
         case(Method::PATCH, "/authorize").expect(405, None),
         case(g.clone(), "/authorize/resume").expect(400, None),
         case(g.clone(), "/authorize/resume?request_id=nope").expect(400, None),
-        case(g.clone(), format!("/authorize/resume?request_id={}", "r".repeat(5000))).expect(400, None),
+        case(
+            g.clone(),
+            format!("/authorize/resume?request_id={}", "r".repeat(5000)),
+        )
+        .expect(400, None),
         // Login.
         case(g.clone(), "/login?request_id=unknown").expect(400, None),
         case(g.clone(), "/login?request_id=a&request_id=b").expect(400, None),
-        case(p.clone(), "/login").form("username=bad&password=x").expect(403, None),
-        case(p.clone(), "/login").raw("application/json", r#"{"username":"bad"}"#).expect(400, None),
-        case(p.clone(), "/login").form(huge.clone()).expect(413, None),
+        case(p.clone(), "/login")
+            .form("username=bad&password=x")
+            .expect(403, None),
+        case(p.clone(), "/login")
+            .raw("application/json", r#"{"username":"bad"}"#)
+            .expect(400, None),
+        case(p.clone(), "/login")
+            .form(huge.clone())
+            .expect(413, None),
         // Elsewhere.
         case(g.clone(), "/nothing-here").expect(404, None),
         case(p.clone(), "/.well-known/openid-configuration").expect(405, None),
@@ -153,7 +239,10 @@ async fn malformed_requests_get_clear_errors_and_change_nothing() {
     assert_eq!(app.counts().await, before, "bad input changed the database");
     // The provider still works afterwards.
     let (code, verifier) = code_for(&app, &client, "bad").await;
-    assert_eq!(exchange(&app, &client, &code, &verifier).await.0, StatusCode::OK);
+    assert_eq!(
+        exchange(&app, &client, &code, &verifier).await.0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -166,7 +255,10 @@ async fn an_authorization_error_redirect_never_carries_an_attacker_redirect() {
         &app,
         &client,
         &challenge,
-        &[("response_type", "token"), ("redirect_uri", "https://evil.example/cb")],
+        &[
+            ("response_type", "token"),
+            ("redirect_uri", "https://evil.example/cb"),
+        ],
     );
     let (status, location, _) = Browser::new().get(&url).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -33,7 +33,9 @@ async fn database_url(dir: &TempDir) -> String {
         let admin_url = std::env::var("IDP_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let name = format!("idp_t_{}", idp::crypto::random_id());
-        let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("connect to PostgreSQL");
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("connect to PostgreSQL");
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut conn)
             .await
@@ -96,11 +98,14 @@ impl TestApp {
         if spec.redirect_uris.is_empty() {
             spec.redirect_uris = vec![REDIRECT_URI.to_owned()];
         }
-        let registered = admin::create_client(&self.state.db, spec, self.clock_now()).await.unwrap();
+        let registered = admin::create_client(&self.state.db, spec, self.clock_now())
+            .await
+            .unwrap();
         TestClient {
             id: registered.row.client_id,
             secret: registered.secret,
-            redirect_uri: serde_json::from_str::<Vec<String>>(&registered.row.redirect_uris).unwrap()[0]
+            redirect_uri: serde_json::from_str::<Vec<String>>(&registered.row.redirect_uris)
+                .unwrap()[0]
                 .clone(),
         }
     }
@@ -174,7 +179,12 @@ pub fn pkce() -> (String, String) {
 }
 
 /// An authorization request URL with sensible defaults; `extra` overrides or adds.
-pub fn authorize_url(app: &TestApp, client: &TestClient, challenge: &str, extra: &[(&str, &str)]) -> String {
+pub fn authorize_url(
+    app: &TestApp,
+    client: &TestClient,
+    challenge: &str,
+    extra: &[(&str, &str)],
+) -> String {
     let mut params: Vec<(String, String)> = vec![
         ("response_type".into(), "code".into()),
         ("client_id".into(), client.id.clone()),
@@ -217,14 +227,21 @@ impl Browser {
     pub async fn get(&self, url: &str) -> (StatusCode, Option<String>, String) {
         let r = self.http.get(url).send().await.unwrap();
         let status = r.status();
-        let location = r.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
+        let location = r
+            .headers()
+            .get(LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
         (status, location, r.text().await.unwrap())
     }
 
     /// Starts an authorization request; returns the login page URL it redirects to.
     pub async fn start(&self, app: &TestApp, url: &str) -> String {
         let (status, location, body) = self.get(url).await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "expected a redirect to login: {body}");
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "expected a redirect to login: {body}"
+        );
         let location = location.unwrap();
         assert!(location.starts_with("/login?request_id="), "{location}");
         app.url(&location)
@@ -240,14 +257,27 @@ impl Browser {
         let (status, _, page) = self.get(login_url).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         let csrf = hidden(&page, "csrf_token").expect("csrf token on the login page");
-        let mut form = vec![("csrf_token", csrf), ("username", username.into()), ("password", password.into())];
+        let mut form = vec![
+            ("csrf_token", csrf),
+            ("username", username.into()),
+            ("password", password.into()),
+        ];
         if let Some(id) = hidden(&page, "request_id") {
             form.push(("request_id", id));
         }
         let base = login_url.split("/login").next().unwrap();
-        let r = self.http.post(format!("{base}/login")).form(&form).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{base}/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         let status = r.status();
-        let location = r.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
+        let location = r
+            .headers()
+            .get(LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
         (status, location, r.text().await.unwrap())
     }
 
@@ -263,7 +293,11 @@ impl Browser {
     /// GET `url` and expect a 302 to the client's redirect_uri.
     pub async fn follow_to_callback(&self, url: &str) -> url::Url {
         let (status, location, body) = self.get(url).await;
-        assert_eq!(status, StatusCode::FOUND, "expected the authorization response: {body}");
+        assert_eq!(
+            status,
+            StatusCode::FOUND,
+            "expected the authorization response: {body}"
+        );
         url::Url::parse(&location.unwrap()).unwrap()
     }
 }
@@ -278,7 +312,9 @@ pub fn hidden(page: &str, name: &str) -> Option<String> {
 
 /// A query parameter of a URL.
 pub fn param(url: &url::Url, name: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// POSTs a form to the token endpoint with client_secret_basic (or client_id for
@@ -305,7 +341,9 @@ pub async fn token_request(
 pub async fn code_for(app: &TestApp, client: &TestClient, username: &str) -> (String, String) {
     let (verifier, challenge) = pkce();
     let browser = Browser::new();
-    let callback = browser.login(app, &authorize_url(app, client, &challenge, &[]), username).await;
+    let callback = browser
+        .login(app, &authorize_url(app, client, &challenge, &[]), username)
+        .await;
     (param(&callback, "code").unwrap(), verifier)
 }
 
@@ -334,7 +372,12 @@ pub fn jwt_parts(token: &str) -> (serde_json::Value, serde_json::Value) {
     use base64::Engine as _;
     let mut parts = token.split('.');
     let dec = |p: &str| -> serde_json::Value {
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap()
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .unwrap(),
+        )
+        .unwrap()
     };
     let header = dec(parts.next().unwrap());
     let claims = dec(parts.next().unwrap());

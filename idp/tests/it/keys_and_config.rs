@@ -20,7 +20,10 @@ async fn signing_keys_are_encrypted_at_rest_and_published_without_private_parts(
         assert!(!jwe.contains("\"d\""));
     }
     let r = reqwest::get(app.url("/jwks.json")).await.unwrap();
-    assert!(r.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(r.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
     let jwks: serde_json::Value = r.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     let mut kids: Vec<&str> = keys.iter().map(|k| k["kid"].as_str().unwrap()).collect();
@@ -46,10 +49,14 @@ async fn the_same_keys_survive_a_restart_and_a_wrong_kek_is_refused() {
     };
     config.keys.kek_file = dir.path().join("keys/kek");
     let clock = idp::clock::MockClock::starting_now();
-    let first = idp::AppState::build(config.clone(), clock.clone()).await.unwrap();
+    let first = idp::AppState::build(config.clone(), clock.clone())
+        .await
+        .unwrap();
     let jwks = first.keys.current().jwks_json();
     drop(first);
-    let second = idp::AppState::build(config.clone(), clock.clone()).await.unwrap();
+    let second = idp::AppState::build(config.clone(), clock.clone())
+        .await
+        .unwrap();
     assert_eq!(second.keys.current().jwks_json(), jwks);
     drop(second);
     config.keys.kek = Some(idp::crypto::random_token(32));
@@ -74,7 +81,9 @@ fn the_kek_file_is_created_private_and_loose_permissions_are_refused() {
 #[tokio::test]
 async fn discovery_document_describes_the_provider() {
     let app = TestApp::spawn().await;
-    let r = reqwest::get(app.url("/.well-known/openid-configuration")).await.unwrap();
+    let r = reqwest::get(app.url("/.well-known/openid-configuration"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let d: serde_json::Value = r.json().await.unwrap();
     assert_eq!(d["issuer"], app.base);
@@ -88,9 +97,14 @@ async fn discovery_document_describes_the_provider() {
     ] {
         assert_eq!(d[key], app.url(path));
     }
-    assert_eq!(d["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(
+        d["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
     assert_eq!(d["response_types_supported"], serde_json::json!(["code"]));
-    let algs = d["id_token_signing_alg_values_supported"].as_array().unwrap();
+    let algs = d["id_token_signing_alg_values_supported"]
+        .as_array()
+        .unwrap();
     assert!(!algs.iter().any(|a| a == "none"));
     // The issuer comes from configuration, never from the Host header.
     let r = reqwest::Client::new()
@@ -111,7 +125,10 @@ async fn pages_carry_security_headers() {
         let r = reqwest::get(app.url(path)).await.unwrap();
         let h = r.headers();
         let csp = h["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{path}");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+            "{path}"
+        );
         assert_eq!(h["x-frame-options"], "DENY");
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "no-referrer");
@@ -157,7 +174,10 @@ fn a_toml_file_overrides_the_defaults() {
     assert_eq!(c.issuer, "https://login.example.com");
     assert_eq!(c.tokens.access_token_seconds, 300);
     assert_eq!(c.tokens.access_token_alg, idp::keys::SigningAlg::ES256);
-    assert_eq!(c.tokens.code_seconds, 60, "untouched keys keep their defaults");
+    assert_eq!(
+        c.tokens.code_seconds, 60,
+        "untouched keys keep their defaults"
+    );
     std::fs::write(&path, "[tokens]\ncode_seconds = \"soon\"\n").unwrap();
     assert!(Config::load(Some(&path)).is_err());
     assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());

@@ -32,13 +32,18 @@ async fn every_failed_login_gets_the_same_answer() {
         ("known", ""),
     ] {
         let browser = Browser::new();
-        let login = browser.start(&app, &authorize_url(&app, &client, &challenge, &[])).await;
+        let login = browser
+            .start(&app, &authorize_url(&app, &client, &challenge, &[]))
+            .await;
         let (status, location, body) = browser.submit_login(&login, username, password).await;
         assert!(location.is_none());
         assert!(body.contains(idp::http::login::LOGIN_FAILED), "{body}");
         answers.push(status);
     }
-    assert!(answers.iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{answers:?}");
+    assert!(
+        answers.iter().all(|s| *s == StatusCode::UNAUTHORIZED),
+        "{answers:?}"
+    );
     assert_eq!(app.count("browser_sessions").await, 0);
 }
 
@@ -49,8 +54,12 @@ async fn email_address_and_any_case_log_in() {
     app.user("mixed").await;
     let (_, challenge) = pkce();
     let browser = Browser::new();
-    let login = browser.start(&app, &authorize_url(&app, &client, &challenge, &[])).await;
-    let (status, _, body) = browser.submit_login(&login, "  Mixed@Example.COM ", PASSWORD).await;
+    let login = browser
+        .start(&app, &authorize_url(&app, &client, &challenge, &[]))
+        .await;
+    let (status, _, body) = browser
+        .submit_login(&login, "  Mixed@Example.COM ", PASSWORD)
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
 }
 
@@ -61,7 +70,9 @@ async fn forms_need_the_csrf_token_and_a_matching_origin() {
     app.user("csrf").await;
     let (_, challenge) = pkce();
     let browser = Browser::new();
-    let login = browser.start(&app, &authorize_url(&app, &client, &challenge, &[])).await;
+    let login = browser
+        .start(&app, &authorize_url(&app, &client, &challenge, &[]))
+        .await;
     let (_, _, page) = browser.get(&login).await;
     let csrf = hidden(&page, "csrf_token").unwrap();
     let request_id = hidden(&page, "request_id").unwrap();
@@ -79,26 +90,43 @@ async fn forms_need_the_csrf_token_and_a_matching_origin() {
     ];
     let mut without = base.clone();
     without.push(("csrf_token", String::new()));
-    assert_eq!(post(without, None).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(without, None).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     let mut wrong = base.clone();
     wrong.push(("csrf_token", "A".repeat(43)));
-    assert_eq!(post(wrong, None).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(wrong, None).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     let mut good = base.clone();
     good.push(("csrf_token", csrf.clone()));
     assert_eq!(
-        post(good.clone(), Some("https://evil.example")).await.unwrap().status(),
+        post(good.clone(), Some("https://evil.example"))
+            .await
+            .unwrap()
+            .status(),
         StatusCode::FORBIDDEN
     );
     // Another browser's token does not work either.
     let other = Browser::new();
-    let other_login = other.start(&app, &authorize_url(&app, &client, &challenge, &[])).await;
+    let other_login = other
+        .start(&app, &authorize_url(&app, &client, &challenge, &[]))
+        .await;
     let (_, _, other_page) = other.get(&other_login).await;
     let mut foreign = base.clone();
     foreign.push(("csrf_token", hidden(&other_page, "csrf_token").unwrap()));
-    assert_eq!(post(foreign, None).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(foreign, None).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(app.count("browser_sessions").await, 0);
     let origin: &'static str = Box::leak(app.base.clone().into_boxed_str());
-    assert_eq!(post(good, Some(origin)).await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        post(good, Some(origin)).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -106,7 +134,9 @@ async fn a_pending_request_belongs_to_the_browser_that_started_it() {
     let app = TestApp::spawn().await;
     let client = app.client().await;
     let (_, challenge) = pkce();
-    let login = Browser::new().start(&app, &authorize_url(&app, &client, &challenge, &[])).await;
+    let login = Browser::new()
+        .start(&app, &authorize_url(&app, &client, &challenge, &[]))
+        .await;
     let (status, _, body) = Browser::new().get(&login).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("expired"));
@@ -122,7 +152,10 @@ async fn session_cookie_is_random_httponly_lax_and_renewed_at_every_login() {
     let mut session_ids = Vec::new();
     for _ in 0..2 {
         let login = browser
-            .start(&app, &authorize_url(&app, &client, &challenge, &[("prompt", "login")]))
+            .start(
+                &app,
+                &authorize_url(&app, &client, &challenge, &[("prompt", "login")]),
+            )
             .await;
         let (_, _, page) = browser.get(&login).await;
         let r = browser
@@ -146,18 +179,31 @@ async fn session_cookie_is_random_httponly_lax_and_renewed_at_every_login() {
         assert!(cookie.contains("SameSite=Lax"));
         assert!(cookie.contains("Path=/"));
         assert!(!cookie.to_lowercase().contains("domain="));
-        let value = cookie.split(';').next().unwrap().trim_start_matches("idp_session=").to_owned();
+        let value = cookie
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("idp_session=")
+            .to_owned();
         assert!(value.len() >= 22, "at least 128 bits");
         session_ids.push(value);
     }
-    assert_ne!(session_ids[0], session_ids[1], "a new session id at every login");
+    assert_ne!(
+        session_ids[0], session_ids[1],
+        "a new session id at every login"
+    );
     // The old session id no longer logs anyone in.
     let stale = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let r = stale
-        .get(authorize_url(&app, &client, &challenge, &[("prompt", "none")]))
+        .get(authorize_url(
+            &app,
+            &client,
+            &challenge,
+            &[("prompt", "none")],
+        ))
         .header("cookie", format!("idp_session={}", session_ids[0]))
         .send()
         .await
@@ -178,7 +224,10 @@ async fn https_issuers_get_host_prefixed_secure_cookies() {
         .await
         .unwrap();
     let cookies = set_cookies(&r);
-    let browser_cookie = cookies.iter().find(|c| c.starts_with("__Host-idp_browser=")).expect("__Host- cookie");
+    let browser_cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-idp_browser="))
+        .expect("__Host- cookie");
     assert!(browser_cookie.contains("Secure"));
     assert!(r.headers().contains_key("strict-transport-security"));
 }
@@ -194,19 +243,26 @@ async fn sessions_end_when_idle_or_too_old() {
     app.user("idle").await;
     let (_, challenge) = pkce();
     let browser = Browser::new();
-    browser.login(&app, &authorize_url(&app, &client, &challenge, &[]), "idle").await;
+    browser
+        .login(&app, &authorize_url(&app, &client, &challenge, &[]), "idle")
+        .await;
     let silent = authorize_url(&app, &client, &challenge, &[("prompt", "none")]);
     app.clock.advance(500);
     assert!(param(&browser.follow_to_callback(&silent).await, "code").is_some());
     app.clock.advance(400);
-    assert!(param(&browser.follow_to_callback(&silent).await, "code").is_some(), "use refreshes idleness");
+    assert!(
+        param(&browser.follow_to_callback(&silent).await, "code").is_some(),
+        "use refreshes idleness"
+    );
     app.clock.advance(400);
     assert_eq!(
         param(&browser.follow_to_callback(&silent).await, "error").as_deref(),
         Some("login_required"),
         "past the absolute lifetime"
     );
-    browser.login(&app, &authorize_url(&app, &client, &challenge, &[]), "idle").await;
+    browser
+        .login(&app, &authorize_url(&app, &client, &challenge, &[]), "idle")
+        .await;
     app.clock.advance(601);
     assert_eq!(
         param(&browser.follow_to_callback(&silent).await, "error").as_deref(),
@@ -220,7 +276,9 @@ async fn standalone_login_lands_on_the_home_page() {
     let app = TestApp::spawn().await;
     app.user("home").await;
     let browser = Browser::new();
-    let (status, location, _) = browser.submit_login(&app.url("/login"), "home", PASSWORD).await;
+    let (status, location, _) = browser
+        .submit_login(&app.url("/login"), "home", PASSWORD)
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location.as_deref(), Some("/"));
     let (_, _, page) = browser.get(&app.url("/")).await;
@@ -231,9 +289,13 @@ async fn standalone_login_lands_on_the_home_page() {
 async fn passwords_are_stored_as_argon2id_with_owasp_parameters() {
     let app = TestApp::spawn().await;
     app.user("hash").await;
-    let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM users WHERE username = 'hash'")
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
-    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    let (hash,): (String,) =
+        sqlx::query_as("SELECT password_hash FROM users WHERE username = 'hash'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
 }

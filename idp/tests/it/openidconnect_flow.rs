@@ -8,7 +8,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AccessTokenHash, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    IntrospectionUrl, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenIntrospectionResponse, TokenResponse,
+    IntrospectionUrl, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope,
+    TokenIntrospectionResponse, TokenResponse,
 };
 
 use crate::harness::*;
@@ -33,9 +34,10 @@ async fn full_flow(alg: SigningAlg, core_alg: CoreJwsSigningAlgorithm) {
     let user = app.user("ada").await;
     let http = rp_http();
 
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
-        .await
-        .expect("discovery");
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
+            .await
+            .expect("discovery");
     let rp = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(client.id.clone()),
@@ -58,7 +60,10 @@ async fn full_flow(alg: SigningAlg, core_alg: CoreJwsSigningAlgorithm) {
 
     let browser = Browser::new();
     let callback = browser.login(&app, auth_url.as_str(), "ada").await;
-    assert_eq!(param(&callback, "state").as_deref(), Some(csrf.secret().as_str()));
+    assert_eq!(
+        param(&callback, "state").as_deref(),
+        Some(csrf.secret().as_str())
+    );
     assert_eq!(param(&callback, "iss").as_deref(), Some(app.base.as_str()));
     let code = param(&callback, "code").unwrap();
     assert!(code.len() >= 43, "a code carries at least 128 bits");
@@ -72,7 +77,9 @@ async fn full_flow(alg: SigningAlg, core_alg: CoreJwsSigningAlgorithm) {
         .expect("code exchange");
     let id_token = tokens.id_token().expect("an ID token");
     let id_verifier = rp.id_token_verifier().set_allowed_algs(vec![core_alg]);
-    let claims = id_token.claims(&id_verifier, &nonce).expect("ID token verifies");
+    let claims = id_token
+        .claims(&id_verifier, &nonce)
+        .expect("ID token verifies");
     assert_eq!(claims.subject().as_str(), user.id);
     assert_eq!(claims.email().map(|e| e.as_str()), Some("ada@example.com"));
     assert!(claims.auth_time().is_some());
@@ -89,7 +96,9 @@ async fn full_flow(alg: SigningAlg, core_alg: CoreJwsSigningAlgorithm) {
     assert!(header["kid"].is_string());
 
     // A wrong nonce is refused by the RP library.
-    assert!(id_token.claims(&id_verifier, &Nonce::new("other".into())).is_err());
+    assert!(id_token
+        .claims(&id_verifier, &Nonce::new("other".into()))
+        .is_err());
 
     let info: CoreUserInfoClaims = rp
         .user_info(tokens.access_token().clone(), None)
@@ -99,7 +108,9 @@ async fn full_flow(alg: SigningAlg, core_alg: CoreJwsSigningAlgorithm) {
         .expect("userinfo");
     assert_eq!(info.subject().as_str(), user.id);
     assert_eq!(
-        info.given_name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+        info.given_name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str()),
         Some("Ada")
     );
     assert_eq!(info.email_verified(), Some(true));
@@ -111,7 +122,10 @@ async fn full_flow(alg: SigningAlg, core_alg: CoreJwsSigningAlgorithm) {
         .await
         .expect("introspection");
     assert!(introspection.active());
-    assert_eq!(introspection.client_id().map(|c| c.as_str()), Some(client.id.as_str()));
+    assert_eq!(
+        introspection.client_id().map(|c| c.as_str()),
+        Some(client.id.as_str())
+    );
 
     let refresh = tokens.refresh_token().expect("a refresh token").clone();
     let refreshed = rp
@@ -120,38 +134,59 @@ async fn full_flow(alg: SigningAlg, core_alg: CoreJwsSigningAlgorithm) {
         .request_async(&http)
         .await
         .expect("refresh");
-    let new_refresh = refreshed.refresh_token().expect("rotated refresh token").clone();
+    let new_refresh = refreshed
+        .refresh_token()
+        .expect("rotated refresh token")
+        .clone();
     assert_ne!(new_refresh.secret(), refresh.secret());
     let refreshed_id = refreshed.id_token().expect("ID token on refresh");
     let refreshed_claims = refreshed_id
         .claims(&id_verifier, |_: Option<&Nonce>| Ok(()))
         .expect("refreshed ID token verifies");
     assert_eq!(refreshed_claims.subject(), claims.subject());
-    assert_eq!(refreshed_claims.auth_time(), claims.auth_time(), "auth_time survives refresh");
+    assert_eq!(
+        refreshed_claims.auth_time(),
+        claims.auth_time(),
+        "auth_time survives refresh"
+    );
 
     // The oauth2 crate refuses to revoke over plain http (RFC 7009 §2 requires TLS),
     // and these tests run on http://127.0.0.1; so revoke with a plain form POST.
     let revoked = reqwest::Client::new()
         .post(app.url("/revoke"))
         .basic_auth(&client.id, client.secret.as_deref())
-        .form(&[("token", new_refresh.secret().as_str()), ("token_type_hint", "refresh_token")])
+        .form(&[
+            ("token", new_refresh.secret().as_str()),
+            ("token_type_hint", "refresh_token"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(revoked.status(), reqwest::StatusCode::OK);
-    let after = rp.exchange_refresh_token(&new_refresh).unwrap().request_async(&http).await;
+    let after = rp
+        .exchange_refresh_token(&new_refresh)
+        .unwrap()
+        .request_async(&http)
+        .await;
     assert!(after.is_err(), "a revoked refresh token no longer works");
     let introspection = rp
         .introspect(refreshed.access_token())
         .request_async(&http)
         .await
         .unwrap();
-    assert!(!introspection.active(), "revoking the refresh token takes its access tokens");
+    assert!(
+        !introspection.active(),
+        "revoking the refresh token takes its access tokens"
+    );
 }
 
 #[tokio::test]
 async fn code_flow_with_rs256() {
-    full_flow(SigningAlg::RS256, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256).await;
+    full_flow(
+        SigningAlg::RS256,
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -175,9 +210,10 @@ async fn public_client_with_pkce() {
         .await;
     app.user("pub").await;
     let http = rp_http();
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
-        .await
-        .unwrap();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
+            .await
+            .unwrap();
     let rp = CoreClient::from_provider_metadata(metadata, ClientId::new(client.id.clone()), None)
         .set_redirect_uri(RedirectUrl::new(client.redirect_uri.clone()).unwrap());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();

@@ -35,14 +35,23 @@ async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
     let (status, second) = exchange(&app, &client, &code, &verifier).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_of(&second), "invalid_grant");
-    assert_eq!(userinfo_status(&app, access).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        userinfo_status(&app, access).await,
+        StatusCode::UNAUTHORIZED
+    );
     let (status, body) = token_request(
         &app,
         &client,
-        &[("grant_type", "refresh_token"), ("refresh_token", first["refresh_token"].as_str().unwrap())],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", first["refresh_token"].as_str().unwrap()),
+        ],
     )
     .await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_grant"));
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
 }
 
 #[tokio::test]
@@ -80,8 +89,19 @@ async fn ten_parallel_redemptions_give_exactly_one_success() {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count(), 9, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::BAD_REQUEST)
+            .count(),
+        9,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -92,7 +112,10 @@ async fn codes_expire_after_sixty_seconds() {
     let (code, verifier) = code_for(&app, &client, "slow").await;
     app.clock.advance(61);
     let (status, body) = exchange(&app, &client, &code, &verifier).await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_grant"));
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
 }
 
 #[tokio::test]
@@ -104,15 +127,34 @@ async fn codes_are_bound_to_client_redirect_uri_and_verifier() {
     let (code, verifier) = code_for(&app, &client, "bound").await;
     // Another client cannot redeem it (and does not burn it).
     let (status, body) = exchange(&app, &other, &code, &verifier).await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_grant"));
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
     let (status, body) = exchange(&app, &client, &code, &verifier).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let bad_cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
-        (vec![("redirect_uri", "http://127.0.0.1:9/other")], StatusCode::BAD_REQUEST, "invalid_grant"),
-        (vec![("redirect_uri", "")], StatusCode::BAD_REQUEST, "invalid_request"),
-        (vec![("code_verifier", "")], StatusCode::BAD_REQUEST, "invalid_grant"),
-        (vec![("code_verifier", "short")], StatusCode::BAD_REQUEST, "invalid_grant"),
+        (
+            vec![("redirect_uri", "http://127.0.0.1:9/other")],
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        ),
+        (
+            vec![("redirect_uri", "")],
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            vec![("code_verifier", "")],
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        ),
+        (
+            vec![("code_verifier", "short")],
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+        ),
     ];
     for (change, want_status, want_error) in bad_cases {
         let (code, verifier) = code_for(&app, &client, "bound").await;
@@ -129,12 +171,19 @@ async fn codes_are_bound_to_client_redirect_uri_and_verifier() {
             }
         }
         let (status, body) = token_request(&app, &client, &form).await;
-        assert_eq!((status, error_of(&body)), (want_status, want_error), "{change:?}");
+        assert_eq!(
+            (status, error_of(&body)),
+            (want_status, want_error),
+            "{change:?}"
+        );
     }
     // A wrong (well-formed) verifier.
     let (code, _) = code_for(&app, &client, "bound").await;
     let (status, body) = exchange(&app, &client, &code, &pkce().0).await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_grant"));
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
 }
 
 #[tokio::test]
@@ -147,10 +196,18 @@ async fn a_verifier_without_a_challenge_is_a_downgrade() {
         })
         .await;
     app.user("down").await;
-    let url = authorize_url(&app, &client, "", &[("code_challenge", ""), ("code_challenge_method", "")]);
+    let url = authorize_url(
+        &app,
+        &client,
+        "",
+        &[("code_challenge", ""), ("code_challenge_method", "")],
+    );
     let cb = Browser::new().login(&app, &url, "down").await;
     let (status, body) = exchange(&app, &client, &param(&cb, "code").unwrap(), &pkce().0).await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_grant"));
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
 }
 
 #[tokio::test]
@@ -164,22 +221,44 @@ async fn client_authentication_failures() {
         })
         .await;
     let http = reqwest::Client::new();
-    let form = [("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", REDIRECT_URI)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", "x"),
+        ("redirect_uri", REDIRECT_URI),
+    ];
     let check = |r: reqwest::Response| async move {
         let status = r.status();
-        let www = r.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
-        let cache = r.headers().get("cache-control").map(|v| v.to_str().unwrap().to_owned());
+        let www = r
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let cache = r
+            .headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap().to_owned());
         let body: serde_json::Value = r.json().await.unwrap();
-        (status, www, cache, body["error"].as_str().unwrap_or_default().to_owned())
+        (
+            status,
+            www,
+            cache,
+            body["error"].as_str().unwrap_or_default().to_owned(),
+        )
     };
     let secret = basic.secret.clone().unwrap();
     let cases = vec![
         // Wrong secret.
-        http.post(app.url("/token")).basic_auth(&basic.id, Some("wrong")).form(&form),
+        http.post(app.url("/token"))
+            .basic_auth(&basic.id, Some("wrong"))
+            .form(&form),
         // Unknown client.
-        http.post(app.url("/token")).basic_auth("nobody", Some("x")).form(&form),
+        http.post(app.url("/token"))
+            .basic_auth("nobody", Some("x"))
+            .form(&form),
         // No authentication at all for a confidential client.
-        http.post(app.url("/token")).form(&[("client_id", basic.id.as_str()), ("grant_type", "client_credentials")]),
+        http.post(app.url("/token")).form(&[
+            ("client_id", basic.id.as_str()),
+            ("grant_type", "client_credentials"),
+        ]),
         // A client_secret_basic client using client_secret_post.
         http.post(app.url("/token")).form(&[
             ("client_id", basic.id.as_str()),
@@ -191,8 +270,12 @@ async fn client_authentication_failures() {
             .basic_auth(&post.id, post.secret.as_deref())
             .form(&form),
         // Malformed Basic headers.
-        http.post(app.url("/token")).header("authorization", "Basic %%%").form(&form),
-        http.post(app.url("/token")).header("authorization", "Basic bm9jb2xvbg==").form(&form),
+        http.post(app.url("/token"))
+            .header("authorization", "Basic %%%")
+            .form(&form),
+        http.post(app.url("/token"))
+            .header("authorization", "Basic bm9jb2xvbg==")
+            .form(&form),
     ];
     for req in cases {
         let (status, www, cache, error) = check(req.send().await.unwrap()).await;
@@ -205,7 +288,10 @@ async fn client_authentication_failures() {
     let r = http
         .post(app.url("/token"))
         .basic_auth(&basic.id, Some(&secret))
-        .form(&[("client_secret", secret.as_str()), ("grant_type", "client_credentials")])
+        .form(&[
+            ("client_secret", secret.as_str()),
+            ("grant_type", "client_credentials"),
+        ])
         .send()
         .await
         .unwrap();
@@ -241,8 +327,10 @@ async fn basic_credentials_are_form_urlencoded() {
         })
         .await;
     let encoded_id: String = form_urlencoded::byte_serialize(client.id.as_bytes()).collect();
-    let header = base64::engine::general_purpose::STANDARD
-        .encode(format!("{encoded_id}:{}", client.secret.as_deref().unwrap()));
+    let header = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{encoded_id}:{}",
+        client.secret.as_deref().unwrap()
+    ));
     let r = reqwest::Client::new()
         .post(app.url("/token"))
         .header("authorization", format!("Basic {header}"))
@@ -265,12 +353,26 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let refresh = |token: String| {
         let app = &app;
         let client = &client;
-        async move { token_request(app, client, &[("grant_type", "refresh_token"), ("refresh_token", &token)]).await }
+        async move {
+            token_request(
+                app,
+                client,
+                &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+            )
+            .await
+        }
     };
     // Another client cannot use it.
-    let (status, body) =
-        token_request(&app, &other, &[("grant_type", "refresh_token"), ("refresh_token", &r1)]).await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_grant"));
+    let (status, body) = token_request(
+        &app,
+        &other,
+        &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+    )
+    .await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
     let (status, second) = refresh(r1.clone()).await;
     assert_eq!(status, StatusCode::OK, "{second}");
     let r2 = second["refresh_token"].as_str().unwrap().to_owned();
@@ -282,7 +384,11 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let (status, narrowed) = token_request(
         &app,
         &client,
-        &[("grant_type", "refresh_token"), ("refresh_token", &r2), ("scope", "openid")],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r2),
+            ("scope", "openid"),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{narrowed}");
@@ -291,16 +397,30 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let (status, body) = token_request(
         &app,
         &client,
-        &[("grant_type", "refresh_token"), ("refresh_token", &r3), ("scope", "openid offline_access admin")],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r3),
+            ("scope", "openid offline_access admin"),
+        ],
     )
     .await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_scope"));
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_scope")
+    );
     // After the grace window, reuse of a rotated token revokes the whole family.
     app.clock.advance(11);
     let (status, body) = refresh(r1.clone()).await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_grant"));
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
     let (status, body) = refresh(r3.clone()).await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_grant"), "the family is gone");
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant"),
+        "the family is gone"
+    );
     assert_eq!(
         userinfo_status(&app, narrowed["access_token"].as_str().unwrap()).await,
         StatusCode::UNAUTHORIZED
@@ -318,10 +438,16 @@ async fn refresh_tokens_expire_when_idle() {
     let (status, body) = token_request(
         &app,
         &client,
-        &[("grant_type", "refresh_token"), ("refresh_token", body["refresh_token"].as_str().unwrap())],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", body["refresh_token"].as_str().unwrap()),
+        ],
     )
     .await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_grant"));
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
 }
 
 #[tokio::test]
@@ -335,32 +461,55 @@ async fn client_credentials_grant() {
         })
         .await;
     let portal = app.client().await;
-    let (status, body) = token_request(&app, &service, &[("grant_type", "client_credentials")]).await;
+    let (status, body) =
+        token_request(&app, &service, &[("grant_type", "client_credentials")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
     let (header, claims) = jwt_parts(body["access_token"].as_str().unwrap());
     assert_eq!(header["typ"], "at+jwt");
     assert_eq!(claims["sub"], service.id);
     assert_eq!(claims["client_id"], service.id);
-    let (status, body) =
-        token_request(&app, &service, &[("grant_type", "client_credentials"), ("scope", "reports:read")]).await;
+    let (status, body) = token_request(
+        &app,
+        &service,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "reports:read"),
+        ],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["scope"], "reports:read");
     for scope in ["openid", "reports:write"] {
-        let (status, body) =
-            token_request(&app, &service, &[("grant_type", "client_credentials"), ("scope", scope)]).await;
-        assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_scope"));
+        let (status, body) = token_request(
+            &app,
+            &service,
+            &[("grant_type", "client_credentials"), ("scope", scope)],
+        )
+        .await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_scope")
+        );
     }
-    let (status, body) = token_request(&app, &portal, &[("grant_type", "client_credentials")]).await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "unauthorized_client"));
+    let (status, body) =
+        token_request(&app, &portal, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "unauthorized_client")
+    );
     let public = app
         .client_with(ClientSpec {
             auth_method: AuthMethod::None,
             ..ClientSpec::default()
         })
         .await;
-    let (status, body) = token_request(&app, &public, &[("grant_type", "client_credentials")]).await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "unauthorized_client"));
+    let (status, body) =
+        token_request(&app, &public, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "unauthorized_client")
+    );
 }
 
 #[tokio::test]
@@ -368,18 +517,34 @@ async fn grant_type_errors() {
     let app = TestApp::spawn().await;
     let client = app.client().await;
     let (status, body) = token_request(&app, &client, &[("grant_type", "password")]).await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "unsupported_grant_type"));
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "unsupported_grant_type")
+    );
     let (status, body) = token_request(&app, &client, &[("code", "x")]).await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_request"));
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
     let (status, body) = token_request(
         &app,
         &client,
-        &[("grant_type", "authorization_code"), ("grant_type", "refresh_token")],
+        &[
+            ("grant_type", "authorization_code"),
+            ("grant_type", "refresh_token"),
+        ],
     )
     .await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_request"));
-    let (status, body) = token_request(&app, &client, &[("grant_type", "authorization_code")]).await;
-    assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, "invalid_request"));
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+    let (status, body) =
+        token_request(&app, &client, &[("grant_type", "authorization_code")]).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
 }
 
 #[tokio::test]
@@ -422,14 +587,26 @@ async fn tokens_carry_the_required_claims() {
     let (header, at) = jwt_parts(body["access_token"].as_str().unwrap());
     assert_eq!(header["typ"], "at+jwt");
     assert!(header["kid"].is_string());
-    for claim in ["iss", "exp", "aud", "sub", "client_id", "iat", "jti", "scope"] {
+    for claim in [
+        "iss",
+        "exp",
+        "aud",
+        "sub",
+        "client_id",
+        "iat",
+        "jti",
+        "scope",
+    ] {
         assert!(at.get(claim).is_some(), "RFC 9068 claim {claim}");
     }
     assert_eq!(at["scope"], "email openid profile");
     // sub is stable across logins.
     let (code, verifier) = code_for(&app, &client, "claims").await;
     let (_, body) = exchange(&app, &client, &code, &verifier).await;
-    assert_eq!(jwt_parts(body["id_token"].as_str().unwrap()).1["sub"], user.id);
+    assert_eq!(
+        jwt_parts(body["id_token"].as_str().unwrap()).1["sub"],
+        user.id
+    );
 }
 
 #[tokio::test]
@@ -442,20 +619,32 @@ async fn unsigned_and_foreign_tokens_are_never_accepted() {
     let (_, body) = exchange(&app, &client, &code, &verifier).await;
     let real = body["access_token"].as_str().unwrap();
     let (header, claims) = jwt_parts(real);
-    let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let b64 = |v: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
     // alg=none with the real claims.
-    let none = format!("{}.{}.", b64(&serde_json::json!({"alg": "none", "typ": "at+jwt"})), b64(&claims));
+    let none = format!(
+        "{}.{}.",
+        b64(&serde_json::json!({"alg": "none", "typ": "at+jwt"})),
+        b64(&claims)
+    );
     assert_eq!(userinfo_status(&app, &none).await, StatusCode::UNAUTHORIZED);
     // HS256 "signed" with the public JWKS as the secret (key confusion).
     let mut hs = header.clone();
     hs["alg"] = "HS256".into();
     let forged = format!("{}.{}.AAAA", b64(&hs), b64(&claims));
-    assert_eq!(userinfo_status(&app, &forged).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        userinfo_status(&app, &forged).await,
+        StatusCode::UNAUTHORIZED
+    );
     // The real signature over altered claims.
     let mut altered = claims.clone();
     altered["sub"] = "someone-else".into();
     let sig = real.rsplit('.').next().unwrap();
     let tampered = format!("{}.{}.{sig}", b64(&header), b64(&altered));
-    assert_eq!(userinfo_status(&app, &tampered).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        userinfo_status(&app, &tampered).await,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(userinfo_status(&app, real).await, StatusCode::OK);
 }

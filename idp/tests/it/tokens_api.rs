@@ -14,7 +14,12 @@ async fn tokens_for(app: &TestApp, client: &TestClient, user: &str) -> serde_jso
     body
 }
 
-async fn post_form(app: &TestApp, path: &str, client: &TestClient, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    client: &TestClient,
+    form: &[(&str, &str)],
+) -> (StatusCode, serde_json::Value) {
     let r = reqwest::Client::new()
         .post(app.url(path))
         .basic_auth(&client.id, client.secret.as_deref())
@@ -34,7 +39,10 @@ async fn userinfo_accepts_get_and_post_and_answers_bearer_errors() {
     let tokens = tokens_for(&app, &client, "info").await;
     let at = tokens["access_token"].as_str().unwrap();
     let http = reqwest::Client::new();
-    for req in [http.get(app.url("/userinfo")), http.post(app.url("/userinfo"))] {
+    for req in [
+        http.get(app.url("/userinfo")),
+        http.post(app.url("/userinfo")),
+    ] {
         let r = req.bearer_auth(at).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         let body: serde_json::Value = r.json().await.unwrap();
@@ -50,12 +58,25 @@ async fn userinfo_accepts_get_and_post_and_answers_bearer_errors() {
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
     // Garbage and expired tokens: invalid_token.
     for token in ["garbage", "a.b.c"] {
-        let r = http.get(app.url("/userinfo")).bearer_auth(token).send().await.unwrap();
+        let r = http
+            .get(app.url("/userinfo"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+        assert!(r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token"));
     }
     app.clock.advance(601);
-    let r = http.get(app.url("/userinfo")).bearer_auth(at).send().await.unwrap();
+    let r = http
+        .get(app.url("/userinfo"))
+        .bearer_auth(at)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "expired");
 }
 
@@ -66,7 +87,11 @@ async fn userinfo_releases_only_the_granted_scopes() {
     app.user("narrow").await;
     let (verifier, challenge) = pkce();
     let cb = Browser::new()
-        .login(&app, &authorize_url(&app, &client, &challenge, &[("scope", "openid")]), "narrow")
+        .login(
+            &app,
+            &authorize_url(&app, &client, &challenge, &[("scope", "openid")]),
+            "narrow",
+        )
         .await;
     let (_, body) = exchange(&app, &client, &param(&cb, "code").unwrap(), &verifier).await;
     let info: serde_json::Value = reqwest::Client::new()
@@ -79,7 +104,10 @@ async fn userinfo_releases_only_the_granted_scopes() {
         .await
         .unwrap();
     assert!(info["sub"].is_string());
-    assert!(info.get("email").is_none() && info.get("name").is_none(), "{info}");
+    assert!(
+        info.get("email").is_none() && info.get("name").is_none(),
+        "{info}"
+    );
 }
 
 #[tokio::test]
@@ -99,7 +127,10 @@ async fn client_credentials_tokens_cannot_read_userinfo() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
 }
 
 #[tokio::test]
@@ -112,29 +143,63 @@ async fn revocation_rules() {
     let at = tokens["access_token"].as_str().unwrap();
     let rt = tokens["refresh_token"].as_str().unwrap();
     // Unknown tokens: 200.
-    assert_eq!(post_form(&app, "/revoke", &client, &[("token", "unknown")]).await.0, StatusCode::OK);
+    assert_eq!(
+        post_form(&app, "/revoke", &client, &[("token", "unknown")])
+            .await
+            .0,
+        StatusCode::OK
+    );
     // Another client's token: 200, but nothing happens.
-    assert_eq!(post_form(&app, "/revoke", &other, &[("token", rt)]).await.0, StatusCode::OK);
-    assert_eq!(post_form(&app, "/revoke", &other, &[("token", at)]).await.0, StatusCode::OK);
+    assert_eq!(
+        post_form(&app, "/revoke", &other, &[("token", rt)]).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post_form(&app, "/revoke", &other, &[("token", at)]).await.0,
+        StatusCode::OK
+    );
     let (_, intro) = post_form(&app, "/introspect", &client, &[("token", at)]).await;
     assert_eq!(intro["active"], true, "a foreign client cannot revoke");
     // Client authentication is required.
-    let r = reqwest::Client::new().post(app.url("/revoke")).form(&[("token", at)]).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(app.url("/revoke"))
+        .form(&[("token", at)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // Missing token parameter.
     let (status, body) = post_form(&app, "/revoke", &client, &[]).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
     // Revoking the access token alone.
     assert_eq!(
-        post_form(&app, "/revoke", &client, &[("token", at), ("token_type_hint", "access_token")]).await.0,
+        post_form(
+            &app,
+            "/revoke",
+            &client,
+            &[("token", at), ("token_type_hint", "access_token")]
+        )
+        .await
+        .0,
         StatusCode::OK
     );
     let (_, intro) = post_form(&app, "/introspect", &client, &[("token", at)]).await;
     assert_eq!(intro, serde_json::json!({"active": false}));
     let (_, intro) = post_form(&app, "/introspect", &client, &[("token", rt)]).await;
-    assert_eq!(intro["active"], true, "the refresh token survives an access-token revocation");
+    assert_eq!(
+        intro["active"], true,
+        "the refresh token survives an access-token revocation"
+    );
     // Revoking the refresh token ends the grant.
-    assert_eq!(post_form(&app, "/revoke", &client, &[("token", rt)]).await.0, StatusCode::OK);
+    assert_eq!(
+        post_form(&app, "/revoke", &client, &[("token", rt)])
+            .await
+            .0,
+        StatusCode::OK
+    );
     let (_, intro) = post_form(&app, "/introspect", &client, &[("token", rt)]).await;
     assert_eq!(intro, serde_json::json!({"active": false}));
 }
@@ -158,12 +223,22 @@ async fn introspection_rules() {
     let (_, body) = post_form(&app, "/introspect", &client, &[("token", rt)]).await;
     assert_eq!(body["active"], true);
     // Foreign, unknown and garbage tokens: exactly {"active": false}.
-    for (caller, token) in [(&other, at), (&other, rt), (&client, "nope"), (&client, "x.y.z")] {
+    for (caller, token) in [
+        (&other, at),
+        (&other, rt),
+        (&client, "nope"),
+        (&client, "x.y.z"),
+    ] {
         let (status, body) = post_form(&app, "/introspect", caller, &[("token", token)]).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body, serde_json::json!({"active": false}));
     }
-    let r = reqwest::Client::new().post(app.url("/introspect")).form(&[("token", at)]).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(app.url("/introspect"))
+        .form(&[("token", at)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     app.clock.advance(601);
     let (_, body) = post_form(&app, "/introspect", &client, &[("token", at)]).await;

@@ -29,7 +29,8 @@ pub async fn exchange(
     let code = params.require("code")?;
     let now = state.clock.now();
     let code_hash = crypto::sha256_b64(code.as_bytes());
-    let Some(grant) = grants::redeem_code(&state.db, &code_hash, &client.client_id, now).await? else {
+    let Some(grant) = grants::redeem_code(&state.db, &code_hash, &client.client_id, now).await?
+    else {
         if grants::revoke_replayed_code(&state.db, &code_hash, &client.client_id, now).await? {
             tracing::warn!(client_id = %client.client_id, "authorization code replayed; its grant is revoked");
             return Err(TokenError::invalid_grant(
@@ -43,22 +44,30 @@ pub async fn exchange(
     }
     match params.get("redirect_uri") {
         Some(given) if given != grant.redirect_uri => {
-            return Err(TokenError::invalid_grant("redirect_uri does not match the authorization request"))
+            return Err(TokenError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ))
         }
         None if grant.redirect_uri_given != 0 => {
-            return Err(TokenError::invalid_request("missing parameter 'redirect_uri'"))
+            return Err(TokenError::invalid_request(
+                "missing parameter 'redirect_uri'",
+            ))
         }
         _ => {}
     }
     match (grant.code_challenge.as_deref(), params.get("code_verifier")) {
         (Some(challenge), Some(verifier)) => {
             if !pkce::verify(verifier, challenge) {
-                return Err(TokenError::invalid_grant("code_verifier does not match the code_challenge"));
+                return Err(TokenError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ));
             }
         }
         (Some(_), None) => return Err(TokenError::invalid_grant("missing code_verifier")),
         (None, Some(_)) => {
-            return Err(TokenError::invalid_grant("code_verifier given but the request had no code_challenge"))
+            return Err(TokenError::invalid_grant(
+                "code_verifier given but the request had no code_challenge",
+            ))
         }
         (None, None) => {}
     }

@@ -28,10 +28,13 @@ pub async fn exchange(
     let scope = match params.get("scope") {
         None => Scope::default(),
         Some(s) => {
-            let invalid = |d: &'static str| TokenError::from(OAuthError::new(ErrorCode::InvalidScope, d));
+            let invalid =
+                |d: &'static str| TokenError::from(OAuthError::new(ErrorCode::InvalidScope, d));
             let requested = Scope::parse(s).map_err(|_| invalid("malformed scope"))?;
             if requested.iter().any(|t| USER_SCOPES.contains(&t)) {
-                return Err(invalid("user scopes cannot be granted to a client acting for itself"));
+                return Err(invalid(
+                    "user scopes cannot be granted to a client acting for itself",
+                ));
             }
             if !requested.is_subset(&client.allowed_scope) {
                 return Err(invalid("the client may not request this scope"));

@@ -30,7 +30,8 @@ pub async fn exchange(
     let token = params.require("refresh_token")?;
     let requested = match params.get("scope") {
         Some(s) => Some(
-            Scope::parse(s).map_err(|_| OAuthError::new(ErrorCode::InvalidScope, "malformed scope"))?,
+            Scope::parse(s)
+                .map_err(|_| OAuthError::new(ErrorCode::InvalidScope, "malformed scope"))?,
         ),
         None => None,
     };
@@ -56,7 +57,11 @@ pub async fn exchange(
     };
     let grant = match grants::find(&state.db, &row.grant_id).await? {
         Some(g) if g.revoked_at.is_none() && g.expires_at > now && row.expires_at > now => g,
-        _ => return Err(TokenError::invalid_grant("the refresh token has expired or was revoked")),
+        _ => {
+            return Err(TokenError::invalid_grant(
+                "the refresh token has expired or was revoked",
+            ))
+        }
     };
     let granted = Scope::from_stored(&grant.scope);
     let scope = match requested {

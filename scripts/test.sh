@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite: unit and integration tests on SQLite and on PostgreSQL, then
+# the interoperability tests (openid-client from npm, Authlib from PyPI) against the
+# release binary.
+#
+# Needs PostgreSQL at $IDP_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test);
+# every test creates its own database there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export IDP_TEST_POSTGRES_URL=${IDP_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+
+# Drop databases left behind by earlier runs.
+psql "$IDP_TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'idp_t_%'" |
+  while read -r db; do psql "$IDP_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\""; done
+
+echo "== cargo test (SQLite)"
+IDP_TEST_DATABASE=sqlite cargo test --workspace
+
+echo "== cargo test (PostgreSQL)"
+IDP_TEST_DATABASE=postgres cargo test --workspace
+
+echo "== interoperability tests"
+tests/interop/run.sh
+
+echo "== all tests passed"
