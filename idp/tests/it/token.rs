@@ -134,7 +134,8 @@ async fn codes_are_bound_to_client_redirect_uri_and_verifier() {
     let (status, body) = exchange(&app, &client, &code, &verifier).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    let bad_cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+    type Case = (Vec<(&'static str, &'static str)>, StatusCode, &'static str);
+    let bad_cases: Vec<Case> = vec![
         (
             vec![("redirect_uri", "http://127.0.0.1:9/other")],
             StatusCode::BAD_REQUEST,
