@@ -190,7 +190,7 @@ impl Default for HttpConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         Self {
-            filter: "info".into(),
+            filter: "info,sqlx=warn".into(),
             format: "text".into(),
         }
     }

@@ -12,7 +12,8 @@ use crate::oauth::inspect;
 use crate::state::AppState;
 
 /// `POST /introspect`: the token's metadata for the client it was issued to, and
-/// `{"active":false}` for anything else. Needs client authentication.
+/// `{"active":false}` for anything else. Needs confidential-client authentication;
+/// public clients get `invalid_client`.
 pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -23,6 +24,10 @@ pub async fn post(
             params.map_err(|e| TokenError::invalid_request(e.to_string()))?;
         params.check()?;
         let client = client_auth::authenticate(&state, &headers, &params).await?;
+        if client.is_public() {
+            // A public client cannot prove who it is, so it may not learn about tokens.
+            return Err(TokenError::invalid_client());
+        }
         let token = params.require("token")?;
         Ok(inspect::introspect(&state, &client.client_id, token).await?)
     }

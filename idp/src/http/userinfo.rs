@@ -69,10 +69,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// A 401/403 with `WWW-Authenticate: Bearer` (RFC 6750 §3).
 fn challenge(status: StatusCode, error: Option<&str>, description: &str) -> Response {
     let (value, body) = match error {
-        None => (
-            "Bearer".to_owned(),
-            json!({ "error": "invalid_request", "error_description": "missing bearer token" }),
-        ),
+        // RFC 6750 §3.1: no error code when the request carried no credentials.
+        None => ("Bearer".to_owned(), json!({})),
         Some(code) => (
             format!("Bearer error=\"{code}\", error_description=\"{description}\""),
             json!({ "error": code, "error_description": description }),

@@ -56,6 +56,11 @@ async fn userinfo_accepts_get_and_post_and_answers_bearer_errors() {
     let r = http.get(app.url("/userinfo")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body.get("error").is_none(),
+        "no error code without credentials: {body}"
+    );
     // Garbage and expired tokens: invalid_token.
     for token in ["garbage", "a.b.c"] {
         let r = http
@@ -202,6 +207,37 @@ async fn revocation_rules() {
     );
     let (_, intro) = post_form(&app, "/introspect", &client, &[("token", rt)]).await;
     assert_eq!(intro, serde_json::json!({"active": false}));
+}
+
+#[tokio::test]
+async fn a_public_client_revokes_its_own_tokens() {
+    let app = TestApp::spawn().await;
+    let public = app
+        .client_with(ClientSpec {
+            auth_method: idp::oauth::client::AuthMethod::None,
+            ..ClientSpec::default()
+        })
+        .await;
+    app.user("pubrev").await;
+    let tokens = tokens_for(&app, &public, "pubrev").await;
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let r = reqwest::Client::new()
+        .post(app.url("/revoke"))
+        .form(&[("token", rt), ("client_id", public.id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, body) = token_request(
+        &app,
+        &public,
+        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
