@@ -7,6 +7,7 @@ use crate::crypto;
 use crate::db::clients::{self, ClientRow};
 use crate::db::users::{self, InsertUserError, UserRow};
 use crate::db::Db;
+use crate::email_policy;
 use crate::keys::SigningAlg;
 use crate::oauth::client::{hash_secret, AuthMethod, GrantType};
 use crate::oauth::redirect_uri;
@@ -140,6 +141,8 @@ pub struct UserSpec {
     pub locale: Option<String>,
     /// IANA time zone.
     pub zoneinfo: Option<String>,
+    /// Whether the user is a provider operator (admin pages, approvals).
+    pub operator: bool,
 }
 
 /// A created user and the generated password, if one was generated.
@@ -170,15 +173,10 @@ pub async fn create_user(
     {
         bail!("a username is 1 to 64 letters, digits, '.', '_', '-' or '@'");
     }
-    let email = spec.email.trim().to_lowercase();
-    match email.split_once('@') {
-        Some((local, domain))
-            if !local.is_empty()
-                && domain.contains('.')
-                && email.len() <= 254
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control()) => {}
-        _ => bail!("not an e-mail address: {email}"),
-    }
+    let email = match email_policy::normalize(&spec.email) {
+        Ok(email) => email.to_string(),
+        Err(e) => bail!("{}: {e}", spec.email.trim()),
+    };
     let (password, generated) = match spec.password {
         Some(p) => (p, false),
         None => (crypto::random_token(15), true),
@@ -191,21 +189,15 @@ pub async fn create_user(
         .hash(&password)
         .await
         .context("hashing the password")?;
-    let user = UserRow {
-        id: crypto::random_id(),
-        username,
-        email,
-        email_verified: 1,
-        given_name: spec.given_name,
-        family_name: spec.family_name,
-        locale: spec.locale,
-        zoneinfo: spec.zoneinfo,
-        password_hash: Some(hash),
-        disabled: 0,
-        created_at: now,
-        updated_at: now,
-    };
-    match users::insert(db, &user).await {
+    let mut user = UserRow::new(crypto::random_id(), username, email, now);
+    user.email_verified = 1;
+    user.given_name = spec.given_name;
+    user.family_name = spec.family_name;
+    user.locale = spec.locale;
+    user.zoneinfo = spec.zoneinfo;
+    user.password_hash = Some(hash);
+    user.is_operator = i64::from(spec.operator);
+    match users::insert(db.pool(), &user).await {
         Ok(()) => Ok(CreatedUser {
             user,
             generated_password: generated.then_some(password),

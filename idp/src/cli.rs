@@ -43,6 +43,43 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// The approval queue of self-registrations.
+    #[command(subcommand)]
+    Registrations(RegistrationsCommand),
+}
+
+/// `idp registrations …`.
+#[derive(Debug, Subcommand)]
+pub enum RegistrationsCommand {
+    /// List registrations (by default the confirmed ones waiting for a decision).
+    List {
+        /// unconfirmed, pending, approved, rejected.
+        #[arg(long, default_value = "pending")]
+        status: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a pending registration: creates the user (and company) and mails the
+    /// username and a one-time password.
+    Approve {
+        /// The registration id (see `list`).
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject a pending registration; the reason is mailed to the registrant.
+    Reject {
+        /// The registration id.
+        id: String,
+        /// Why (sent to the registrant).
+        #[arg(long)]
+        reason: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `idp clients …`.
@@ -127,7 +164,8 @@ pub struct CreateUser {
     /// Family name.
     #[arg(long, default_value = "")]
     pub family_name: String,
-    /// The password; read from IDP_NEW_PASSWORD if set, generated otherwise.
+    /// The password (the password policy applies); read from IDP_NEW_PASSWORD if set,
+    /// generated otherwise.
     #[arg(long, env = "IDP_NEW_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
     /// BCP 47 locale, e.g. en or de.
@@ -136,6 +174,13 @@ pub struct CreateUser {
     /// IANA time zone, e.g. Europe/Berlin.
     #[arg(long)]
     pub zoneinfo: Option<String>,
+    /// Make the user a provider operator (admin pages, approvals).
+    #[arg(long)]
+    pub operator: bool,
+    /// Accept an address the business-only policy refuses (free, disposable or role
+    /// address); syntax and confusable checks still apply.
+    #[arg(long)]
+    pub override_email_policy: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -158,6 +203,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clients(ClientsCommand::Create(args)) => create_client(&config, args).await,
         Command::Clients(ClientsCommand::List { json }) => list_clients(&config, json).await,
         Command::Users(UsersCommand::Create(args)) => create_user(&config, args).await,
+        Command::Registrations(cmd) => registrations(config, cmd).await,
     }
 }
 
@@ -273,6 +319,30 @@ async fn list_clients(config: &Config, json_out: bool) -> anyhow::Result<()> {
 }
 
 async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
+    if !args.override_email_policy {
+        if let Err(e) =
+            crate::email_policy::EmailPolicy::new(&config.registration).check(&args.email)
+        {
+            anyhow::bail!(
+                "{}: {e} (the business-only policy; pass --override-email-policy to accept it anyway)",
+                args.email.trim()
+            );
+        }
+    }
+    if let Some(password) = &args.password {
+        let personal = [
+            args.email.as_str(),
+            args.username.as_str(),
+            args.given_name.as_str(),
+            args.family_name.as_str(),
+        ];
+        if let Err(rejection) = crate::password_policy::PasswordPolicy::new(&config.passwords)
+            .check(password, password, &personal)
+        {
+            let message = crate::http::password::rejection_message("en", &rejection);
+            anyhow::bail!("the password is refused: {message}");
+        }
+    }
     let db = open_db(config).await?;
     let passwords = Passwords::new(&config.passwords)?;
     let spec = UserSpec {
@@ -283,6 +353,7 @@ async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
         password: args.password,
         locale: args.locale,
         zoneinfo: args.zoneinfo,
+        operator: args.operator,
     };
     let CreatedUser {
         user,
@@ -298,6 +369,88 @@ async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
         println!("username: {}", user.username);
         if let Some(p) = generated_password {
             println!("password: {p}");
+        }
+    }
+    Ok(())
+}
+
+/// Who a CLI decision is recorded as: `cli:<login name>`.
+fn cli_actor() -> String {
+    let name = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{name}")
+}
+
+async fn registrations(config: Config, cmd: RegistrationsCommand) -> anyhow::Result<()> {
+    let state = AppState::build(config, Arc::new(SystemClock)).await?;
+    match cmd {
+        RegistrationsCommand::List { status, json } => {
+            if !matches!(
+                status.as_str(),
+                "unconfirmed" | "pending" | "approved" | "rejected"
+            ) {
+                anyhow::bail!("--status must be unconfirmed, pending, approved or rejected");
+            }
+            let rows = db::registrations::list_by_status(&state.db, &status).await?;
+            let mut list = Vec::new();
+            for r in &rows {
+                let domain = r.email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+                let company_exists = db::companies::find_by_domain(state.db.pool(), domain)
+                    .await?
+                    .is_some();
+                list.push(json!({
+                    "id": r.id, "status": r.status, "email": r.email,
+                    "given_name": r.given_name, "family_name": r.family_name,
+                    "company": r.company_name, "domain": domain, "company_exists": company_exists,
+                    "country": r.country, "job_title": r.job_title, "phone": r.phone, "locale": r.locale,
+                    "created_at": r.created_at, "confirmed_at": r.confirmed_at,
+                    "decided_at": r.decided_at, "decided_by": r.decided_by, "reason": r.reason,
+                }));
+            }
+            if json {
+                println!("{}", serde_json::Value::Array(list));
+            } else if list.is_empty() {
+                println!("no {status} registrations");
+            } else {
+                for (r, v) in rows.iter().zip(&list) {
+                    println!(
+                        "{}\t{} {}\t{}\t{}\tcompany known: {}",
+                        r.id,
+                        r.given_name,
+                        r.family_name,
+                        r.email,
+                        r.company_name,
+                        v["company_exists"]
+                    );
+                }
+            }
+        }
+        RegistrationsCommand::Approve { id, json } => {
+            let approved = crate::onboarding::approve(&state, &id, &cli_actor()).await?;
+            crate::mail::deliver_due(&state).await?;
+            if json {
+                println!("{}", serde_json::to_value(&approved)?);
+            } else {
+                println!(
+                    "approved: user {} ({}){}; the welcome mail with the one-time password is queued",
+                    approved.username,
+                    approved.user_id,
+                    if approved.new_company { ", Super Admin of a new company" } else { "" }
+                );
+            }
+        }
+        RegistrationsCommand::Reject { id, reason, json } => {
+            if reason.trim().is_empty() {
+                anyhow::bail!("--reason must not be empty");
+            }
+            crate::onboarding::reject(&state, &id, &cli_actor(), &reason).await?;
+            crate::mail::deliver_due(&state).await?;
+            if json {
+                println!("{}", json!({ "id": id, "status": "rejected" }));
+            } else {
+                println!("rejected: {id}; the reason is mailed to the registrant");
+            }
         }
     }
     Ok(())

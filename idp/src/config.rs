@@ -36,6 +36,45 @@ pub struct Config {
     pub http: HttpConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Outgoing e-mail.
+    pub mail: MailConfig,
+    /// Self-registration and onboarding.
+    pub registration: RegistrationConfig,
+}
+
+/// Outgoing e-mail (lettre). Without `smtp_url`, messages are written as `.eml`
+/// files to `outbox_dir` and their links logged (the embedded default).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailConfig {
+    /// `smtp://host:25` (plain), `smtp://user:pass@host:587?tls=required` (STARTTLS)
+    /// or `smtps://user:pass@host:465` (TLS). Unset: write to `outbox_dir`.
+    pub smtp_url: Option<String>,
+    /// The From header, e.g. `Customer Identity <no-reply@example.com>`.
+    pub from: String,
+    /// Folder for `.eml` files when no SMTP server is configured.
+    pub outbox_dir: PathBuf,
+    /// How often the delivery worker looks for due messages, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// SMTP timeout per message, in seconds.
+    pub timeout_seconds: u64,
+}
+
+/// Self-registration, e-mail policy and the onboarding mails.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegistrationConfig {
+    /// Lifetime of the confirmation link.
+    pub confirmation_seconds: i64,
+    /// Lifetime of the one-time password sent at approval.
+    pub one_time_password_seconds: i64,
+    /// Where the "log in" button of the approval mail points (the portal's login
+    /// page); defaults to the issuer's home page.
+    pub portal_login_url: Option<String>,
+    /// Domains accepted even if a list says free or disposable (A-labels, lower case).
+    pub allowed_domains: Vec<String>,
+    /// Domains always refused.
+    pub denied_domains: Vec<String>,
 }
 
 /// Where the key-encryption key (KEK) comes from. The KEK encrypts the private parts
@@ -96,6 +135,10 @@ pub struct PasswordsConfig {
     pub parallelism: u32,
     /// Hashes computed at once; 0 means one per CPU core.
     pub max_concurrent: usize,
+    /// Shortest accepted new password, in characters (NIST SP 800-63B: at least 8).
+    pub min_length: usize,
+    /// Longest accepted password, in characters (64 to 128).
+    pub max_length: usize,
 }
 
 /// HTTP limits.
@@ -130,6 +173,32 @@ impl Default for Config {
             passwords: PasswordsConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
+            mail: MailConfig::default(),
+            registration: RegistrationConfig::default(),
+        }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: "Customer Identity <no-reply@localhost>".into(),
+            outbox_dir: PathBuf::from("outbox"),
+            poll_interval_ms: 2000,
+            timeout_seconds: 20,
+        }
+    }
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        Self {
+            confirmation_seconds: 24 * 3600,
+            one_time_password_seconds: 72 * 3600,
+            portal_login_url: None,
+            allowed_domains: Vec::new(),
+            denied_domains: Vec::new(),
         }
     }
 }
@@ -174,6 +243,8 @@ impl Default for PasswordsConfig {
             iterations: 2,
             parallelism: 1,
             max_concurrent: 0,
+            min_length: 12,
+            max_length: 128,
         }
     }
 }
@@ -266,6 +337,31 @@ impl Config {
         if p.memory_kib < 19 * 1024 || p.iterations < 2 || p.parallelism < 1 {
             bail!("passwords: argon2id parameters below OWASP's minimum (m=19456 KiB, t=2, p=1)");
         }
+        if p.min_length < 8 || p.min_length > p.max_length {
+            bail!("passwords.min_length must be at least 8 and at most max_length");
+        }
+        if !(64..=128).contains(&p.max_length) {
+            bail!("passwords.max_length must be between 64 and 128");
+        }
+        let r = &self.registration;
+        if r.confirmation_seconds <= 0 || r.one_time_password_seconds <= 0 {
+            bail!("registration lifetimes must be positive");
+        }
+        if let Some(url) = &r.portal_login_url {
+            let parsed =
+                url::Url::parse(url).context("registration.portal_login_url is not a URL")?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                bail!("registration.portal_login_url must be http or https");
+            }
+        }
+        if let Some(url) = &self.mail.smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                bail!("mail.smtp_url must start with smtp:// or smtps://");
+            }
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!("mail.from is not a mailbox (e.g. Name <no-reply@example.com>)");
+        }
         if self.http.max_body_bytes < 1024 || self.http.max_param_bytes < 256 {
             bail!("http limits are too small");
         }
@@ -275,6 +371,14 @@ impl Config {
     /// Whether the issuer is served over https (cookies then get `__Host-` and `Secure`).
     pub fn is_https(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+
+    /// The portal login URL for the approval mail's button.
+    pub fn portal_login_url(&self) -> String {
+        self.registration
+            .portal_login_url
+            .clone()
+            .unwrap_or_else(|| self.url("/"))
     }
 
     /// An absolute URL under the issuer, `path` starting with `/`.

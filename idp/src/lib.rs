@@ -10,10 +10,15 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod email_policy;
 pub mod http;
+pub mod i18n;
 pub mod keys;
+pub mod mail;
 pub mod oauth;
+pub mod onboarding;
 pub mod password;
+pub mod password_policy;
 pub mod state;
 pub mod templates;
 
@@ -24,6 +29,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub use crate::state::AppState;
+
+rust_i18n::i18n!("locales", fallback = "en");
 
 /// How long ended sessions, used codes and expired tokens are kept before purging.
 const PURGE_KEEP_SECONDS: i64 = 24 * 3600;
@@ -39,6 +46,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let jobs = tokio::spawn(background_jobs(state.clone()));
+    let mail_worker = tokio::spawn(mail::worker(state.clone()));
     let app = http::router(state);
     let result = axum::serve(
         listener,
@@ -47,6 +55,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     jobs.abort();
+    mail_worker.abort();
     result
 }
 

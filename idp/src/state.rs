@@ -8,9 +8,12 @@ use anyhow::Context as _;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::email_policy::EmailPolicy;
 use crate::http::discovery;
 use crate::keys::{Kek, Keys};
+use crate::mail::Mailer;
 use crate::password::Passwords;
+use crate::password_policy::PasswordPolicy;
 
 /// Cheap-to-clone handle on everything a request needs.
 #[derive(Clone)]
@@ -34,6 +37,14 @@ pub struct Inner {
     pub discovery: axum::body::Bytes,
     /// Key for CSRF tokens, derived from the KEK so every process shares it.
     pub csrf_key: [u8; 32],
+    /// Sends outbox messages.
+    pub mailer: Mailer,
+    /// Wakes the mail worker when a message was queued.
+    pub mail_wakeup: tokio::sync::Notify,
+    /// The business-only e-mail policy for self-registration.
+    pub email_policy: EmailPolicy,
+    /// The password policy.
+    pub password_policy: PasswordPolicy,
 }
 
 impl Deref for AppState {
@@ -64,6 +75,9 @@ impl AppState {
         )?;
         let discovery = axum::body::Bytes::from(serde_json::to_vec(&discovery::document(&config))?);
         let csrf_key = kek.derive("csrf");
+        let mailer = Mailer::new(&config.mail)?;
+        let email_policy = EmailPolicy::new(&config.registration);
+        let password_policy = PasswordPolicy::new(&config.passwords);
         Ok(Self(Arc::new(Inner {
             config,
             db,
@@ -73,6 +87,10 @@ impl AppState {
             passwords,
             discovery,
             csrf_key,
+            mailer,
+            mail_wakeup: tokio::sync::Notify::new(),
+            email_policy,
+            password_policy,
         })))
     }
 }

@@ -71,7 +71,7 @@ for backend in $BACKENDS; do
     "$("$IDP" clients create --json --name interop-es256 --redirect-uri "$cb/es256" --id-token-alg ES256)"
     "$("$IDP" clients create --json --name interop-eddsa --redirect-uri "$cb/eddsa" --id-token-alg EdDSA)"
   )
-  password="interop-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+  password="interop-$(od -An -N12 -tu4 /dev/urandom | tr -d ' \n')"  # digits: never contains a name
   user="$(IDP_NEW_PASSWORD="$password" "$IDP" users create --json --username ada \
     --email ada@example.com --given-name Ada --family-name Lovelace)"
 

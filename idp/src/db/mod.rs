@@ -5,10 +5,14 @@
 //! rest, `RETURNING` for atomic read-modify-write. Migrations live in
 //! `migrations/sqlite` and `migrations/postgres`.
 
+pub mod audit;
 pub mod auth_requests;
 pub mod clients;
+pub mod companies;
 pub mod grants;
 pub mod keys;
+pub mod outbox;
+pub mod registrations;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
@@ -93,6 +97,19 @@ impl Db {
             }
         }
         .context("database migration failed")
+    }
+
+    /// Begins a transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a transaction that reads before it writes cannot fail
+    /// with a busy snapshot.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn begin(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// The connection pool.

@@ -13,6 +13,15 @@ pub struct SessionRow {
     pub auth_time: i64,
     /// Absolute end (Unix seconds).
     pub expires_at: i64,
+    /// 0/1: the user still has to replace a one-time password.
+    pub must_change_password: i64,
+}
+
+impl SessionRow {
+    /// Whether the user must set a new password before anything else.
+    pub fn must_change_password(&self) -> bool {
+        self.must_change_password != 0
+    }
 }
 
 /// A session to insert.
@@ -69,7 +78,9 @@ pub async fn touch_active(
         "UPDATE browser_sessions SET last_seen_at = $2 \
          WHERE id_hash = $1 AND ended_at IS NULL AND expires_at > $2 AND last_seen_at > $3 \
          AND EXISTS (SELECT 1 FROM users u WHERE u.id = browser_sessions.user_id AND u.disabled = 0) \
-         RETURNING sid, user_id, auth_time, expires_at",
+         RETURNING sid, user_id, auth_time, expires_at, \
+         (SELECT u.must_change_password FROM users u WHERE u.id = browser_sessions.user_id) \
+         AS must_change_password",
     )
     .bind(id_hash)
     .bind(now)

@@ -46,7 +46,7 @@ async fn authorize(
     params: Result<RequestParams, ParamsError>,
 ) -> Result<Response, Error> {
     let RequestParams(params) =
-        params.map_err(|e| Error::Page(PageError::BadRequest(e.to_string())))?;
+        params.map_err(|_| Error::Page(PageError::BadRequest("error.params")))?;
     let client_id = authorize::client_id(&params)?;
     let client = find_client(state, client_id).await?;
     let request = authorize::validate(&params, &client, &state.keys, &state.config.issuer)?;
@@ -65,7 +65,20 @@ async fn authorize(
             error: OAuthError::new(ErrorCode::LoginRequired, "the user is not logged in"),
         }
         .into()),
-        Decision::Login { forced } => {
+        Decision::InteractionRequired => Err(AuthorizeError::Redirect {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            error: OAuthError::new(
+                ErrorCode::InteractionRequired,
+                "the user must set a new password first",
+            ),
+        }
+        .into()),
+        decision @ (Decision::Login { .. } | Decision::ChangePassword) => {
+            let (forced, page) = match decision {
+                Decision::Login { forced } => (forced, "/login"),
+                _ => (false, "/password/new"),
+            };
             let browser = session::browser_id(state, cookies);
             let id = crypto::random_token(32);
             let pending =
@@ -79,7 +92,7 @@ async fn authorize(
                 now + state.config.session.authorization_request_seconds,
             )
             .await?;
-            Ok(Redirect::to(&format!("/login?request_id={id}")).into_response())
+            Ok(Redirect::to(&format!("{page}?request_id={id}")).into_response())
         }
     }
 }
@@ -87,9 +100,7 @@ async fn authorize(
 async fn find_client(state: &AppState, client_id: &str) -> Result<Client, Error> {
     match clients::find(&state.db, client_id).await? {
         Some(row) => Ok(Client::from_row(row)?),
-        None => Err(
-            AuthorizeError::Page("The application (client_id) is not registered.".into()).into(),
-        ),
+        None => Err(AuthorizeError::Page("error.unknown_client").into()),
     }
 }
 
@@ -110,9 +121,7 @@ pub async fn resume(
         Ok(Query(ResumeQuery {
             request_id: Some(id),
         })) if id.len() <= 64 => id,
-        _ => {
-            return PageError::BadRequest("The sign-in request is missing.".into()).into_response()
-        }
+        _ => return PageError::BadRequest("error.malformed_link").into_response(),
     };
     match resume_inner(&state, &cookies, &id).await {
         Ok(response) => response,
@@ -121,7 +130,7 @@ pub async fn resume(
 }
 
 async fn resume_inner(state: &AppState, cookies: &Cookies, id: &str) -> Result<Response, Error> {
-    let expired = || Error::Page(PageError::BadRequest(EXPIRED.into()));
+    let expired = || Error::Page(PageError::BadRequest(EXPIRED));
     let browser = session::existing_browser_id(state, cookies).ok_or_else(expired)?;
     let id_hash = crypto::sha256_b64(id.as_bytes());
     let browser_hash = crypto::sha256_b64(browser.as_bytes());
@@ -140,6 +149,9 @@ async fn resume_inner(state: &AppState, cookies: &Cookies, id: &str) -> Result<R
         }
         _ => return Ok(Redirect::to(&format!("/login?request_id={id}")).into_response()),
     };
+    if session.must_change_password() {
+        return Ok(Redirect::to(&format!("/password/new?request_id={id}")).into_response());
+    }
     // Single use: only the browser tab that takes the request gets the code.
     if auth_requests::take(&state.db, &id_hash, &browser_hash, now)
         .await?
@@ -152,9 +164,8 @@ async fn resume_inner(state: &AppState, cookies: &Cookies, id: &str) -> Result<R
     ))
 }
 
-/// What a login page shows when its pending request is gone.
-pub const EXPIRED: &str =
-    "This sign-in request has expired or was already completed in another tab.";
+/// What a page shows when its pending request is gone (i18n key).
+pub const EXPIRED: &str = "error.expired_request";
 
 /// 302 Found to `location` (the authorization response, RFC 6749 §4.1.2).
 fn found(location: String) -> Response {

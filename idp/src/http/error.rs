@@ -7,15 +7,20 @@ use axum::Json;
 use minijinja::context;
 use serde_json::json;
 
+use super::lang;
+use crate::i18n;
 use crate::oauth::error::{ErrorCode, OAuthError, TokenError};
 use crate::templates;
 
-/// An error shown to a person as a page.
+/// An error shown to a person as a page, in the request's language.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
-    /// 400: the request cannot be served as sent.
+    /// 400: the request cannot be served as sent; the i18n key of the message.
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(&'static str),
+    /// 403 for a signed-in user without the right (the i18n key of the message).
+    #[error("{0}")]
+    NotAllowed(&'static str),
     /// 403: a missing or wrong CSRF token or Origin.
     #[error("forbidden")]
     Forbidden,
@@ -38,38 +43,55 @@ impl IntoResponse for PageError {
         let (status, title, message, hint) = match &self {
             PageError::BadRequest(message) => (
                 StatusCode::BAD_REQUEST,
-                "Request not valid",
-                message.as_str(),
-                "Return to the application you came from and try again.",
+                "error.bad_request_title",
+                *message,
+                "error.bad_request_hint",
             ),
+            PageError::NotAllowed(message) => {
+                (StatusCode::FORBIDDEN, "error.forbidden_title", *message, "")
+            }
             PageError::Forbidden => (
                 StatusCode::FORBIDDEN,
-                "Form expired",
-                "This form was not sent from this browser's sign-in page, or it expired.",
-                "Go back, reload the page and try again.",
+                "error.forbidden_title",
+                "error.forbidden_message",
+                "error.forbidden_hint",
             ),
             PageError::NotFound => (
                 StatusCode::NOT_FOUND,
-                "Page not found",
-                "There is no page at this address.",
+                "error.not_found_title",
+                "error.not_found_message",
                 "",
             ),
             PageError::Internal(err) => {
                 tracing::error!(error = %format!("{err:#}"), "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "The service could not complete your request.",
-                    "Please try again in a moment.",
+                    "error.internal_title",
+                    "error.internal_message",
+                    "error.internal_hint",
                 )
             }
         };
-        page(status, "error.html", context! { title, message, hint })
+        let lang = lang::current();
+        let text = |key: &str| {
+            if key.is_empty() {
+                String::new()
+            } else {
+                i18n::text(lang, key, &[])
+            }
+        };
+        page(
+            status,
+            "error.html",
+            context! { title => text(title), message => text(message), hint => text(hint) },
+        )
     }
 }
 
-/// Renders `template` as an HTML response with `status` (no caching).
+/// Renders `template` as an HTML response with `status` (no caching). The context
+/// gets the request's `lang` unless it sets its own.
 pub fn page(status: StatusCode, template: &str, ctx: minijinja::Value) -> Response {
+    let ctx = minijinja::value::merge_maps([context! { lang => lang::current() }, ctx]);
     match templates::render(template, ctx) {
         Ok(html) => (
             status,

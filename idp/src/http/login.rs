@@ -1,5 +1,7 @@
 //! The login page: username (or e-mail) and password. Every failure gets the same
 //! message, and unknown users cost the same argon2 verification as known ones.
+//! A one-time password (from the approval mail) works once, before it expires, and
+//! leads to the "set a new password" page before anything else.
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -11,115 +13,141 @@ use tower_cookies::Cookies;
 use super::authorize::{Pending, EXPIRED};
 use super::error::{page, PageError};
 use super::extract::{ParamsError, RequestParams};
-use super::session;
+use super::{lang, session};
 use crate::crypto;
-use crate::db::{auth_requests, clients, users};
+use crate::db::users::{self, UserRow};
+use crate::db::{auth_requests, clients};
+use crate::email_policy;
+use crate::i18n;
 use crate::state::AppState;
 
-/// The one message for every failed login.
-pub const LOGIN_FAILED: &str = "The username or password is incorrect.";
+/// The i18n key of the one message for every failed login.
+pub const LOGIN_FAILED: &str = "login.failed";
 
 /// Query of `GET /login`.
 #[derive(Deserialize)]
 pub struct LoginQuery {
     request_id: Option<String>,
+    return_to: Option<String>,
 }
 
-/// `GET /login[?request_id=…]`: the form, pre-filled with a login_hint.
+/// Where a login without an authorization request may return: a local path only.
+pub fn safe_return_to(path: Option<&str>) -> Option<&str> {
+    path.filter(|p| {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && p.len() <= 200
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'))
+    })
+}
+
+/// `GET /login[?request_id=…|?return_to=/path]`: the form, pre-filled with a login_hint.
 pub async fn form(
     State(state): State<AppState>,
     cookies: Cookies,
     query: Result<Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let request_id = match query {
-        Ok(Query(q)) => q.request_id,
-        Err(_) => {
-            return Err(PageError::BadRequest(
-                "The sign-in link is malformed.".into(),
-            ))
-        }
+    let Ok(Query(query)) = query else {
+        return Err(PageError::BadRequest("error.malformed_link"));
     };
     let browser = session::browser_id(&state, &cookies);
-    let (hint, client_name) = match &request_id {
-        Some(id) => {
-            let pending = load_pending(&state, &browser, id).await?;
-            let client = clients::find(&state.db, &pending.request.client_id).await?;
-            (
-                pending.request.login_hint.unwrap_or_default(),
-                client.map(|c| c.client_name),
-            )
-        }
-        None => (String::new(), None),
+    let context = match &query.request_id {
+        Some(id) => Some(load_pending(&state, &browser, id).await?),
+        None => None,
     };
-    Ok(render_form(
+    let view = LoginView::new(
         &state,
         &browser,
-        request_id.as_deref(),
-        &hint,
-        client_name,
-        None,
-    ))
+        query.request_id.as_deref(),
+        context.as_ref(),
+    )
+    .await?;
+    let username = context
+        .as_ref()
+        .and_then(|p| p.request.login_hint.clone())
+        .unwrap_or_default();
+    Ok(view.render(&username, safe_return_to(query.return_to.as_deref()), None))
 }
 
 /// `POST /login`: checks CSRF, then the credentials; on success starts a new session
-/// and continues the pending authorization request.
+/// and continues the pending authorization request (or goes to `return_to`).
 pub async fn submit(
     State(state): State<AppState>,
     cookies: Cookies,
     headers: HeaderMap,
     params: Result<RequestParams, ParamsError>,
 ) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|e| PageError::BadRequest(e.to_string()))?;
+    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
     if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
         return Err(PageError::Forbidden);
     }
     let browser = session::browser_id(&state, &cookies);
     let request_id = params.get("request_id").map(str::to_owned);
-    let client_name = match &request_id {
-        Some(id) => {
-            let pending = load_pending(&state, &browser, id).await?;
-            clients::find(&state.db, &pending.request.client_id)
-                .await?
-                .map(|c| c.client_name)
-        }
+    let pending = match &request_id {
+        Some(id) => Some(load_pending(&state, &browser, id).await?),
         None => None,
     };
-    let login = params
-        .get("username")
-        .unwrap_or_default()
-        .trim()
-        .to_lowercase();
+    let return_to = safe_return_to(params.get("return_to")).map(str::to_owned);
+    let login = params.get("username").unwrap_or_default().trim().to_owned();
     let password = params.get("password").unwrap_or_default();
-    let user = if login.is_empty() || login.len() > 254 {
-        None
-    } else {
-        users::find_by_login(&state.db, &login).await?
-    };
-    let phc = user.as_ref().and_then(|u| u.password_hash.as_deref());
-    let password_ok = state.passwords.verify(password, phc).await?;
-    let user = match user {
-        Some(user) if password_ok && user.is_active() => user,
-        _ => {
+    let user = match authenticate(&state, &login, password).await? {
+        Some(user) => user,
+        None => {
             tracing::info!("failed login");
-            let mut response = render_form(
-                &state,
-                &browser,
-                request_id.as_deref(),
-                &login,
-                client_name,
-                Some(LOGIN_FAILED),
-            );
+            let view =
+                LoginView::new(&state, &browser, request_id.as_deref(), pending.as_ref()).await?;
+            let mut response = view.render(&login, return_to.as_deref(), Some(LOGIN_FAILED));
             *response.status_mut() = StatusCode::UNAUTHORIZED;
             return Ok(response);
         }
     };
     session::start(&state, &cookies, &headers, &user).await?;
     tracing::info!(user = %user.id, "login");
-    Ok(match request_id {
-        Some(id) => Redirect::to(&format!("/authorize/resume?request_id={id}")),
-        None => Redirect::to("/"),
+    let target = match (request_id, user.must_change_password()) {
+        (Some(id), _) => format!("/authorize/resume?request_id={id}"),
+        (None, true) => "/password/new".to_owned(),
+        (None, false) => return_to.unwrap_or_else(|| "/".to_owned()),
+    };
+    Ok(Redirect::to(&target).into_response())
+}
+
+/// The user these credentials belong to, or `None` (always after one argon2
+/// verification). A one-time password must be unexpired and is consumed here.
+async fn authenticate(
+    state: &AppState,
+    login: &str,
+    password: &str,
+) -> Result<Option<UserRow>, PageError> {
+    let key = if login.contains('@') {
+        email_policy::normalize(login).map_or_else(|_| login.to_lowercase(), |e| e.to_string())
+    } else {
+        login.to_lowercase()
+    };
+    let user = if key.is_empty() || key.len() > 254 {
+        None
+    } else {
+        users::find_by_login(&state.db, &key).await?
+    };
+    let phc = user.as_ref().and_then(|u| u.password_hash.clone());
+    let password_ok = state.passwords.verify(password, phc.as_deref()).await?;
+    let Some(user) = user.filter(|u| password_ok && u.is_active()) else {
+        return Ok(None);
+    };
+    if user.must_change_password() {
+        let unexpired = user
+            .password_expires_at
+            .is_some_and(|t| t > state.clock.now());
+        let consumed = unexpired
+            && match &phc {
+                Some(hash) => users::consume_one_time_password(&state.db, &user.id, hash).await?,
+                None => false,
+            };
+        if !consumed {
+            return Ok(None);
+        }
     }
-    .into_response())
+    Ok(Some(user))
 }
 
 async fn load_pending(state: &AppState, browser: &str, id: &str) -> Result<Pending, PageError> {
@@ -130,28 +158,53 @@ async fn load_pending(state: &AppState, browser: &str, id: &str) -> Result<Pendi
         state.clock.now(),
     )
     .await?
-    .ok_or_else(|| PageError::BadRequest(EXPIRED.into()))?;
+    .ok_or(PageError::BadRequest(EXPIRED))?;
     serde_json::from_str(&row.params).map_err(|e| PageError::Internal(e.into()))
 }
 
-fn render_form(
-    state: &AppState,
-    browser: &str,
-    request_id: Option<&str>,
-    username: &str,
+/// What the login form shows besides the user's input.
+struct LoginView {
+    lang: &'static str,
+    csrf_token: String,
+    request_id: Option<String>,
     client_name: Option<String>,
-    error: Option<&str>,
-) -> Response {
-    page(
-        StatusCode::OK,
-        "login.html",
-        context! {
-            title => "Sign in",
-            csrf_token => session::csrf_token(state, browser),
-            request_id,
-            username,
+}
+
+impl LoginView {
+    async fn new(
+        state: &AppState,
+        browser: &str,
+        request_id: Option<&str>,
+        pending: Option<&Pending>,
+    ) -> Result<Self, PageError> {
+        let client_name = match pending {
+            Some(p) => clients::find(&state.db, &p.request.client_id)
+                .await?
+                .map(|c| c.client_name),
+            None => None,
+        };
+        Ok(Self {
+            lang: lang::preferred(None, pending.and_then(|p| p.request.ui_locales.as_deref())),
+            csrf_token: session::csrf_token(state, browser),
+            request_id: request_id.map(str::to_owned),
             client_name,
-            error,
-        },
-    )
+        })
+    }
+
+    fn render(&self, username: &str, return_to: Option<&str>, error: Option<&str>) -> Response {
+        page(
+            StatusCode::OK,
+            "login.html",
+            context! {
+                lang => self.lang,
+                title => i18n::text(self.lang, "login.title", &[]),
+                csrf_token => self.csrf_token,
+                request_id => self.request_id,
+                return_to,
+                username,
+                client_name => self.client_name,
+                error => error.map(|key| i18n::text(self.lang, key, &[])),
+            },
+        )
+    }
 }

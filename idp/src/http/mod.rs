@@ -1,5 +1,6 @@
 //! The HTTP layer: thin handlers that extract, call the protocol logic, and respond.
 
+pub mod admin;
 pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
@@ -7,7 +8,10 @@ pub mod error;
 pub mod extract;
 pub mod introspection;
 pub mod jwks;
+pub mod lang;
 pub mod login;
+pub mod password;
+pub mod register;
 pub mod revocation;
 pub mod session;
 pub mod token;
@@ -34,9 +38,9 @@ use crate::db::users;
 use crate::state::AppState;
 use crate::templates::STYLE_CSS;
 
-/// The Content-Security-Policy of every response: no script, no framing, styles and
-/// images from this origin only.
-pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+/// The Content-Security-Policy of every response: no inline script, no framing;
+/// scripts, styles and images from this origin only.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
                        frame-ancestors 'none'; base-uri 'none'";
 
 /// Builds the router with every endpoint and the security headers.
@@ -52,6 +56,22 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/authorize/resume", get(authorize::resume))
         .route("/login", get(login::form).post(login::submit))
+        .route("/register", get(register::form).post(register::submit))
+        .route(
+            "/register/confirm",
+            get(register::confirm_page).post(register::confirm),
+        )
+        .route(
+            "/register/resend",
+            get(register::resend_form).post(register::resend),
+        )
+        .route(
+            "/password/new",
+            get(password::new_form).post(password::new_submit),
+        )
+        .route("/admin/registrations", get(admin::queue))
+        .route("/admin/registrations/{id}/approve", post(admin::approve))
+        .route("/admin/registrations/{id}/reject", post(admin::reject))
         .route(paths::TOKEN, post(token::post))
         .route(
             paths::USERINFO,
@@ -62,9 +82,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/static/style.css", get(style))
+        .route("/static/register.js", get(register_js))
         .route("/", get(home))
         .fallback(|| async { PageError::NotFound })
         .with_state(state)
+        .layer(axum::middleware::from_fn(lang::negotiate))
         .layer(CookieManagerLayer::new())
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(TimeoutLayer::with_status_code(
@@ -109,16 +131,32 @@ async fn style() -> impl IntoResponse {
     )
 }
 
+async fn register_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        crate::templates::REGISTER_JS,
+    )
+}
+
 /// `GET /`: who is signed in in this browser, if anyone.
 async fn home(State(state): State<AppState>, cookies: Cookies) -> Result<Response, PageError> {
     let user = match session::current(&state, &cookies).await? {
         Some(s) => users::find_by_id(&state.db, &s.user_id).await?,
         None => None,
     };
-    let user = user.map(|u| context! { name => u.display_name(), username => u.username });
+    if user.as_ref().is_some_and(|u| u.must_change_password()) {
+        return Ok(axum::response::Redirect::to("/password/new").into_response());
+    }
+    let lang = lang::preferred(user.as_ref().and_then(|u| u.locale.as_deref()), None);
+    let user = user.map(|u| {
+        context! { name => u.display_name(), username => u.username, operator => u.is_operator() }
+    });
     Ok(page(
         StatusCode::OK,
         "home.html",
-        context! { title => "Home", user },
+        context! { lang, title => crate::templates::PRODUCT, user },
     ))
 }

@@ -104,6 +104,7 @@ pub async fn start(
         user_id: user.id.clone(),
         auth_time: now,
         expires_at,
+        must_change_password: user.must_change_password,
     })
 }
 

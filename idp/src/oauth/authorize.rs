@@ -48,8 +48,8 @@ pub struct AuthorizationRequest {
 /// redirect_uri cannot be trusted, RFC 6749 §4.1.2.1) or sent back to the client.
 #[derive(Debug)]
 pub enum AuthorizeError {
-    /// 400 error page; never a redirect.
-    Page(String),
+    /// 400 error page (the i18n key of the message); never a redirect.
+    Page(&'static str),
     /// A redirect to the client's redirect_uri with `error`, `state` and `iss`.
     Redirect {
         /// The validated redirect_uri.
@@ -67,13 +67,11 @@ pub enum AuthorizeError {
 /// [`AuthorizeError::Page`] when client_id is missing, repeated or oversized.
 pub fn client_id(params: &Params) -> Result<&str, AuthorizeError> {
     if params.is_malformed("client_id") {
-        return Err(AuthorizeError::Page(
-            "The client_id parameter is repeated or too long.".into(),
-        ));
+        return Err(AuthorizeError::Page("error.client_id_malformed"));
     }
     params
         .get("client_id")
-        .ok_or_else(|| AuthorizeError::Page("The request has no client_id.".into()))
+        .ok_or(AuthorizeError::Page("error.no_client_id"))
 }
 
 /// Validates a request for a known `client`. `verify_hint` checks an id_token_hint
@@ -89,26 +87,16 @@ pub fn validate(
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     // 1. redirect_uri: exact match, or the only registered one when absent.
     if params.is_malformed("redirect_uri") {
-        return Err(AuthorizeError::Page(
-            "The redirect_uri parameter is repeated or too long.".into(),
-        ));
+        return Err(AuthorizeError::Page("error.redirect_uri_malformed"));
     }
     let (redirect_uri, redirect_uri_given) = match params.get("redirect_uri") {
         Some(requested) => match client.find_redirect_uri(requested) {
             Some(_) => (requested.to_owned(), true),
-            None => {
-                return Err(AuthorizeError::Page(
-                    "The redirect_uri is not registered for this client.".into(),
-                ))
-            }
+            None => return Err(AuthorizeError::Page("error.redirect_uri_unregistered")),
         },
         None => match client.redirect_uris.as_slice() {
             [only] => (only.clone(), false),
-            _ => {
-                return Err(AuthorizeError::Page(
-                    "The request has no redirect_uri and the client has several.".into(),
-                ))
-            }
+            _ => return Err(AuthorizeError::Page("error.redirect_uri_missing")),
         },
     };
     // From here on, errors go back to the client.
@@ -306,8 +294,12 @@ pub enum Decision {
         /// Whether a fresh login is required even with a session.
         forced: bool,
     },
+    /// The user signed in with a one-time password and must set a new one first.
+    ChangePassword,
     /// prompt=none and a login would be needed.
     LoginRequired,
+    /// prompt=none but the user must first set a new password (OIDC Core §3.1.2.6).
+    InteractionRequired,
 }
 
 impl AuthorizationRequest {
@@ -325,6 +317,13 @@ impl AuthorizationRequest {
                 }
             };
         match (session, forced) {
+            (Some(s), false) if s.must_change_password() => {
+                if self.prompt_none {
+                    Decision::InteractionRequired
+                } else {
+                    Decision::ChangePassword
+                }
+            }
             (Some(_), false) => Decision::IssueCode,
             _ if self.prompt_none => Decision::LoginRequired,
             (_, forced) => Decision::Login { forced },

@@ -89,6 +89,36 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// A provider that mails through `smtp_url` and polls its outbox every 50 ms.
+    pub async fn spawn_with_smtp(smtp_url: &str) -> Self {
+        let url = smtp_url.to_owned();
+        Self::spawn_with(move |c| {
+            c.mail.smtp_url = Some(url);
+            c.mail.poll_interval_ms = 50;
+        })
+        .await
+    }
+
+    /// Runs the `idp` binary against this provider's database and mail settings.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        let c = &self.state.config;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_idp"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("IDP_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.args(args)
+            .env("IDP_ISSUER", &c.issuer)
+            .env("IDP_DATABASE_URL", &c.database_url)
+            .env("IDP_KEYS__KEK", c.keys.kek.as_deref().unwrap())
+            .env("IDP_LOG__FILTER", "warn");
+        if let Some(smtp) = &c.mail.smtp_url {
+            cmd.env("IDP_MAIL__SMTP_URL", smtp);
+        }
+        cmd.output().unwrap()
+    }
+
     /// Registers a confidential client (client_secret_basic) with REDIRECT_URI.
     pub async fn client(&self) -> TestClient {
         self.client_with(ClientSpec::default()).await
@@ -123,6 +153,7 @@ impl TestApp {
                 password: Some(PASSWORD.into()),
                 locale: Some("en".into()),
                 zoneinfo: Some("Europe/Berlin".into()),
+                operator: false,
             },
             self.clock_now(),
         )
@@ -269,6 +300,35 @@ impl Browser {
         let r = self
             .http
             .post(format!("{base}/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let location = r
+            .headers()
+            .get(LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, location, r.text().await.unwrap())
+    }
+
+    /// GETs `page`, then POSTs `fields` plus the page's CSRF token to `action`;
+    /// returns (status, Location, body).
+    pub async fn submit_form(
+        &self,
+        app: &TestApp,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, Option<String>, String) {
+        let (status, _, body) = self.get(&app.url(page)).await;
+        assert!(status.is_success(), "{page}: {status} {body}");
+        let csrf = hidden(&body, "csrf_token").expect("a CSRF token on the page");
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", &csrf)];
+        form.extend_from_slice(fields);
+        let r = self
+            .http
+            .post(app.url(action))
             .form(&form)
             .send()
             .await

@@ -37,7 +37,10 @@ async fn every_failed_login_gets_the_same_answer() {
             .await;
         let (status, location, body) = browser.submit_login(&login, username, password).await;
         assert!(location.is_none());
-        assert!(body.contains(idp::http::login::LOGIN_FAILED), "{body}");
+        assert!(
+            body.contains(&idp::i18n::text("en", idp::http::login::LOGIN_FAILED, &[])),
+            "{body}"
+        );
         answers.push(status);
     }
     assert!(

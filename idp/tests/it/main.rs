@@ -8,11 +8,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod harness;
+mod mailbox;
 
 mod authorize;
 mod bad_input;
 mod keys_and_config;
 mod login;
+mod onboarding;
 mod openidconnect_flow;
 mod token;
 mod tokens_api;

@@ -1,0 +1,74 @@
+//! Customer companies, identified by their business e-mail domain.
+
+use sqlx::{Any, Executor};
+
+/// A company.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CompanyRow {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The e-mail domain (A-label) its users' addresses belong to.
+    pub domain: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// none | standard | plus | priority.
+    pub support_level: String,
+    /// Support region.
+    pub region: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, name, domain, country, support_level, region, created_at";
+
+/// The company owning `domain`.
+///
+/// # Errors
+/// Database errors.
+pub async fn find_by_domain<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    domain: &str,
+) -> sqlx::Result<Option<CompanyRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM companies WHERE domain = $1"
+    ))
+    .bind(domain)
+    .fetch_optional(ex)
+    .await
+}
+
+/// The company with `id`.
+///
+/// # Errors
+/// Database errors.
+pub async fn find<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: &str,
+) -> sqlx::Result<Option<CompanyRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM companies WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(ex)
+        .await
+}
+
+/// Inserts a company.
+///
+/// # Errors
+/// Database errors (a taken domain is a unique violation).
+pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, c: &CompanyRow) -> sqlx::Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO companies ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ))
+    .bind(&c.id)
+    .bind(&c.name)
+    .bind(&c.domain)
+    .bind(&c.country)
+    .bind(&c.support_level)
+    .bind(&c.region)
+    .bind(c.created_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}

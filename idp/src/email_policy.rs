@@ -1,0 +1,372 @@
+//! E-mail addresses: normalisation (RFC 5321/5322 syntax, lower case, IDNA A-label,
+//! no confusable or mixed-script domains) and the business-only policy for
+//! self-registration (no free providers, no disposable domains, no role addresses).
+//!
+//! The lists are vendored in `idp/data/email/` (sources and licenses in SOURCES.md,
+//! refreshed by `scripts/refresh-email-lists.sh`) and loaded once per process.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::LazyLock;
+
+use email_address::{EmailAddress, Options};
+use unicode_security::confusable_detection::skeleton;
+use unicode_security::MixedScript as _;
+
+use crate::config::RegistrationConfig;
+
+static FREE: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| lines(include_str!("../data/email/free-email-domains.txt")));
+static DISPOSABLE: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| lines(include_str!("../data/email/disposable-email-domains.txt")));
+static DISPOSABLE_WILDCARDS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| lines(include_str!("../data/email/disposable-email-wildcards.txt")));
+static ROLE: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| lines(include_str!("../data/email/role-local-parts.txt")));
+
+fn lines(text: &'static str) -> HashSet<&'static str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+/// A syntactically valid, normalised address: local part lower-cased ASCII, domain
+/// lower-cased IDNA A-label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NormalizedEmail {
+    address: String,
+    at: usize,
+}
+
+impl NormalizedEmail {
+    /// `local@domain`.
+    pub fn as_str(&self) -> &str {
+        &self.address
+    }
+
+    /// The local part.
+    pub fn local_part(&self) -> &str {
+        &self.address[..self.at]
+    }
+
+    /// The domain (A-label).
+    pub fn domain(&self) -> &str {
+        &self.address[self.at + 1..]
+    }
+}
+
+impl fmt::Display for NormalizedEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.address)
+    }
+}
+
+/// Why an address was refused. Each variant has a message for the form field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmailRejection {
+    /// Not an address per RFC 5321/5322 (or a non-ASCII local part, or too long).
+    #[error("not a valid e-mail address")]
+    Syntax,
+    /// The domain mixes writing systems or imitates a Latin domain, or contains
+    /// invisible, bidirectional or control characters.
+    #[error("confusable or mixed-script domain")]
+    Confusable,
+    /// A free e-mail provider.
+    #[error("free e-mail provider")]
+    FreeProvider,
+    /// A disposable (throw-away) domain.
+    #[error("disposable e-mail domain")]
+    Disposable,
+    /// A generic or shared address (info@, support-team@, ...).
+    #[error("generic or shared address")]
+    RoleAddress,
+    /// Refused by the operator's configuration.
+    #[error("domain not accepted")]
+    Denied,
+}
+
+impl EmailRejection {
+    /// The i18n key of the message shown on the form.
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            EmailRejection::Syntax => "email.syntax",
+            EmailRejection::Confusable => "email.confusable",
+            EmailRejection::FreeProvider => "email.free",
+            EmailRejection::Disposable => "email.disposable",
+            EmailRejection::RoleAddress => "email.role",
+            EmailRejection::Denied => "email.denied",
+        }
+    }
+}
+
+/// Normalises an address (trim, lower case, IDNA A-label) and checks its syntax.
+///
+/// # Errors
+/// [`EmailRejection::Syntax`] or [`EmailRejection::Confusable`].
+pub fn normalize(raw: &str) -> Result<NormalizedEmail, EmailRejection> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw.chars().count() > 254 {
+        return Err(EmailRejection::Syntax);
+    }
+    if raw.chars().any(is_invisible_or_control) {
+        return Err(EmailRejection::Confusable);
+    }
+    let (local, domain) = raw.rsplit_once('@').ok_or(EmailRejection::Syntax)?;
+    if !local.is_ascii() || local.is_empty() {
+        return Err(EmailRejection::Syntax);
+    }
+    let domain = domain.to_lowercase();
+    if !domain.is_ascii() {
+        for label in domain.split('.') {
+            if !label.is_single_script() {
+                return Err(EmailRejection::Confusable);
+            }
+            // A whole-script confusable: a non-ASCII label whose confusable skeleton
+            // is plain ASCII (e.g. Cyrillic "аррӏе" for "apple").
+            if !label.is_ascii() && skeleton(label).all(|c| c.is_ascii()) {
+                return Err(EmailRejection::Confusable);
+            }
+        }
+    }
+    let ascii_domain = idna::domain_to_ascii(&domain).map_err(|_| EmailRejection::Syntax)?;
+    let address = format!("{}@{}", local.to_ascii_lowercase(), ascii_domain);
+    let options = Options::default()
+        .without_display_text()
+        .without_domain_literal()
+        .with_required_tld();
+    EmailAddress::parse_with_options(&address, options).map_err(|_| EmailRejection::Syntax)?;
+    if address.len() > 254 {
+        return Err(EmailRejection::Syntax);
+    }
+    Ok(NormalizedEmail {
+        at: local.len(),
+        address,
+    })
+}
+
+/// Zero-width, bidirectional-control, other format and control characters.
+fn is_invisible_or_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
+}
+
+/// The business-only policy for self-registration.
+#[derive(Debug, Clone, Default)]
+pub struct EmailPolicy {
+    allowed: HashSet<String>,
+    denied: HashSet<String>,
+}
+
+impl EmailPolicy {
+    /// The policy with the operator's allowed and denied domains.
+    pub fn new(config: &RegistrationConfig) -> Self {
+        let set = |list: &[String]| -> HashSet<String> {
+            list.iter()
+                .filter_map(|d| idna::domain_to_ascii(d.trim()).ok())
+                .collect()
+        };
+        Self {
+            allowed: set(&config.allowed_domains),
+            denied: set(&config.denied_domains),
+        }
+    }
+
+    /// Normalises `raw` and applies the policy: a denied domain, a free or disposable
+    /// domain (or a subdomain of one), or a role local part is refused; a domain the
+    /// operator allowed skips the free and disposable lists.
+    ///
+    /// # Errors
+    /// The first rule the address breaks.
+    pub fn check(&self, raw: &str) -> Result<NormalizedEmail, EmailRejection> {
+        let email = normalize(raw)?;
+        let domain = email.domain();
+        if suffixes(domain).any(|d| self.denied.contains(d)) {
+            return Err(EmailRejection::Denied);
+        }
+        if !suffixes(domain).any(|d| self.allowed.contains(d)) {
+            // Disposable first: some throw-away services are on the free list too.
+            if suffixes(domain).any(|d| DISPOSABLE.contains(d) || DISPOSABLE_WILDCARDS.contains(d))
+            {
+                return Err(EmailRejection::Disposable);
+            }
+            if suffixes(domain).any(|d| FREE.contains(d)) {
+                return Err(EmailRejection::FreeProvider);
+            }
+        }
+        if is_role_local_part(email.local_part()) {
+            return Err(EmailRejection::RoleAddress);
+        }
+        Ok(email)
+    }
+}
+
+/// `a.b.example.com`, `b.example.com`, `example.com` (never the bare TLD).
+fn suffixes(domain: &str) -> impl Iterator<Item = &str> {
+    let dots: Vec<usize> = domain.match_indices('.').map(|(i, _)| i).collect();
+    let keep = dots.len();
+    std::iter::once(domain).chain(
+        dots.into_iter()
+            .take(keep.saturating_sub(1))
+            .map(move |i| &domain[i + 1..]),
+    )
+}
+
+/// Whether a local part names a role or a shared mailbox rather than a person:
+/// after dropping a `+tag`, the whole part (with `.` and `_` read as `-`, or with
+/// separators removed) is a known role name, or every separated token is either a
+/// role name or a short qualifier (digits, or at most two letters: `info-de`,
+/// `support.team`, `sales2`).
+pub fn is_role_local_part(local: &str) -> bool {
+    let base = local
+        .split('+')
+        .next()
+        .unwrap_or(local)
+        .to_ascii_lowercase();
+    let dashed: String = base
+        .chars()
+        .map(|c| if c == '.' || c == '_' { '-' } else { c })
+        .collect();
+    let joined: String = base
+        .chars()
+        .filter(|c| !matches!(c, '.' | '_' | '-'))
+        .collect();
+    if ROLE.contains(dashed.as_str()) || ROLE.contains(joined.as_str()) {
+        return true;
+    }
+    let tokens: Vec<&str> = dashed.split('-').filter(|t| !t.is_empty()).collect();
+    let mut any_role = false;
+    for token in &tokens {
+        let trimmed = token.trim_end_matches(|c: char| c.is_ascii_digit());
+        if ROLE.contains(*token) || (!trimmed.is_empty() && ROLE.contains(trimmed)) {
+            any_role = true;
+        } else if !(token.len() <= 2 || token.chars().all(|c| c.is_ascii_digit())) {
+            return false;
+        }
+    }
+    any_role
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> EmailPolicy {
+        EmailPolicy::new(&RegistrationConfig {
+            allowed_domains: vec!["partner-mail.de".into()],
+            denied_domains: vec!["competitor.example".into()],
+            ..RegistrationConfig::default()
+        })
+    }
+
+    /// The policy table: address, expected outcome (Ok(normalised) or the reason).
+    #[test]
+    fn policy_table() {
+        use EmailRejection::*;
+        let table: Vec<(&str, Result<&str, EmailRejection>)> = vec![
+            // Accepted business addresses.
+            (
+                "jane.doe@acme-industries.com",
+                Ok("jane.doe@acme-industries.com"),
+            ),
+            (
+                "  Jane.Doe@ACME-Industries.COM ",
+                Ok("jane.doe@acme-industries.com"),
+            ),
+            ("j.smith@igel.com", Ok("j.smith@igel.com")),
+            (
+                "max.mustermann@müller-gmbh.de",
+                Ok("max.mustermann@xn--mller-gmbh-9db.de"),
+            ),
+            ("anna@bücher.example", Ok("anna@xn--bcher-kva.example")),
+            (
+                "p.jones+portal@engineering.acme.co.uk",
+                Ok("p.jones+portal@engineering.acme.co.uk"),
+            ),
+            ("li.wei@example.cn", Ok("li.wei@example.cn")),
+            ("o'brien@dublin-tech.ie", Ok("o'brien@dublin-tech.ie")),
+            ("sales.john@acme.com", Ok("sales.john@acme.com")),
+            ("john-it@acme.com", Ok("john-it@acme.com")),
+            ("someone@partner-mail.de", Ok("someone@partner-mail.de")),
+            (
+                "jana.novak@xn--mller-gmbh-9db.de",
+                Ok("jana.novak@xn--mller-gmbh-9db.de"),
+            ),
+            ("dev.lead@acme.com", Err(RoleAddress)),
+            // Free providers.
+            ("jane@gmail.com", Err(FreeProvider)),
+            ("jane@GMAIL.com", Err(FreeProvider)),
+            ("jane@googlemail.com", Err(FreeProvider)),
+            ("jane@yahoo.com", Err(FreeProvider)),
+            ("jane@outlook.com", Err(FreeProvider)),
+            ("jane@hotmail.de", Err(FreeProvider)),
+            ("jane@gmx.de", Err(FreeProvider)),
+            ("jane@web.de", Err(FreeProvider)),
+            ("jane@t-online.de", Err(FreeProvider)),
+            ("jane@icloud.com", Err(FreeProvider)),
+            ("jane@proton.me", Err(FreeProvider)),
+            // Disposable.
+            ("jane@mailinator.com", Err(Disposable)),
+            ("jane@10minutemail.com", Err(Disposable)),
+            ("jane@guerrillamail.com", Err(Disposable)),
+            ("jane@yopmail.com", Err(Disposable)),
+            ("jane@sub.mailinator.com", Err(Disposable)),
+            // Role and shared addresses.
+            ("info@acme.com", Err(RoleAddress)),
+            ("Info@acme.com", Err(RoleAddress)),
+            ("info+x@acme.com", Err(RoleAddress)),
+            ("contact@acme.com", Err(RoleAddress)),
+            ("office@acme.com", Err(RoleAddress)),
+            ("admin@acme.com", Err(RoleAddress)),
+            ("sales@acme.com", Err(RoleAddress)),
+            ("support@acme.com", Err(RoleAddress)),
+            ("support-team@acme.com", Err(RoleAddress)),
+            ("support.team@acme.com", Err(RoleAddress)),
+            ("support_team@acme.com", Err(RoleAddress)),
+            ("team@acme.com", Err(RoleAddress)),
+            ("hello@acme.com", Err(RoleAddress)),
+            ("noreply@acme.com", Err(RoleAddress)),
+            ("no-reply@acme.com", Err(RoleAddress)),
+            ("info-de@acme.com", Err(RoleAddress)),
+            ("sales2@acme.com", Err(RoleAddress)),
+            ("kontakt@acme.de", Err(RoleAddress)),
+            // Syntax.
+            ("", Err(Syntax)),
+            ("jane", Err(Syntax)),
+            ("jane@", Err(Syntax)),
+            ("@acme.com", Err(Syntax)),
+            ("jane@@acme.com", Err(Syntax)),
+            ("jane doe@acme.com", Err(Syntax)),
+            ("jane@acme", Err(Syntax)),
+            ("jane@[127.0.0.1]", Err(Syntax)),
+            ("Jane <jane@acme.com>", Err(Syntax)),
+            ("jäne@acme.com", Err(Syntax)),
+            ("jane@acme..com", Err(Syntax)),
+            (".jane@acme.com", Err(Syntax)),
+            // Confusable, mixed-script, invisible.
+            ("jane@аcme.com", Err(Confusable)),
+            ("jane@аррӏе.com", Err(Confusable)),
+            ("jane@acme\u{200B}.com", Err(Confusable)),
+            ("jane@\u{202E}moc.emca", Err(Confusable)),
+            ("jane\u{0007}@acme.com", Err(Confusable)),
+            // Operator configuration.
+            ("jane@competitor.example", Err(Denied)),
+            ("jane@eu.competitor.example", Err(Denied)),
+        ];
+        assert!(table.len() >= 40);
+        let p = policy();
+        for (input, expected) in table {
+            let got = p.check(input).map(|e| e.to_string());
+            assert_eq!(got, expected.map(str::to_owned), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn the_lists_are_large() {
+        assert!(FREE.len() > 1000);
+        assert!(DISPOSABLE.len() > 10_000);
+        assert!(ROLE.len() > 500);
+    }
+}

@@ -1,0 +1,200 @@
+//! Operator pages: the approval queue of confirmed registrations.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use tower_cookies::Cookies;
+
+use super::error::{page, PageError};
+use super::extract::{ParamsError, RequestParams};
+use super::{lang, session};
+use crate::db::users::UserRow;
+use crate::db::{companies, registrations, users};
+use crate::i18n;
+use crate::onboarding::{self, DecisionError};
+use crate::state::AppState;
+
+const QUEUE: &str = "/admin/registrations";
+
+/// The signed-in operator, a redirect to the login page, or 403 for other users.
+async fn operator(
+    state: &AppState,
+    cookies: &Cookies,
+) -> Result<Result<UserRow, Response>, PageError> {
+    let Some(s) = session::current(state, cookies).await? else {
+        return Ok(Err(
+            Redirect::to(&format!("/login?return_to={QUEUE}")).into_response()
+        ));
+    };
+    match users::find_by_id(&state.db, &s.user_id).await? {
+        Some(user) if user.is_operator() && !user.must_change_password() => Ok(Ok(user)),
+        Some(user) if user.must_change_password() => {
+            Ok(Err(Redirect::to("/password/new").into_response()))
+        }
+        _ => Err(PageError::NotAllowed("error.operator_only")),
+    }
+}
+
+/// One row of the queue.
+#[derive(Serialize)]
+struct QueueRow {
+    id: String,
+    age_hours: i64,
+    name: String,
+    email: String,
+    job_title: Option<String>,
+    company: String,
+    country: String,
+    domain: String,
+    company_exists: bool,
+}
+
+/// Query of the queue page.
+#[derive(Deserialize)]
+pub struct QueueQuery {
+    notice: Option<String>,
+    email: Option<String>,
+}
+
+/// `GET /admin/registrations`: confirmed registrations waiting for a decision,
+/// oldest first, with whether their company (by e-mail domain) already exists.
+pub async fn queue(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let me = match operator(&state, &cookies).await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let now = state.clock.now();
+    let mut rows = Vec::new();
+    for r in registrations::list_by_status(&state.db, "pending").await? {
+        let domain = r
+            .email
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_owned())
+            .unwrap_or_default();
+        let company_exists = companies::find_by_domain(state.db.pool(), &domain)
+            .await?
+            .is_some();
+        rows.push(QueueRow {
+            id: r.id,
+            age_hours: (now - r.confirmed_at.unwrap_or(r.created_at)).max(0) / 3600,
+            name: format!("{} {}", r.given_name, r.family_name),
+            email: r.email,
+            job_title: r.job_title,
+            company: r.company_name,
+            country: r.country,
+            domain,
+            company_exists,
+        });
+    }
+    let lang = lang::preferred(me.locale.as_deref(), None);
+    let (notice, error) = match query.ok().map(|Query(q)| q) {
+        Some(QueueQuery {
+            notice: Some(n),
+            email,
+        }) => {
+            let email = email.unwrap_or_default();
+            let text = |key: &str| i18n::text(lang, key, &[("email", &email)]);
+            match n.as_str() {
+                "approved" => (Some(text("admin.approved")), None),
+                "rejected" => (Some(text("admin.rejected")), None),
+                "not_pending" => (None, Some(text("admin.not_pending"))),
+                "account_exists" => (None, Some(text("admin.account_exists"))),
+                "reason_required" => (None, Some(text("admin.reason_required"))),
+                _ => (None, None),
+            }
+        }
+        _ => (None, None),
+    };
+    let browser = session::browser_id(&state, &cookies);
+    Ok(page(
+        StatusCode::OK,
+        "admin_registrations.html",
+        context! {
+            lang,
+            title => i18n::text(lang, "admin.title", &[]),
+            operator => me.username,
+            pending => rows,
+            csrf_token => session::csrf_token(&state, &browser),
+            notice,
+            error,
+        },
+    ))
+}
+
+/// `POST /admin/registrations/{id}/approve`.
+pub async fn approve(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    decide(state, cookies, headers, id, params, true).await
+}
+
+/// `POST /admin/registrations/{id}/reject` with a `reason`.
+pub async fn reject(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    decide(state, cookies, headers, id, params, false).await
+}
+
+async fn decide(
+    state: AppState,
+    cookies: Cookies,
+    headers: HeaderMap,
+    id: String,
+    params: Result<RequestParams, ParamsError>,
+    approve: bool,
+) -> Result<Response, PageError> {
+    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let me = match operator(&state, &cookies).await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let back = |notice: &str, email: &str| -> Response {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("notice", notice)
+            .append_pair("email", email)
+            .finish();
+        Redirect::to(&format!("{QUEUE}?{query}")).into_response()
+    };
+    let email = match registrations::find(state.db.pool(), &id).await? {
+        Some(r) => r.email,
+        None => return Ok(back("not_pending", "")),
+    };
+    let actor = format!("operator:{}", me.username);
+    let result = if approve {
+        onboarding::approve(&state, &id, &actor)
+            .await
+            .map(|_| "approved")
+    } else {
+        let reason = params.get("reason").unwrap_or_default().trim();
+        if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control)
+        {
+            return Ok(back("reason_required", &email));
+        }
+        onboarding::reject(&state, &id, &actor, reason)
+            .await
+            .map(|()| "rejected")
+    };
+    match result {
+        Ok(notice) => Ok(back(notice, &email)),
+        Err(DecisionError::NotPending) => Ok(back("not_pending", &email)),
+        Err(DecisionError::AccountExists) => Ok(back("account_exists", &email)),
+        Err(DecisionError::Internal(e)) => Err(PageError::Internal(e)),
+    }
+}

@@ -1,0 +1,276 @@
+//! Self-registration pages: the form (`/register`), the confirmation link
+//! (`/register/confirm`, GET shows a button, POST confirms; GET never changes
+//! state), and sending the link again (`/register/resend`).
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use tower_cookies::Cookies;
+
+use super::error::{page, PageError};
+use super::extract::{ParamsError, RequestParams};
+use super::{lang, session};
+use crate::i18n;
+use crate::oauth::params::Params;
+use crate::onboarding::{self, RegistrationForm, REQUIRED};
+use crate::state::AppState;
+
+/// A country option of the form.
+#[derive(Serialize)]
+struct Country {
+    code: &'static str,
+    name: &'static str,
+}
+
+fn countries() -> Vec<Country> {
+    let mut list: Vec<Country> = isocountry::CountryCode::iter()
+        .map(|c| Country {
+            code: c.alpha2(),
+            name: c.name(),
+        })
+        .collect();
+    list.sort_by(|a, b| a.name.cmp(b.name));
+    list
+}
+
+/// Query of the registration page.
+#[derive(Deserialize)]
+pub struct RegisterQuery {
+    request_id: Option<String>,
+}
+
+/// `GET /register`.
+pub async fn form(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    query: Result<Query<RegisterQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let request_id = query
+        .ok()
+        .and_then(|Query(q)| q.request_id)
+        .filter(|id| id.len() <= 64);
+    let browser = session::browser_id(&state, &cookies);
+    Ok(render_form(
+        &state,
+        &browser,
+        &RegistrationForm::default(),
+        &Default::default(),
+        request_id.as_deref(),
+        StatusCode::OK,
+    ))
+}
+
+fn form_from(params: &Params) -> RegistrationForm {
+    let get = |name: &str| params.get(name).unwrap_or_default().to_owned();
+    RegistrationForm {
+        given_name: get("given_name"),
+        family_name: get("family_name"),
+        email: get("email"),
+        company: get("company"),
+        country: get("country"),
+        job_title: get("job_title"),
+        phone: get("phone"),
+        terms: params.get("terms").is_some(),
+    }
+}
+
+/// `POST /register`: validates; on errors shows the form again with a message per
+/// field and the summary of what is still required. On success shows "check your
+/// mailbox", the same page whether or not the address was already known.
+pub async fn submit(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let browser = session::browser_id(&state, &cookies);
+    let request_id = params.get("request_id").filter(|id| id.len() <= 64);
+    let form = form_from(&params);
+    if params.check().is_err() {
+        let mut errors = onboarding::FieldErrors::new();
+        errors.insert("email", "form.too_long");
+        return Ok(render_form(
+            &state,
+            &browser,
+            &form,
+            &errors,
+            request_id,
+            StatusCode::BAD_REQUEST,
+        ));
+    }
+    let lang = lang::current();
+    match form.clone().validate(&state) {
+        Err(errors) => Ok(render_form(
+            &state,
+            &browser,
+            &form,
+            &errors,
+            request_id,
+            StatusCode::BAD_REQUEST,
+        )),
+        Ok(valid) => {
+            onboarding::register(&state, valid, lang).await?;
+            let email = form.email.trim().to_lowercase();
+            Ok(page(
+                StatusCode::OK,
+                "register_sent.html",
+                context! {
+                    title => i18n::text(lang, "register.sent_title", &[]),
+                    message => i18n::text(lang, "register.sent", &[("email", &email)]),
+                    show_resend => true,
+                },
+            ))
+        }
+    }
+}
+
+fn render_form(
+    state: &AppState,
+    browser: &str,
+    form: &RegistrationForm,
+    errors: &onboarding::FieldErrors,
+    request_id: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let lang = lang::current();
+    page(
+        status,
+        "register.html",
+        context! {
+            title => i18n::text(lang, "register.title", &[]),
+            csrf_token => session::csrf_token(state, browser),
+            form,
+            errors,
+            required => REQUIRED,
+            missing => form.missing(),
+            countries => countries(),
+            request_id,
+        },
+    )
+}
+
+/// Query of the confirmation link.
+#[derive(Deserialize)]
+pub struct ConfirmQuery {
+    token: Option<String>,
+}
+
+/// `GET /register/confirm?token=…`: asks the user to confirm (a POST), so that mail
+/// scanners that follow links confirm nothing.
+pub async fn confirm_page(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    query: Result<Query<ConfirmQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let token = query
+        .ok()
+        .and_then(|Query(q)| q.token)
+        .filter(|t| t.len() <= 64);
+    let valid = match &token {
+        Some(t) => onboarding::token_is_valid(&state, t).await?,
+        None => false,
+    };
+    let browser = session::browser_id(&state, &cookies);
+    Ok(confirm_view(
+        &state,
+        &browser,
+        if valid { "ask" } else { "invalid" },
+        token.as_deref(),
+    ))
+}
+
+/// `POST /register/confirm`: confirms the address (single use).
+pub async fn confirm(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let browser = session::browser_id(&state, &cookies);
+    let confirmed = match params.get("token").filter(|t| t.len() <= 64) {
+        Some(token) => onboarding::confirm(&state, token).await?.is_some(),
+        None => false,
+    };
+    let mut response = confirm_view(
+        &state,
+        &browser,
+        if confirmed { "done" } else { "invalid" },
+        None,
+    );
+    if !confirmed {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    Ok(response)
+}
+
+fn confirm_view(state: &AppState, browser: &str, view: &str, token: Option<&str>) -> Response {
+    let lang = lang::current();
+    let status = if view == "invalid" {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page(
+        status,
+        "register_confirm.html",
+        context! {
+            title => i18n::text(lang, "confirm.title", &[]),
+            state => view,
+            token,
+            csrf_token => session::csrf_token(state, browser),
+        },
+    )
+}
+
+/// `GET /register/resend`.
+pub async fn resend_form(State(state): State<AppState>, cookies: Cookies) -> Response {
+    let browser = session::browser_id(&state, &cookies);
+    let lang = lang::current();
+    page(
+        StatusCode::OK,
+        "register_resend.html",
+        context! {
+            title => i18n::text(lang, "resend.title", &[]),
+            csrf_token => session::csrf_token(&state, &browser),
+        },
+    )
+}
+
+/// `POST /register/resend`: the same answer whether or not a registration waits.
+pub async fn resend(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let email = params
+        .get("email")
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase();
+    onboarding::resend(&state, &email).await?;
+    let lang = lang::current();
+    Ok(page(
+        StatusCode::OK,
+        "register_sent.html",
+        context! {
+            title => i18n::text(lang, "register.sent_title", &[]),
+            message => i18n::text(lang, "resend.sent", &[("email", &email)]),
+            show_resend => false,
+        },
+    ))
+}

@@ -1,0 +1,195 @@
+//! Outgoing e-mail: rendering (text and HTML parts, in the recipient's language),
+//! and the delivery worker that drains the durable outbox over SMTP (lettre) or, in
+//! the embedded default, into a folder of `.eml` files whose links it logs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{
+    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor,
+};
+
+use crate::config::MailConfig;
+use crate::db::outbox::{self, NewMail, OutboxRow};
+use crate::i18n;
+use crate::state::AppState;
+use crate::templates;
+
+/// A rendered message.
+#[derive(Debug, Clone)]
+pub struct RenderedMail {
+    /// Subject line.
+    pub subject: String,
+    /// text/plain part.
+    pub text: String,
+    /// text/html part.
+    pub html: String,
+}
+
+impl RenderedMail {
+    /// The outbox row for `to`.
+    pub fn to<'a>(&'a self, to: &'a str) -> NewMail<'a> {
+        NewMail {
+            to,
+            subject: &self.subject,
+            text: &self.text,
+            html: &self.html,
+        }
+    }
+}
+
+/// Renders mail `name` (templates `mail/<name>.txt` and `mail/<name>.html`, subject
+/// `mail.<name>.subject`) in `lang`.
+///
+/// # Errors
+/// A missing or failing template.
+pub fn render(name: &str, lang: &str, ctx: minijinja::Value) -> anyhow::Result<RenderedMail> {
+    let ctx = minijinja::context! { lang => lang, ..ctx };
+    Ok(RenderedMail {
+        subject: i18n::text(lang, &format!("mail.{name}.subject"), &[]),
+        text: templates::render(&format!("mail/{name}.txt"), &ctx)?,
+        html: templates::render(&format!("mail/{name}.html"), &ctx)?,
+    })
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Folder(PathBuf, AsyncFileTransport<Tokio1Executor>),
+}
+
+/// Sends claimed outbox messages.
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+}
+
+impl Mailer {
+    /// A mailer for `config`: SMTP when `smtp_url` is set, else the outbox folder.
+    ///
+    /// # Errors
+    /// A malformed SMTP URL or From address.
+    pub fn new(config: &MailConfig) -> anyhow::Result<Self> {
+        let from: Mailbox = config.from.parse().context("mail.from")?;
+        let transport = match &config.smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .context("mail.smtp_url")?
+                    .timeout(Some(Duration::from_secs(config.timeout_seconds)))
+                    .build(),
+            ),
+            None => Transport::Folder(
+                config.outbox_dir.clone(),
+                AsyncFileTransport::<Tokio1Executor>::new(&config.outbox_dir),
+            ),
+        };
+        Ok(Self { transport, from })
+    }
+
+    /// Sends one message.
+    ///
+    /// # Errors
+    /// The reason the message could not be sent (kept in the outbox for the retry).
+    pub async fn send(&self, row: &OutboxRow) -> Result<(), String> {
+        let to: Mailbox = row
+            .recipient
+            .parse()
+            .map_err(|e| format!("bad recipient: {e}"))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&row.subject)
+            .multipart(MultiPart::alternative_plain_html(
+                row.text_body.clone(),
+                row.html_body.clone(),
+            ))
+            .map_err(|e| format!("cannot build the message: {e}"))?;
+        match &self.transport {
+            Transport::Smtp(smtp) => smtp
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Transport::Folder(dir, file) => {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let id = file.send(message).await.map_err(|e| e.to_string())?;
+                let links: Vec<&str> = row
+                    .text_body
+                    .split_whitespace()
+                    .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
+                    .collect();
+                tracing::info!(
+                    file = %dir.join(format!("{id}.eml")).display(),
+                    to = %row.recipient,
+                    subject = %row.subject,
+                    links = ?links,
+                    "mail written to the outbox folder"
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Seconds to wait before retrying after `attempts` failures: 15 s, doubling, at
+/// most one hour.
+pub fn backoff_seconds(attempts: i64) -> i64 {
+    let exp = u32::try_from(attempts.clamp(0, 12)).unwrap_or(12);
+    (15_i64 << exp).min(3600)
+}
+
+/// Sends every due message once; returns how many were sent.
+///
+/// # Errors
+/// Database errors (send failures are recorded, not returned).
+pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
+    let mut sent = 0;
+    loop {
+        let now = state.clock.now();
+        let batch = outbox::claim(&state.db, now, 120, 20).await?;
+        if batch.is_empty() {
+            return Ok(sent);
+        }
+        for row in batch {
+            match state.mailer.send(&row).await {
+                Ok(()) => {
+                    outbox::mark_sent(&state.db, &row.id, state.clock.now()).await?;
+                    sent += 1;
+                }
+                Err(error) => {
+                    let next = state.clock.now() + backoff_seconds(row.attempts);
+                    tracing::warn!(id = %row.id, attempts = row.attempts + 1, %error, "mail delivery failed; will retry");
+                    outbox::mark_failed(&state.db, &row.id, &error, next).await?;
+                }
+            }
+        }
+    }
+}
+
+/// The delivery worker: drains the outbox when woken by a new message or every
+/// `mail.poll_interval_ms`.
+pub async fn worker(state: AppState) {
+    let interval = Duration::from_millis(state.config.mail.poll_interval_ms.max(10));
+    loop {
+        if let Err(e) = deliver_due(&state).await {
+            tracing::warn!(error = %format!("{e:#}"), "mail worker");
+        }
+        let _ = tokio::time::timeout(interval, state.mail_wakeup.notified()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(backoff_seconds(0), 15);
+        assert_eq!(backoff_seconds(1), 30);
+        assert_eq!(backoff_seconds(4), 240);
+        assert_eq!(backoff_seconds(20), 3600);
+    }
+}
