@@ -40,6 +40,65 @@ pub struct Config {
     pub mail: MailConfig,
     /// Self-registration and onboarding.
     pub registration: RegistrationConfig,
+    /// E-mailed verification codes.
+    pub codes: CodesConfig,
+    /// Throttling of guessing (login, codes, forgot password, registration).
+    pub throttle: ThrottleConfig,
+}
+
+/// E-mailed verification codes (change and reset password).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CodesConfig {
+    /// Digits per code, 6 to 10.
+    pub digits: u32,
+    /// Lifetime, at most 600 (10 minutes).
+    pub ttl_seconds: i64,
+    /// Wrong entries after which a code dies, 1 to 5.
+    pub max_attempts: i64,
+}
+
+impl Default for CodesConfig {
+    fn default() -> Self {
+        Self {
+            digits: 6,
+            ttl_seconds: 600,
+            max_attempts: 5,
+        }
+    }
+}
+
+/// Throttling: after `*_free` failures within `window_seconds`, each further failure
+/// blocks the key for `base_delay_seconds`, doubling, at most `max_delay_seconds`.
+/// Blocks always expire; there is no permanent lockout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ThrottleConfig {
+    /// Failures per account (any IP) before delays start.
+    pub account_free: i64,
+    /// Failures per account and client IP before delays start.
+    pub account_ip_free: i64,
+    /// Failures per client IP (any account) before delays start.
+    pub ip_free: i64,
+    /// The first delay.
+    pub base_delay_seconds: i64,
+    /// The longest delay.
+    pub max_delay_seconds: i64,
+    /// Failures older than this are forgotten.
+    pub window_seconds: i64,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            account_free: 10,
+            account_ip_free: 5,
+            ip_free: 30,
+            base_delay_seconds: 30,
+            max_delay_seconds: 900,
+            window_seconds: 3600,
+        }
+    }
 }
 
 /// Outgoing e-mail (lettre). Without `smtp_url`, messages are written as `.eml`
@@ -149,6 +208,9 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Largest accepted single parameter value, in bytes.
     pub max_param_bytes: usize,
+    /// A header carrying the client IP set by a trusted reverse proxy (for example
+    /// `X-Forwarded-For`; its first address is used). Unset: the peer address.
+    pub client_ip_header: Option<String>,
 }
 
 /// Logging.
@@ -175,6 +237,8 @@ impl Default for Config {
             log: LogConfig::default(),
             mail: MailConfig::default(),
             registration: RegistrationConfig::default(),
+            codes: CodesConfig::default(),
+            throttle: ThrottleConfig::default(),
         }
     }
 }
@@ -254,6 +318,7 @@ impl Default for HttpConfig {
         Self {
             max_body_bytes: 64 * 1024,
             max_param_bytes: 4096,
+            client_ip_header: None,
         }
     }
 }
@@ -361,6 +426,24 @@ impl Config {
         }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             bail!("mail.from is not a mailbox (e.g. Name <no-reply@example.com>)");
+        }
+        let c = &self.codes;
+        if !(6..=10).contains(&c.digits)
+            || !(1..=600).contains(&c.ttl_seconds)
+            || !(1..=5).contains(&c.max_attempts)
+        {
+            bail!("codes: digits 6..=10, ttl_seconds 1..=600, max_attempts 1..=5");
+        }
+        let t = &self.throttle;
+        if t.account_free < 1
+            || t.account_ip_free < 1
+            || t.ip_free < 1
+            || t.base_delay_seconds < 1
+            || t.max_delay_seconds < t.base_delay_seconds
+            || t.max_delay_seconds > 24 * 3600
+            || t.window_seconds < 60
+        {
+            bail!("throttle: counts at least 1, 1 <= base_delay <= max_delay <= 86400, window at least 60");
         }
         if self.http.max_body_bytes < 1024 || self.http.max_param_bytes < 256 {
             bail!("http limits are too small");

@@ -4,9 +4,11 @@
 //! (the only SQL). [`serve`] runs the provider on a given listener until a shutdown
 //! future resolves, so tests bind port 0 and run the real server in-process.
 
+pub mod account;
 pub mod admin;
 pub mod cli;
 pub mod clock;
+pub mod codes;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -21,6 +23,7 @@ pub mod password;
 pub mod password_policy;
 pub mod state;
 pub mod templates;
+pub mod throttle;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -41,6 +41,10 @@ impl Templates {
             "register_confirm.html",
             "register_resend.html",
             "password_new.html",
+            "password_change.html",
+            "password_forgot.html",
+            "password_reset.html",
+            "profile.html",
             "admin_registrations.html",
             "mail/base.html",
             "mail/confirm.txt",
@@ -51,6 +55,12 @@ impl Templates {
             "mail/approved.html",
             "mail/rejected.txt",
             "mail/rejected.html",
+            "mail/code_change.txt",
+            "mail/code_change.html",
+            "mail/code_reset.txt",
+            "mail/code_reset.html",
+            "mail/password_changed.txt",
+            "mail/password_changed.html",
         ] {
             env.add_template(name, source)?;
         }

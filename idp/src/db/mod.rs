@@ -9,11 +9,13 @@ pub mod audit;
 pub mod auth_requests;
 pub mod clients;
 pub mod companies;
+pub mod email_codes;
 pub mod grants;
 pub mod keys;
 pub mod outbox;
 pub mod registrations;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 
@@ -144,6 +146,8 @@ impl Db {
             "DELETE FROM access_tokens WHERE expires_at < $1",
             "DELETE FROM refresh_tokens WHERE expires_at < $1",
             "DELETE FROM browser_sessions WHERE expires_at < $1 OR ended_at < $1",
+            "DELETE FROM email_codes WHERE expires_at < $1",
+            "DELETE FROM throttle WHERE updated_at < $1 AND blocked_until < $1",
         ] {
             n += sqlx::query(sql)
                 .bind(cutoff)

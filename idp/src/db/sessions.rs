@@ -103,3 +103,100 @@ pub async fn end(db: &Db, id_hash: &str, now: i64) -> sqlx::Result<()> {
     .await?;
     Ok(())
 }
+
+/// A session as the profile lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionInfo {
+    /// Public session id.
+    pub sid: String,
+    /// Login time.
+    pub auth_time: i64,
+    /// Last use.
+    pub last_seen_at: i64,
+    /// User-Agent at login.
+    pub user_agent: Option<String>,
+    /// Client IP at login.
+    pub ip: Option<String>,
+}
+
+/// The user's live sessions, most recently used first.
+///
+/// # Errors
+/// Database errors.
+pub async fn list_for_user(
+    db: &Db,
+    user_id: &str,
+    now: i64,
+    idle_seconds: i64,
+) -> sqlx::Result<Vec<SessionInfo>> {
+    sqlx::query_as(
+        "SELECT sid, auth_time, last_seen_at, user_agent, ip FROM browser_sessions \
+         WHERE user_id = $1 AND ended_at IS NULL AND expires_at > $2 AND last_seen_at > $3 \
+         ORDER BY last_seen_at DESC, sid",
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(now - idle_seconds)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Ends the user's sessions other than `keep_sid` (all of them when `None`), and the
+/// grants (refresh-token families and their access tokens) not issued to `keep_sid`.
+/// Returns how many sessions ended.
+///
+/// # Errors
+/// Database errors.
+pub async fn end_others(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    keep_sid: Option<&str>,
+    now: i64,
+) -> sqlx::Result<u64> {
+    let keep = keep_sid.unwrap_or("");
+    let ended = sqlx::query(
+        "UPDATE browser_sessions SET ended_at = $3 WHERE user_id = $1 AND ended_at IS NULL AND sid <> $2",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "UPDATE grants SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL \
+         AND (sid IS NULL OR sid <> $2)",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(ended)
+}
+
+/// Ends one of the user's sessions by its public id, with the grants issued to it.
+/// Returns whether a live session ended.
+///
+/// # Errors
+/// Database errors.
+pub async fn end_by_sid(db: &Db, user_id: &str, sid: &str, now: i64) -> sqlx::Result<bool> {
+    let ended = sqlx::query(
+        "UPDATE browser_sessions SET ended_at = $3 WHERE user_id = $1 AND sid = $2 AND ended_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(sid)
+    .bind(now)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "UPDATE grants SET revoked_at = $3 WHERE user_id = $1 AND sid = $2 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(sid)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(ended == 1)
+}

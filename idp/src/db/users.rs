@@ -47,6 +47,8 @@ pub struct UserRow {
     pub phone: Option<String>,
     /// ISO 3166-1 alpha-2 country.
     pub country: Option<String>,
+    /// 0/1: the user allows product analytics.
+    pub analytics_consent: i64,
 }
 
 impl UserRow {
@@ -73,6 +75,7 @@ impl UserRow {
             job_title: None,
             phone: None,
             country: None,
+            analytics_consent: 0,
         }
     }
 
@@ -115,7 +118,8 @@ impl UserRow {
 
 const COLUMNS: &str = "id, username, email, email_verified, given_name, family_name, locale, \
                        zoneinfo, password_hash, disabled, created_at, updated_at, company_id, roles, \
-                       is_operator, must_change_password, password_expires_at, job_title, phone, country";
+                       is_operator, must_change_password, password_expires_at, job_title, phone, country, \
+                       analytics_consent";
 
 /// The user whose username or e-mail address equals `login` (already lower-cased).
 ///
@@ -162,7 +166,7 @@ pub async fn insert<'e>(
 ) -> Result<(), InsertUserError> {
     let result = sqlx::query(&format!(
         "INSERT INTO users ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-         $13, $14, $15, $16, $17, $18, $19, $20)"
+         $13, $14, $15, $16, $17, $18, $19, $20, $21)"
     ))
     .bind(&user.id)
     .bind(&user.username)
@@ -184,6 +188,7 @@ pub async fn insert<'e>(
     .bind(&user.job_title)
     .bind(&user.phone)
     .bind(&user.country)
+    .bind(user.analytics_consent)
     .execute(ex)
     .await;
     match result {
@@ -262,4 +267,29 @@ pub async fn count_in_company(db: &Db, company_id: &str) -> sqlx::Result<i64> {
         .fetch_one(db.pool())
         .await?;
     Ok(n)
+}
+
+/// Saves the profile settings: language, time zone and analytics consent.
+///
+/// # Errors
+/// Database errors.
+pub async fn update_settings(
+    db: &Db,
+    id: &str,
+    locale: &str,
+    zoneinfo: &str,
+    analytics_consent: bool,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE users SET locale = $2, zoneinfo = $3, analytics_consent = $4, updated_at = $5 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(locale)
+    .bind(zoneinfo)
+    .bind(i64::from(analytics_consent))
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use tower_cookies::Cookies;
 
 use super::authorize::{Pending, EXPIRED};
+use super::client_ip::ClientIp;
 use super::error::{page, PageError};
 use super::extract::{ParamsError, RequestParams};
 use super::{lang, session};
@@ -20,6 +21,7 @@ use crate::db::{auth_requests, clients};
 use crate::email_policy;
 use crate::i18n;
 use crate::state::AppState;
+use crate::throttle::{self, Action};
 
 /// The i18n key of the one message for every failed login.
 pub const LOGIN_FAILED: &str = "login.failed";
@@ -29,6 +31,7 @@ pub const LOGIN_FAILED: &str = "login.failed";
 pub struct LoginQuery {
     request_id: Option<String>,
     return_to: Option<String>,
+    notice: Option<String>,
 }
 
 /// Where a login without an authorization request may return: a local path only.
@@ -67,7 +70,16 @@ pub async fn form(
         .as_ref()
         .and_then(|p| p.request.login_hint.clone())
         .unwrap_or_default();
-    Ok(view.render(&username, safe_return_to(query.return_to.as_deref()), None))
+    let notice = match query.notice.as_deref() {
+        Some("password_changed") => Some("login.password_changed"),
+        _ => None,
+    };
+    Ok(view.render(
+        &username,
+        safe_return_to(query.return_to.as_deref()),
+        None,
+        notice,
+    ))
 }
 
 /// `POST /login`: checks CSRF, then the credentials; on success starts a new session
@@ -76,6 +88,7 @@ pub async fn submit(
     State(state): State<AppState>,
     cookies: Cookies,
     headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     params: Result<RequestParams, ParamsError>,
 ) -> Result<Response, PageError> {
     let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
@@ -91,18 +104,30 @@ pub async fn submit(
     let return_to = safe_return_to(params.get("return_to")).map(str::to_owned);
     let login = params.get("username").unwrap_or_default().trim().to_owned();
     let password = params.get("password").unwrap_or_default();
+    let subject = throttle::Subject::new(&state.config.throttle, Action::Login, Some(&login), &ip);
+    if let Err(blocked) = throttle::check(&state, &subject).await? {
+        let view =
+            LoginView::new(&state, &browser, request_id.as_deref(), pending.as_ref()).await?;
+        let minutes = blocked.minutes().to_string();
+        let message = i18n::text(view.lang, "throttle.try_again", &[("minutes", &minutes)]);
+        let mut response = view.render_message(&login, return_to.as_deref(), &message);
+        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        return Ok(response);
+    }
     let user = match authenticate(&state, &login, password).await? {
         Some(user) => user,
         None => {
-            tracing::info!("failed login");
+            tracing::info!(%ip, "failed login");
+            throttle::fail(&state, &subject).await?;
             let view =
                 LoginView::new(&state, &browser, request_id.as_deref(), pending.as_ref()).await?;
-            let mut response = view.render(&login, return_to.as_deref(), Some(LOGIN_FAILED));
+            let mut response = view.render(&login, return_to.as_deref(), Some(LOGIN_FAILED), None);
             *response.status_mut() = StatusCode::UNAUTHORIZED;
             return Ok(response);
         }
     };
-    session::start(&state, &cookies, &headers, &user).await?;
+    throttle::succeed(&state, &subject).await?;
+    session::start(&state, &cookies, &headers, &ip, &user).await?;
     tracing::info!(user = %user.id, "login");
     let target = match (request_id, user.must_change_password()) {
         (Some(id), _) => format!("/authorize/resume?request_id={id}"),
@@ -191,7 +216,32 @@ impl LoginView {
         })
     }
 
-    fn render(&self, username: &str, return_to: Option<&str>, error: Option<&str>) -> Response {
+    fn render(
+        &self,
+        username: &str,
+        return_to: Option<&str>,
+        error: Option<&str>,
+        notice: Option<&str>,
+    ) -> Response {
+        self.page(
+            username,
+            return_to,
+            error.map(|key| i18n::text(self.lang, key, &[])),
+            notice.map(|key| i18n::text(self.lang, key, &[])),
+        )
+    }
+
+    fn render_message(&self, username: &str, return_to: Option<&str>, error: &str) -> Response {
+        self.page(username, return_to, Some(error.to_owned()), None)
+    }
+
+    fn page(
+        &self,
+        username: &str,
+        return_to: Option<&str>,
+        error: Option<String>,
+        notice: Option<String>,
+    ) -> Response {
         page(
             StatusCode::OK,
             "login.html",
@@ -203,7 +253,8 @@ impl LoginView {
                 return_to,
                 username,
                 client_name => self.client_name,
-                error => error.map(|key| i18n::text(self.lang, key, &[])),
+                error,
+                notice,
             },
         )
     }

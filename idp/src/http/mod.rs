@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod authorize;
 pub mod client_auth;
+pub mod client_ip;
 pub mod discovery;
 pub mod error;
 pub mod extract;
@@ -11,6 +12,7 @@ pub mod jwks;
 pub mod lang;
 pub mod login;
 pub mod password;
+pub mod profile;
 pub mod register;
 pub mod revocation;
 pub mod session;
@@ -69,6 +71,23 @@ pub fn router(state: AppState) -> Router {
             "/password/new",
             get(password::new_form).post(password::new_submit),
         )
+        .route(
+            "/password/forgot",
+            get(password::forgot_form).post(password::forgot_submit),
+        )
+        .route(
+            "/password/reset",
+            get(password::reset_form).post(password::reset_submit),
+        )
+        .route("/profile", get(profile::show))
+        .route("/profile/settings", post(profile::save_settings))
+        .route("/profile/sessions/end-others", post(profile::end_others))
+        .route("/profile/sessions/{sid}/end", post(profile::end_session))
+        .route(
+            "/profile/password",
+            get(password::change_form).post(password::change_submit),
+        )
+        .route("/profile/password/code", post(password::change_code))
         .route("/admin/registrations", get(admin::queue))
         .route("/admin/registrations/{id}/approve", post(admin::approve))
         .route("/admin/registrations/{id}/reject", post(admin::reject))

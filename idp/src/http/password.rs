@@ -1,5 +1,11 @@
-//! Password pages. `/password/new` is the forced change after a login with a
-//! one-time password: nothing is issued to a relying party before it succeeds.
+//! Password pages:
+//! - `/password/new`: the forced change after a login with a one-time password;
+//!   nothing is issued to a relying party before it succeeds.
+//! - `/profile/password`: change while signed in ("Get code" mails a code; code, new
+//!   password and confirmation, then "Change").
+//! - `/password/forgot` → `/password/reset`: the e-mail address gets a code (the same
+//!   answer whether or not it has an account, the work done off the request path);
+//!   code and new password, then "Change Password".
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -8,110 +14,61 @@ use minijinja::context;
 use serde::Deserialize;
 use tower_cookies::Cookies;
 
+use super::client_ip::ClientIp;
 use super::error::{page, PageError};
 use super::extract::{ParamsError, RequestParams};
 use super::{lang, session};
-use crate::db::users::UserRow;
-use crate::db::{audit, companies, users};
+use crate::account::{self, Reason, SetPasswordError};
+use crate::codes::{self, Purpose};
+use crate::db::companies;
+use crate::db::sessions::SessionRow;
+use crate::db::users::{self, UserRow};
+use crate::email_policy;
 use crate::i18n;
+use crate::oauth::params::Params;
 use crate::password_policy::PasswordRejection;
 use crate::state::AppState;
+use crate::throttle::{self, Action};
 
-/// Query of `GET /password/new`.
+/// Query with an optional pending authorization request.
 #[derive(Deserialize)]
-pub struct NewQuery {
+pub struct RequestQuery {
     request_id: Option<String>,
+    sent: Option<String>,
 }
 
-/// Where to go once the password is set.
-fn next(request_id: Option<&str>) -> String {
-    match request_id.filter(|id| {
+/// A request_id safe to put back into a URL.
+fn safe_request_id(request_id: Option<&str>) -> Option<&str> {
+    request_id.filter(|id| {
         id.len() <= 64
             && id
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    }) {
+    })
+}
+
+/// Where to go once the initial password is set.
+fn next(request_id: Option<&str>) -> String {
+    match safe_request_id(request_id) {
         Some(id) => format!("/authorize/resume?request_id={id}"),
         None => "/".to_owned(),
     }
 }
 
-/// The signed-in user, or a redirect to the login page.
-async fn signed_in(
+/// The signed-in user and session, or a redirect to the login page.
+pub async fn signed_in(
     state: &AppState,
     cookies: &Cookies,
-) -> Result<Result<UserRow, Response>, PageError> {
+    return_to: &str,
+) -> Result<Result<(UserRow, SessionRow), Response>, PageError> {
+    let login = || Redirect::to(&format!("/login?return_to={return_to}")).into_response();
     let Some(s) = session::current(state, cookies).await? else {
-        return Ok(Err(Redirect::to("/login").into_response()));
+        return Ok(Err(login()));
     };
     match users::find_by_id(&state.db, &s.user_id).await? {
-        Some(user) => Ok(Ok(user)),
-        None => Ok(Err(Redirect::to("/login").into_response())),
+        Some(user) => Ok(Ok((user, s))),
+        None => Ok(Err(login())),
     }
-}
-
-/// `GET /password/new[?request_id=…]`.
-pub async fn new_form(
-    State(state): State<AppState>,
-    cookies: Cookies,
-    query: Result<Query<NewQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, PageError> {
-    let request_id = query.ok().and_then(|Query(q)| q.request_id);
-    let user = match signed_in(&state, &cookies).await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
-    if !user.must_change_password() {
-        return Ok(Redirect::to(&next(request_id.as_deref())).into_response());
-    }
-    let browser = session::browser_id(&state, &cookies);
-    Ok(render(&state, &browser, &user, request_id.as_deref(), None))
-}
-
-/// `POST /password/new`: applies the password policy, stores the new password and
-/// continues the pending authorization request.
-pub async fn new_submit(
-    State(state): State<AppState>,
-    cookies: Cookies,
-    headers: HeaderMap,
-    params: Result<RequestParams, ParamsError>,
-) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
-    let request_id = params.get("request_id");
-    let user = match signed_in(&state, &cookies).await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
-    if !user.must_change_password() {
-        return Ok(Redirect::to(&next(request_id)).into_response());
-    }
-    let browser = session::browser_id(&state, &cookies);
-    let new = params.get("new_password").unwrap_or_default();
-    let confirmation = params.get("confirm_password").unwrap_or_default();
-    if let Err(rejection) = check_policy(&state, &user, new, confirmation).await? {
-        let mut response = render(&state, &browser, &user, request_id, Some(&rejection));
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-        return Ok(response);
-    }
-    let hash = state.passwords.hash(new).await?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    users::set_password(&mut *tx, &user.id, &hash, now).await?;
-    audit::record(
-        &mut *tx,
-        now,
-        &format!("user:{}", user.id),
-        "password.initial_set",
-        &user.id,
-        &serde_json::json!({}),
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(user = %user.id, "initial password set");
-    Ok(Redirect::to(&next(request_id)).into_response())
 }
 
 /// The policy check with the user's own details as context.
@@ -151,7 +108,77 @@ pub fn rejection_message(lang: &str, rejection: &PasswordRejection) -> String {
     }
 }
 
-fn render(
+fn form_params(params: Result<RequestParams, ParamsError>) -> Result<Params, PageError> {
+    params
+        .map(|RequestParams(p)| p)
+        .map_err(|_| PageError::BadRequest("error.params"))
+}
+
+fn with_status(mut response: Response, status: StatusCode) -> Response {
+    *response.status_mut() = status;
+    response
+}
+
+// ---- The forced change after a one-time password ---------------------------------
+
+/// `GET /password/new[?request_id=…]`.
+pub async fn new_form(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    query: Result<Query<RequestQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let request_id = query.ok().and_then(|Query(q)| q.request_id);
+    let (user, _) = match signed_in(&state, &cookies, "/password/new").await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    if !user.must_change_password() {
+        return Ok(Redirect::to(&next(request_id.as_deref())).into_response());
+    }
+    let browser = session::browser_id(&state, &cookies);
+    Ok(render_new(
+        &state,
+        &browser,
+        &user,
+        request_id.as_deref(),
+        None,
+    ))
+}
+
+/// `POST /password/new`: applies the password policy, stores the new password and
+/// continues the pending authorization request.
+pub async fn new_submit(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let params = form_params(params)?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let request_id = params.get("request_id");
+    let (user, s) = match signed_in(&state, &cookies, "/password/new").await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    if !user.must_change_password() {
+        return Ok(Redirect::to(&next(request_id)).into_response());
+    }
+    let browser = session::browser_id(&state, &cookies);
+    let new = params.get("new_password").unwrap_or_default();
+    let confirmation = params.get("confirm_password").unwrap_or_default();
+    if let Err(rejection) = check_policy(&state, &user, new, confirmation).await? {
+        let response = render_new(&state, &browser, &user, request_id, Some(&rejection));
+        return Ok(with_status(response, StatusCode::BAD_REQUEST));
+    }
+    account::set_password(&state, &user, new, Some(&s.sid), None, Reason::Initial)
+        .await
+        .map_err(|e| PageError::Internal(e.into()))?;
+    Ok(Redirect::to(&next(request_id)).into_response())
+}
+
+fn render_new(
     state: &AppState,
     browser: &str,
     user: &UserRow,
@@ -171,6 +198,387 @@ fn render(
             min_length => state.password_policy.min_length,
             max_length => state.password_policy.max_length,
             error => rejection.map(|r| rejection_message(lang, r)),
+        },
+    )
+}
+
+// ---- Change while signed in (Profile > Security) ---------------------------------
+
+const CHANGE: &str = "/profile/password";
+
+/// `GET /profile/password`: "Get code", then code, new password and confirmation.
+pub async fn change_form(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    query: Result<Query<RequestQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let sent = query.ok().and_then(|Query(q)| q.sent).is_some();
+    let (user, _) = match signed_in(&state, &cookies, CHANGE).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    let browser = session::browser_id(&state, &cookies);
+    let lang = lang::preferred(user.locale.as_deref(), None);
+    let notice = sent.then(|| i18n::text(lang, "change.sent", &[("email", &user.email)]));
+    Ok(render_change(
+        &state,
+        &browser,
+        &user,
+        notice,
+        None,
+        StatusCode::OK,
+    ))
+}
+
+/// `POST /profile/password/code`: mails a code to the registered address.
+pub async fn change_code(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let params = form_params(params)?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let (user, _) = match signed_in(&state, &cookies, CHANGE).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    let subject =
+        throttle::Subject::new(&state.config.throttle, Action::Forgot, Some(&user.id), &ip);
+    if let Err(blocked) = throttle::check(&state, &subject).await? {
+        let browser = session::browser_id(&state, &cookies);
+        let lang = lang::preferred(user.locale.as_deref(), None);
+        let message = blocked_message(lang, blocked);
+        return Ok(render_change(
+            &state,
+            &browser,
+            &user,
+            None,
+            Some(message),
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
+    }
+    // Each request counts, so nobody can flood a mailbox.
+    throttle::fail(&state, &subject).await?;
+    codes::issue(&state, &user, Purpose::PasswordChange).await?;
+    Ok(Redirect::to(&format!("{CHANGE}?sent=1")).into_response())
+}
+
+/// `POST /profile/password`: code, new password and confirmation.
+pub async fn change_submit(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let params = form_params(params)?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let (user, s) = match signed_in(&state, &cookies, CHANGE).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    let browser = session::browser_id(&state, &cookies);
+    let lang = lang::preferred(user.locale.as_deref(), None);
+    let fail = |message: String, status: StatusCode| {
+        render_change(&state, &browser, &user, None, Some(message), status)
+    };
+    let subject = throttle::Subject::new(&state.config.throttle, Action::Code, Some(&user.id), &ip);
+    if let Err(blocked) = throttle::check(&state, &subject).await? {
+        return Ok(fail(
+            blocked_message(lang, blocked),
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
+    }
+    let code = params.get("code").unwrap_or_default();
+    let Some(valid) = codes::verify(&state, &user.id, Purpose::PasswordChange, code).await? else {
+        throttle::fail(&state, &subject).await?;
+        return Ok(fail(
+            i18n::text(lang, "code.wrong", &[]),
+            StatusCode::BAD_REQUEST,
+        ));
+    };
+    let new = params.get("new_password").unwrap_or_default();
+    let confirmation = params.get("confirm_password").unwrap_or_default();
+    if let Err(rejection) = check_policy(&state, &user, new, confirmation).await? {
+        return Ok(fail(
+            rejection_message(lang, &rejection),
+            StatusCode::BAD_REQUEST,
+        ));
+    }
+    match account::set_password(
+        &state,
+        &user,
+        new,
+        Some(&s.sid),
+        Some(&valid),
+        Reason::Changed,
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(SetPasswordError::CodeUsed) => {
+            return Ok(fail(
+                i18n::text(lang, "code.wrong", &[]),
+                StatusCode::BAD_REQUEST,
+            ))
+        }
+        Err(SetPasswordError::Internal(e)) => return Err(PageError::Internal(e)),
+    }
+    throttle::succeed(&state, &subject).await?;
+    Ok(Redirect::to("/profile?notice=password_changed").into_response())
+}
+
+fn render_change(
+    state: &AppState,
+    browser: &str,
+    user: &UserRow,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let lang = lang::preferred(user.locale.as_deref(), None);
+    page(
+        status,
+        "password_change.html",
+        context! {
+            lang,
+            title => i18n::text(lang, "change.title", &[]),
+            csrf_token => session::csrf_token(state, browser),
+            username => user.username,
+            email => user.email,
+            min_length => state.password_policy.min_length,
+            max_length => state.password_policy.max_length,
+            digits => state.config.codes.digits,
+            notice,
+            error,
+        },
+    )
+}
+
+fn blocked_message(lang: &str, blocked: throttle::Blocked) -> String {
+    i18n::text(
+        lang,
+        "throttle.try_again",
+        &[("minutes", &blocked.minutes().to_string())],
+    )
+}
+
+// ---- Forgot password ----------------------------------------------------------------
+
+/// `GET /password/forgot[?request_id=…]`.
+pub async fn forgot_form(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    query: Result<Query<RequestQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let request_id = query.ok().and_then(|Query(q)| q.request_id);
+    let browser = session::browser_id(&state, &cookies);
+    render_forgot(
+        &state,
+        &browser,
+        safe_request_id(request_id.as_deref()),
+        None,
+        StatusCode::OK,
+    )
+}
+
+/// `POST /password/forgot`: "Reset my password". Always the same redirect to the
+/// code page; whether the address has an account is decided off the request path,
+/// where the code is issued and mailed.
+pub async fn forgot_submit(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let params = form_params(params)?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let request_id = safe_request_id(params.get("request_id")).map(str::to_owned);
+    let raw = params.get("email").unwrap_or_default().trim().to_owned();
+    let email = email_policy::normalize(&raw)
+        .map(|e| e.to_string())
+        .unwrap_or_else(|_| raw.to_lowercase());
+    let subject = throttle::Subject::new(&state.config.throttle, Action::Forgot, Some(&email), &ip);
+    if let Err(blocked) = throttle::check(&state, &subject).await? {
+        let browser = session::browser_id(&state, &cookies);
+        let message = blocked_message(lang::current(), blocked);
+        return Ok(render_forgot(
+            &state,
+            &browser,
+            request_id.as_deref(),
+            Some(message),
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
+    }
+    throttle::fail(&state, &subject).await?;
+    let background = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = send_reset_code(&background, &email).await {
+            tracing::error!(error = %format!("{e:#}"), "issuing a reset code failed");
+        }
+    });
+    let target = match request_id {
+        Some(id) => format!("/password/reset?request_id={id}"),
+        None => "/password/reset".to_owned(),
+    };
+    Ok(Redirect::to(&target).into_response())
+}
+
+async fn send_reset_code(state: &AppState, email: &str) -> anyhow::Result<()> {
+    match users::find_by_login(&state.db, email).await? {
+        Some(user) if user.is_active() && user.email == email => {
+            codes::issue(state, &user, Purpose::PasswordReset).await
+        }
+        _ => Ok(()),
+    }
+}
+
+fn render_forgot(
+    state: &AppState,
+    browser: &str,
+    request_id: Option<&str>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let lang = lang::current();
+    page(
+        status,
+        "password_forgot.html",
+        context! {
+            title => i18n::text(lang, "forgot.title", &[]),
+            csrf_token => session::csrf_token(state, browser),
+            request_id,
+            error,
+        },
+    )
+}
+
+/// `GET /password/reset[?request_id=…]`: e-mail, code, new password, confirmation.
+pub async fn reset_form(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    query: Result<Query<RequestQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let request_id = query.ok().and_then(|Query(q)| q.request_id);
+    let browser = session::browser_id(&state, &cookies);
+    render_reset(
+        &state,
+        &browser,
+        safe_request_id(request_id.as_deref()),
+        "",
+        None,
+        StatusCode::OK,
+    )
+}
+
+/// `POST /password/reset`: "Change Password". On success every session and
+/// refresh-token family of the user ends, a notice is mailed, and the login page
+/// (with the pending authorization request) follows.
+pub async fn reset_submit(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let params = form_params(params)?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let browser = session::browser_id(&state, &cookies);
+    let request_id = safe_request_id(params.get("request_id")).map(str::to_owned);
+    let raw = params.get("email").unwrap_or_default().trim().to_owned();
+    let email = email_policy::normalize(&raw)
+        .map(|e| e.to_string())
+        .unwrap_or_else(|_| raw.to_lowercase());
+    let lang = lang::current();
+    let fail = |message: String, status: StatusCode| {
+        render_reset(
+            &state,
+            &browser,
+            request_id.as_deref(),
+            &raw,
+            Some(message),
+            status,
+        )
+    };
+    let subject = throttle::Subject::new(&state.config.throttle, Action::Code, Some(&email), &ip);
+    if let Err(blocked) = throttle::check(&state, &subject).await? {
+        return Ok(fail(
+            blocked_message(lang, blocked),
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
+    }
+    let code = params.get("code").unwrap_or_default();
+    let user = users::find_by_login(&state.db, &email)
+        .await?
+        .filter(|u| u.is_active() && u.email == email);
+    // Unknown addresses go through the same steps against an impossible user id.
+    let user_id = user.as_ref().map_or("-", |u| u.id.as_str());
+    let valid = codes::verify(&state, user_id, Purpose::PasswordReset, code).await?;
+    let (Some(user), Some(valid)) = (user, valid) else {
+        throttle::fail(&state, &subject).await?;
+        return Ok(fail(
+            i18n::text(lang, "code.wrong", &[]),
+            StatusCode::BAD_REQUEST,
+        ));
+    };
+    let new = params.get("new_password").unwrap_or_default();
+    let confirmation = params.get("confirm_password").unwrap_or_default();
+    if let Err(rejection) = check_policy(&state, &user, new, confirmation).await? {
+        return Ok(fail(
+            rejection_message(lang, &rejection),
+            StatusCode::BAD_REQUEST,
+        ));
+    }
+    match account::set_password(&state, &user, new, None, Some(&valid), Reason::Reset).await {
+        Ok(()) => {}
+        Err(SetPasswordError::CodeUsed) => {
+            return Ok(fail(
+                i18n::text(lang, "code.wrong", &[]),
+                StatusCode::BAD_REQUEST,
+            ))
+        }
+        Err(SetPasswordError::Internal(e)) => return Err(PageError::Internal(e)),
+    }
+    throttle::succeed(&state, &subject).await?;
+    let target = match request_id {
+        Some(id) => format!("/login?request_id={id}&notice=password_changed"),
+        None => "/login?notice=password_changed".to_owned(),
+    };
+    Ok(Redirect::to(&target).into_response())
+}
+
+fn render_reset(
+    state: &AppState,
+    browser: &str,
+    request_id: Option<&str>,
+    email: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let lang = lang::current();
+    page(
+        status,
+        "password_reset.html",
+        context! {
+            title => i18n::text(lang, "reset.title", &[]),
+            csrf_token => session::csrf_token(state, browser),
+            request_id,
+            email,
+            min_length => state.password_policy.min_length,
+            max_length => state.password_policy.max_length,
+            digits => state.config.codes.digits,
+            error,
         },
     )
 }

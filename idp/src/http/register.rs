@@ -9,6 +9,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_cookies::Cookies;
 
+use super::client_ip::ClientIp;
 use super::error::{page, PageError};
 use super::extract::{ParamsError, RequestParams};
 use super::{lang, session};
@@ -16,6 +17,7 @@ use crate::i18n;
 use crate::oauth::params::Params;
 use crate::onboarding::{self, RegistrationForm, REQUIRED};
 use crate::state::AppState;
+use crate::throttle::{self, Action};
 
 /// A country option of the form.
 #[derive(Serialize)]
@@ -83,6 +85,7 @@ pub async fn submit(
     State(state): State<AppState>,
     cookies: Cookies,
     headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     params: Result<RequestParams, ParamsError>,
 ) -> Result<Response, PageError> {
     let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
@@ -115,6 +118,25 @@ pub async fn submit(
             StatusCode::BAD_REQUEST,
         )),
         Ok(valid) => {
+            // Every accepted registration counts, so nobody can flood an inbox or the queue.
+            let subject = throttle::Subject::new(
+                &state.config.throttle,
+                Action::Register,
+                Some(&form.email),
+                &ip,
+            );
+            if let Err(blocked) = throttle::check(&state, &subject).await? {
+                let minutes = blocked.minutes().to_string();
+                return Ok(page(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "error.html",
+                    context! {
+                        title => i18n::text(lang, "register.title", &[]),
+                        message => i18n::text(lang, "throttle.try_again", &[("minutes", &minutes)]),
+                    },
+                ));
+            }
+            throttle::fail(&state, &subject).await?;
             onboarding::register(&state, valid, lang).await?;
             let email = form.email.trim().to_lowercase();
             Ok(page(

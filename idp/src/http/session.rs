@@ -66,6 +66,7 @@ pub async fn start(
     state: &AppState,
     cookies: &Cookies,
     headers: &HeaderMap,
+    ip: &str,
     user: &UserRow,
 ) -> anyhow::Result<SessionRow> {
     let now = state.clock.now();
@@ -89,7 +90,7 @@ pub async fn start(
             auth_time: now,
             expires_at,
             user_agent: user_agent.as_deref(),
-            ip: None,
+            ip: Some(ip),
         },
     )
     .await?;

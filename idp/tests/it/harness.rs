@@ -89,6 +89,19 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// A second provider process on the same database (and key-encryption key).
+    pub async fn spawn_sharing(other: &TestApp) -> Self {
+        let database_url = other.state.config.database_url.clone();
+        let kek = other.state.config.keys.kek.clone();
+        let smtp = other.state.config.mail.smtp_url.clone();
+        Self::spawn_with(move |c| {
+            c.database_url = database_url;
+            c.keys.kek = kek;
+            c.mail.smtp_url = smtp;
+        })
+        .await
+    }
+
     /// A provider that mails through `smtp_url` and polls its outbox every 50 ms.
     pub async fn spawn_with_smtp(smtp_url: &str) -> Self {
         let url = smtp_url.to_owned();

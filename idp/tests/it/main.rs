@@ -16,5 +16,6 @@ mod keys_and_config;
 mod login;
 mod onboarding;
 mod openidconnect_flow;
+mod password_lifecycle;
 mod token;
 mod tokens_api;

@@ -1,0 +1,235 @@
+//! The user's profile (the seed's "User Profile Settings"): user information,
+//! analytics on/off, time zone and language, Security (change password), and the
+//! browsers where the user is signed in, with a way to end the others.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use tower_cookies::Cookies;
+
+use super::error::{page, PageError};
+use super::extract::{ParamsError, RequestParams};
+use super::password::signed_in;
+use super::{lang, session};
+use crate::db::{audit, companies, sessions, users};
+use crate::i18n;
+use crate::state::AppState;
+
+const PROFILE: &str = "/profile";
+
+/// Query of the profile page.
+#[derive(Deserialize)]
+pub struct ProfileQuery {
+    notice: Option<String>,
+}
+
+/// One signed-in browser.
+#[derive(Serialize)]
+struct SessionView {
+    sid: String,
+    browser: String,
+    ip: String,
+    last_seen: String,
+    signed_in: String,
+    current: bool,
+}
+
+/// "Chrome 131 on Linux" from a User-Agent (woothee), or the raw text shortened.
+pub fn browser_name(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent else {
+        return "?".to_owned();
+    };
+    match woothee::parser::Parser::new().parse(ua) {
+        Some(r) if r.name != "UNKNOWN" => {
+            let version = r.version.split('.').next().unwrap_or_default();
+            format!("{} {} · {}", r.name, version, r.os)
+                .trim()
+                .to_owned()
+        }
+        _ => ua.chars().take(60).collect(),
+    }
+}
+
+/// A Unix time shown in the user's time zone, `YYYY-MM-DD HH:MM` (UTC if unknown).
+fn local_time(unix: i64, zoneinfo: Option<&str>) -> String {
+    use chrono::TimeZone as _;
+    let Some(utc) = chrono::DateTime::from_timestamp(unix, 0) else {
+        return String::new();
+    };
+    match zoneinfo.and_then(|z| z.parse::<chrono_tz::Tz>().ok()) {
+        Some(tz) => tz
+            .from_utc_datetime(&utc.naive_utc())
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        None => format!("{} UTC", utc.format("%Y-%m-%d %H:%M")),
+    }
+}
+
+/// `GET /profile`.
+pub async fn show(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    query: Result<Query<ProfileQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let (user, current) = match signed_in(&state, &cookies, PROFILE).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    if user.must_change_password() {
+        return Ok(Redirect::to("/password/new").into_response());
+    }
+    let lang = lang::preferred(user.locale.as_deref(), None);
+    let now = state.clock.now();
+    let zone = user.zoneinfo.as_deref();
+    let list = sessions::list_for_user(&state.db, &user.id, now, state.config.session.idle_seconds)
+        .await?;
+    let sessions: Vec<SessionView> = list
+        .into_iter()
+        .map(|s| SessionView {
+            current: s.sid == current.sid,
+            browser: browser_name(s.user_agent.as_deref()),
+            ip: s.ip.unwrap_or_default(),
+            last_seen: local_time(s.last_seen_at, zone),
+            signed_in: local_time(s.auth_time, zone),
+            sid: s.sid,
+        })
+        .collect();
+    let company = match &user.company_id {
+        Some(id) => companies::find(state.db.pool(), id).await?.map(|c| c.name),
+        None => None,
+    };
+    let notice = query
+        .ok()
+        .and_then(|Query(q)| q.notice)
+        .and_then(|n| match n.as_str() {
+            "password_changed" => Some(i18n::text(lang, "profile.password_changed", &[])),
+            "saved" => Some(i18n::text(lang, "profile.saved", &[])),
+            "session_ended" => Some(i18n::text(lang, "profile.session_ended", &[])),
+            _ => None,
+        });
+    let browser = session::browser_id(&state, &cookies);
+    Ok(page(
+        StatusCode::OK,
+        "profile.html",
+        context! {
+            lang,
+            title => i18n::text(lang, "profile.title", &[]),
+            csrf_token => session::csrf_token(&state, &browser),
+            user => context! {
+                name => user.display_name(),
+                username => user.username,
+                email => user.email,
+                company,
+                roles => user.roles(),
+                job_title => user.job_title,
+                phone => user.phone,
+                locale => user.locale.as_deref().unwrap_or(lang),
+                zoneinfo => user.zoneinfo.as_deref().unwrap_or("UTC"),
+                analytics => user.analytics_consent != 0,
+                operator => user.is_operator(),
+            },
+            languages => i18n::LANGUAGES,
+            time_zones => chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect::<Vec<_>>(),
+            sessions,
+            notice,
+        },
+    ))
+}
+
+/// `POST /profile/settings`: language, time zone, analytics.
+pub async fn save_settings(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let (user, _) = match signed_in(&state, &cookies, PROFILE).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    let locale = params.get("locale").unwrap_or_default();
+    let zoneinfo = params.get("zoneinfo").unwrap_or_default();
+    if !i18n::LANGUAGES.contains(&locale) || zoneinfo.parse::<chrono_tz::Tz>().is_err() {
+        return Err(PageError::BadRequest("profile.invalid_settings"));
+    }
+    let analytics = params.get("analytics").is_some();
+    let now = state.clock.now();
+    users::update_settings(&state.db, &user.id, locale, zoneinfo, analytics, now).await?;
+    audit::record(
+        state.db.pool(),
+        now,
+        &format!("user:{}", user.id),
+        "profile.settings",
+        &user.id,
+        &serde_json::json!({ "locale": locale, "zoneinfo": zoneinfo, "analytics": analytics }),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("{PROFILE}?notice=saved")).into_response())
+}
+
+/// `POST /profile/sessions/{sid}/end`: ends one of the user's other sessions.
+pub async fn end_session(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    Path(sid): Path<String>,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let (user, _) = match signed_in(&state, &cookies, PROFILE).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    let now = state.clock.now();
+    if sessions::end_by_sid(&state.db, &user.id, &sid, now).await? {
+        audit::record(
+            state.db.pool(),
+            now,
+            &format!("user:{}", user.id),
+            "session.ended",
+            &sid,
+            &serde_json::json!({}),
+        )
+        .await?;
+    }
+    Ok(Redirect::to(&format!("{PROFILE}?notice=session_ended")).into_response())
+}
+
+/// `POST /profile/sessions/end-others`: ends every session but this one.
+pub async fn end_others(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let (user, current) = match signed_in(&state, &cookies, PROFILE).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    let now = state.clock.now();
+    let mut conn = state.db.pool().acquire().await?;
+    let ended = sessions::end_others(&mut conn, &user.id, Some(&current.sid), now).await?;
+    audit::record(
+        &mut *conn,
+        now,
+        &format!("user:{}", user.id),
+        "session.ended_others",
+        &user.id,
+        &serde_json::json!({ "ended": ended }),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("{PROFILE}?notice=session_ended")).into_response())
+}
