@@ -5,6 +5,7 @@ use anyhow::{bail, Context as _};
 
 use crate::crypto;
 use crate::db::clients::{self, ClientRow};
+use crate::db::companies;
 use crate::db::users::{self, InsertUserError, UserRow};
 use crate::db::Db;
 use crate::email_policy;
@@ -35,6 +36,8 @@ pub struct ClientSpec {
     pub require_pkce: bool,
     /// A chosen client_id; generated (128 bits) when `None`.
     pub client_id: Option<String>,
+    /// Back-Channel Logout 1.0 endpoint.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl Default for ClientSpec {
@@ -49,6 +52,7 @@ impl Default for ClientSpec {
             id_token_alg: SigningAlg::RS256,
             require_pkce: true,
             client_id: None,
+            backchannel_logout_uri: None,
         }
     }
 }
@@ -117,6 +121,7 @@ pub async fn create_client(
         id_token_signed_response_alg: spec.id_token_alg.as_str().to_owned(),
         require_pkce: i64::from(public || spec.require_pkce),
         created_at: now,
+        backchannel_logout_uri: spec.backchannel_logout_uri,
     };
     if !clients::insert(db, &row).await? {
         bail!("a client with client_id {client_id} already exists");
@@ -143,6 +148,10 @@ pub struct UserSpec {
     pub zoneinfo: Option<String>,
     /// Whether the user is a provider operator (admin pages, approvals).
     pub operator: bool,
+    /// The user's company: found by the e-mail domain, or created with this name.
+    pub company: Option<String>,
+    /// Role names, e.g. `super_admin`.
+    pub roles: Vec<String>,
 }
 
 /// A created user and the generated password, if one was generated.
@@ -197,6 +206,28 @@ pub async fn create_user(
     user.zoneinfo = spec.zoneinfo;
     user.password_hash = Some(hash);
     user.is_operator = i64::from(spec.operator);
+    user.roles = serde_json::to_string(&spec.roles)?;
+    if let Some(name) = spec
+        .company
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        let domain = user
+            .email
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_owned())
+            .unwrap_or_default();
+        let company = match companies::find_by_domain(db.pool(), &domain).await? {
+            Some(c) => c,
+            None => {
+                let c = crate::support::new_company(name, &domain, now);
+                companies::insert(db.pool(), &c).await?;
+                c
+            }
+        };
+        user.company_id = Some(company.id);
+    }
     match users::insert(db.pool(), &user).await {
         Ok(()) => Ok(CreatedUser {
             user,

@@ -46,6 +46,51 @@ pub enum Command {
     /// The approval queue of self-registrations.
     #[command(subcommand)]
     Registrations(RegistrationsCommand),
+    /// Customer companies and their support level and region.
+    #[command(subcommand)]
+    Companies(CompaniesCommand),
+    /// Support: check a caller's support PIN.
+    #[command(subcommand)]
+    Support(SupportCommand),
+}
+
+/// `idp companies …`.
+#[derive(Debug, Subcommand)]
+pub enum CompaniesCommand {
+    /// List companies with their support level, region and number of users.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a company's support level (none, standard, plus, priority) and region.
+    Set {
+        /// The company's e-mail domain.
+        domain: String,
+        /// none, standard, plus or priority.
+        #[arg(long)]
+        support_level: String,
+        /// A region of `support.regions` (e.g. EMEA); omit for none.
+        #[arg(long)]
+        region: Option<String>,
+    },
+}
+
+/// `idp support …`.
+#[derive(Debug, Subcommand)]
+pub enum SupportCommand {
+    /// Check the support PIN a caller reads out (throttled and audited).
+    VerifyPin {
+        /// The caller's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// The PIN.
+        #[arg(long)]
+        pin: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `idp registrations …`.
@@ -137,6 +182,9 @@ pub struct CreateClient {
     /// Choose the client_id instead of generating one.
     #[arg(long)]
     pub client_id: Option<String>,
+    /// Back-Channel Logout 1.0: where logout tokens are POSTed.
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -177,6 +225,12 @@ pub struct CreateUser {
     /// Make the user a provider operator (admin pages, approvals).
     #[arg(long)]
     pub operator: bool,
+    /// Put the user in the company of their e-mail domain, creating it with this name.
+    #[arg(long)]
+    pub company: Option<String>,
+    /// A role (repeatable), e.g. super_admin.
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
     /// Accept an address the business-only policy refuses (free, disposable or role
     /// address); syntax and confusable checks still apply.
     #[arg(long)]
@@ -204,6 +258,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clients(ClientsCommand::List { json }) => list_clients(&config, json).await,
         Command::Users(UsersCommand::Create(args)) => create_user(&config, args).await,
         Command::Registrations(cmd) => registrations(config, cmd).await,
+        Command::Companies(cmd) => companies(config, cmd).await,
+        Command::Support(cmd) => support(config, cmd).await,
     }
 }
 
@@ -264,6 +320,7 @@ async fn create_client(config: &Config, args: CreateClient) -> anyhow::Result<()
         id_token_alg,
         require_pkce: !args.no_pkce,
         client_id: args.client_id,
+        backchannel_logout_uri: args.backchannel_logout_uri,
     };
     let RegisteredClient { row, secret } =
         admin::create_client(&db, spec, SystemClock.now()).await?;
@@ -294,6 +351,7 @@ fn client_json(c: &ClientRow, secret: Option<&str>) -> serde_json::Value {
         "scope": c.scope,
         "id_token_signed_response_alg": c.id_token_signed_response_alg,
         "require_pkce": c.require_pkce != 0,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
     });
     if let (Some(secret), Some(obj)) = (secret, v.as_object_mut()) {
         obj.insert("client_secret".into(), json!(secret));
@@ -354,6 +412,8 @@ async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
         locale: args.locale,
         zoneinfo: args.zoneinfo,
         operator: args.operator,
+        company: args.company,
+        roles: args.roles,
     };
     let CreatedUser {
         user,
@@ -450,6 +510,78 @@ async fn registrations(config: Config, cmd: RegistrationsCommand) -> anyhow::Res
                 println!("{}", json!({ "id": id, "status": "rejected" }));
             } else {
                 println!("rejected: {id}; the reason is mailed to the registrant");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn companies(config: Config, cmd: CompaniesCommand) -> anyhow::Result<()> {
+    let state = AppState::build(config, Arc::new(SystemClock)).await?;
+    match cmd {
+        CompaniesCommand::List { json } => {
+            let mut list = Vec::new();
+            for c in db::companies::list(state.db.pool()).await? {
+                let users = db::users::count_in_company(&state.db, &c.id).await?;
+                list.push(json!({
+                    "name": c.name, "domain": c.domain, "support_level": c.support_level,
+                    "region": c.region, "country": c.country, "users": users,
+                }));
+            }
+            if json {
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for c in &list {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{} users",
+                        c["domain"].as_str().unwrap_or_default(),
+                        c["name"].as_str().unwrap_or_default(),
+                        c["support_level"].as_str().unwrap_or_default(),
+                        c["region"].as_str().unwrap_or("-"),
+                        c["users"]
+                    );
+                }
+            }
+        }
+        CompaniesCommand::Set {
+            domain,
+            support_level,
+            region,
+        } => {
+            crate::support::set_company_support(
+                &state,
+                &domain,
+                &support_level,
+                region.as_deref(),
+                &cli_actor(),
+            )
+            .await?;
+            println!(
+                "{domain}: support level {support_level}, region {}",
+                region.as_deref().unwrap_or("none")
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn support(config: Config, cmd: SupportCommand) -> anyhow::Result<()> {
+    let state = AppState::build(config, Arc::new(SystemClock)).await?;
+    match cmd {
+        SupportCommand::VerifyPin { email, pin, json } => {
+            let outcome =
+                crate::support::verify_pin(&state, &email, &pin, &cli_actor(), "cli").await?;
+            match (outcome, json) {
+                (Err(blocked), _) => anyhow::bail!(
+                    "too many checks; try again in {} minutes",
+                    blocked.minutes()
+                ),
+                (Ok(matches), true) => println!("{}", json!({ "email": email, "match": matches })),
+                (Ok(true), false) => println!("the PIN matches {email}"),
+                (Ok(false), false) => {
+                    println!("the PIN does not match");
+                    std::process::exit(3);
+                }
             }
         }
     }

@@ -44,6 +44,35 @@ pub struct Config {
     pub codes: CodesConfig,
     /// Throttling of guessing (login, codes, forgot password, registration).
     pub throttle: ThrottleConfig,
+    /// Customer support information.
+    pub support: SupportConfig,
+}
+
+/// Customer support: the phone number of each support region, and support PINs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SupportConfig {
+    /// Region name → the phone number customers of that region call.
+    pub regions: std::collections::BTreeMap<String, String>,
+    /// Digits of a support PIN, 4 to 10.
+    pub pin_digits: u32,
+}
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        let regions = [
+            ("EMEA", "+49 421 20 29 70 00"),
+            ("AMER", "+1 954 739 9990"),
+            ("APAC", "+61 2 9066 9300"),
+        ]
+        .into_iter()
+        .map(|(r, p)| (r.to_owned(), p.to_owned()))
+        .collect();
+        Self {
+            regions,
+            pin_digits: 6,
+        }
+    }
 }
 
 /// E-mailed verification codes (change and reset password).
@@ -239,6 +268,7 @@ impl Default for Config {
             registration: RegistrationConfig::default(),
             codes: CodesConfig::default(),
             throttle: ThrottleConfig::default(),
+            support: SupportConfig::default(),
         }
     }
 }
@@ -433,6 +463,9 @@ impl Config {
             || !(1..=5).contains(&c.max_attempts)
         {
             bail!("codes: digits 6..=10, ttl_seconds 1..=600, max_attempts 1..=5");
+        }
+        if !(4..=10).contains(&self.support.pin_digits) {
+            bail!("support.pin_digits must be between 4 and 10");
         }
         let t = &self.throttle;
         if t.account_free < 1

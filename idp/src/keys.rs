@@ -125,6 +125,22 @@ impl Kek {
         crypto::hmac_sha256(&self.0, label.as_bytes())
     }
 
+    /// Encrypts a small secret for storage (compact JWE, `dir` + `A256GCM`).
+    ///
+    /// # Errors
+    /// Only internal failures.
+    pub fn seal(&self, plaintext: &[u8]) -> anyhow::Result<String> {
+        self.encrypt(plaintext)
+    }
+
+    /// Decrypts what [`Kek::seal`] produced.
+    ///
+    /// # Errors
+    /// Tampered data or another KEK.
+    pub fn open(&self, sealed: &str) -> anyhow::Result<Vec<u8>> {
+        self.decrypt(sealed)
+    }
+
     fn encrypt(&self, plaintext: &[u8]) -> anyhow::Result<String> {
         let mut header = JweHeader::new();
         header.set_content_encryption("A256GCM");

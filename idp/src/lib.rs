@@ -16,12 +16,14 @@ pub mod email_policy;
 pub mod http;
 pub mod i18n;
 pub mod keys;
+pub mod logout;
 pub mod mail;
 pub mod oauth;
 pub mod onboarding;
 pub mod password;
 pub mod password_policy;
 pub mod state;
+pub mod support;
 pub mod templates;
 pub mod throttle;
 
@@ -50,6 +52,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let jobs = tokio::spawn(background_jobs(state.clone()));
     let mail_worker = tokio::spawn(mail::worker(state.clone()));
+    let logout_worker = tokio::spawn(logout::worker(state.clone()));
     let app = http::router(state);
     let result = axum::serve(
         listener,
@@ -59,6 +62,7 @@ pub async fn serve(
     .await;
     jobs.abort();
     mail_worker.abort();
+    logout_worker.abort();
     result
 }
 

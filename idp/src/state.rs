@@ -41,6 +41,8 @@ pub struct Inner {
     pub mailer: Mailer,
     /// Wakes the mail worker when a message was queued.
     pub mail_wakeup: tokio::sync::Notify,
+    /// Wakes the back-channel logout worker when a logout token was queued.
+    pub logout_wakeup: tokio::sync::Notify,
     /// The business-only e-mail policy for self-registration.
     pub email_policy: EmailPolicy,
     /// The password policy.
@@ -89,6 +91,7 @@ impl AppState {
             csrf_key,
             mailer,
             mail_wakeup: tokio::sync::Notify::new(),
+            logout_wakeup: tokio::sync::Notify::new(),
             email_policy,
             password_policy,
         })))

@@ -23,6 +23,8 @@ pub enum Action {
     Forgot,
     /// A registration.
     Register,
+    /// An operator checking a caller's support PIN.
+    Pin,
 }
 
 impl Action {
@@ -32,6 +34,7 @@ impl Action {
             Action::Code => "code",
             Action::Forgot => "forgot",
             Action::Register => "register",
+            Action::Pin => "pin",
         }
     }
 }

@@ -27,11 +27,13 @@ pub struct ClientRow {
     pub require_pkce: i64,
     /// Unix seconds.
     pub created_at: i64,
+    /// Back-Channel Logout 1.0 `backchannel_logout_uri`.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 const COLUMNS: &str = "client_id, client_name, secret_hash, token_endpoint_auth_method, \
     redirect_uris, post_logout_redirect_uris, grant_types, scope, \
-    id_token_signed_response_alg, require_pkce, created_at";
+    id_token_signed_response_alg, require_pkce, created_at, backchannel_logout_uri";
 
 /// The client with `client_id`.
 ///
@@ -64,7 +66,7 @@ pub async fn list(db: &Db) -> sqlx::Result<Vec<ClientRow>> {
 /// Database errors.
 pub async fn insert(db: &Db, c: &ClientRow) -> sqlx::Result<bool> {
     let result = sqlx::query(&format!(
-        "INSERT INTO clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        "INSERT INTO clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     ))
     .bind(&c.client_id)
     .bind(&c.client_name)
@@ -77,6 +79,7 @@ pub async fn insert(db: &Db, c: &ClientRow) -> sqlx::Result<bool> {
     .bind(&c.id_token_signed_response_alg)
     .bind(c.require_pkce)
     .bind(c.created_at)
+    .bind(&c.backchannel_logout_uri)
     .execute(db.pool())
     .await;
     match result {

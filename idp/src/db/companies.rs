@@ -72,3 +72,34 @@ pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, c: &CompanyRow) -
     .await?;
     Ok(())
 }
+
+/// All companies, by name.
+///
+/// # Errors
+/// Database errors.
+pub async fn list<'e>(ex: impl Executor<'e, Database = Any>) -> sqlx::Result<Vec<CompanyRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM companies ORDER BY name, domain"
+    ))
+    .fetch_all(ex)
+    .await
+}
+
+/// Sets a company's support level and region; `false` if no company has `domain`.
+///
+/// # Errors
+/// Database errors.
+pub async fn set_support<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    domain: &str,
+    level: &str,
+    region: Option<&str>,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query("UPDATE companies SET support_level = $2, region = $3 WHERE domain = $1")
+        .bind(domain)
+        .bind(level)
+        .bind(region)
+        .execute(ex)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -19,7 +19,7 @@ use crate::state::AppState;
 const QUEUE: &str = "/admin/registrations";
 
 /// The signed-in operator, a redirect to the login page, or 403 for other users.
-async fn operator(
+pub(crate) async fn operator(
     state: &AppState,
     cookies: &Cookies,
 ) -> Result<Result<UserRow, Response>, PageError> {

@@ -25,6 +25,8 @@ pub mod paths {
     pub const REVOCATION: &str = "/revoke";
     /// Introspection endpoint (RFC 7662).
     pub const INTROSPECTION: &str = "/introspect";
+    /// End-session endpoint (RP-Initiated Logout 1.0).
+    pub const END_SESSION: &str = "/logout";
 }
 
 /// The metadata document for `config.issuer`.
@@ -40,6 +42,10 @@ pub fn document(config: &Config) -> Value {
         "jwks_uri": config.url(paths::JWKS),
         "revocation_endpoint": config.url(paths::REVOCATION),
         "introspection_endpoint": config.url(paths::INTROSPECTION),
+        "end_session_endpoint": config.url(paths::END_SESSION),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
+        "frontchannel_logout_supported": false,
         "scopes_supported": scope::SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -54,7 +60,8 @@ pub fn document(config: &Config) -> Value {
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid",
             "name", "given_name", "family_name", "preferred_username", "locale", "zoneinfo",
-            "updated_at", "email", "email_verified"
+            "updated_at", "email", "email_verified", "company", "company_domain", "roles",
+            "support_level", "support_phone", "support_pin"
         ],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

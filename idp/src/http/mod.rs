@@ -1,6 +1,7 @@
 //! The HTTP layer: thin handlers that extract, call the protocol logic, and respond.
 
 pub mod admin;
+pub mod admin_support;
 pub mod authorize;
 pub mod client_auth;
 pub mod client_ip;
@@ -11,6 +12,7 @@ pub mod introspection;
 pub mod jwks;
 pub mod lang;
 pub mod login;
+pub mod logout;
 pub mod password;
 pub mod profile;
 pub mod register;
@@ -88,6 +90,17 @@ pub fn router(state: AppState) -> Router {
             get(password::change_form).post(password::change_submit),
         )
         .route("/profile/password/code", post(password::change_code))
+        .route(paths::END_SESSION, get(logout::handle).post(logout::handle))
+        .route("/admin/companies", get(admin_support::companies))
+        .route(
+            "/admin/companies/{domain}/support",
+            post(admin_support::set_support),
+        )
+        .route(
+            "/admin/support",
+            get(admin_support::pin_form).post(admin_support::pin_check),
+        )
+        .route("/profile/support-pin", post(profile::rotate_pin))
         .route("/admin/registrations", get(admin::queue))
         .route("/admin/registrations/{id}/approve", post(admin::approve))
         .route("/admin/registrations/{id}/reject", post(admin::reject))

@@ -100,6 +100,7 @@ pub async fn show(
         Some(id) => companies::find(state.db.pool(), id).await?.map(|c| c.name),
         None => None,
     };
+    let support = crate::support::info(&state, &user).await?;
     let notice = query
         .ok()
         .and_then(|Query(q)| q.notice)
@@ -107,6 +108,7 @@ pub async fn show(
             "password_changed" => Some(i18n::text(lang, "profile.password_changed", &[])),
             "saved" => Some(i18n::text(lang, "profile.saved", &[])),
             "session_ended" => Some(i18n::text(lang, "profile.session_ended", &[])),
+            "pin_rotated" => Some(i18n::text(lang, "support.pin_rotated", &[])),
             _ => None,
         });
     let browser = session::browser_id(&state, &cookies);
@@ -133,6 +135,7 @@ pub async fn show(
             languages => i18n::LANGUAGES,
             time_zones => chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect::<Vec<_>>(),
             sessions,
+            support,
             notice,
         },
     ))
@@ -232,4 +235,23 @@ pub async fn end_others(
     )
     .await?;
     Ok(Redirect::to(&format!("{PROFILE}?notice=session_ended")).into_response())
+}
+
+/// `POST /profile/support-pin`: a new support PIN.
+pub async fn rotate_pin(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let (user, _) = match signed_in(&state, &cookies, PROFILE).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    crate::support::rotate_pin(&state, &user).await?;
+    Ok(Redirect::to(&format!("{PROFILE}?notice=pin_rotated")).into_response())
 }

@@ -109,6 +109,16 @@ pub async fn start(
     })
 }
 
+/// Removes the session cookie from the browser (after a logout).
+pub fn clear(state: &AppState, cookies: &Cookies) {
+    cookies.remove(build_cookie(
+        state,
+        cookie_name(state, "idp_session"),
+        String::new(),
+        Some(0),
+    ));
+}
+
 /// The browser-binding id (from its cookie, set now if absent). Pending authorization
 /// requests and CSRF tokens are tied to it.
 pub fn browser_id(state: &AppState, cookies: &Cookies) -> String {

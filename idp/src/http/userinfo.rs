@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::error::no_store_json;
 use crate::db::users;
+use crate::oauth::claims::product_claims;
 use crate::oauth::inspect::{self, InvalidToken};
 use crate::oauth::issue::user_claims;
 use crate::oauth::scope::Scope;
@@ -48,10 +49,12 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap) -> Respon
         }
         Err(e) => return internal(e.into()),
     };
-    no_store_json(
-        StatusCode::OK,
-        serde_json::Value::Object(user_claims(&user, &scope)),
-    )
+    let mut claims = user_claims(&user, &scope);
+    match product_claims(&state, &user, &scope, true).await {
+        Ok(product) => claims.extend(product),
+        Err(e) => return internal(e),
+    }
+    no_store_json(StatusCode::OK, serde_json::Value::Object(claims))
 }
 
 /// The token of a single `Authorization: Bearer` header.

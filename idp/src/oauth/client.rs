@@ -93,6 +93,8 @@ pub struct Client {
     pub id_token_alg: SigningAlg,
     /// Whether authorization requests must carry a PKCE challenge.
     pub require_pkce: bool,
+    /// Back-Channel Logout 1.0 endpoint of the client.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl Client {
@@ -118,6 +120,7 @@ impl Client {
             id_token_alg: SigningAlg::parse(&row.id_token_signed_response_alg)
                 .context("client id_token_signed_response_alg")?,
             require_pkce: row.require_pkce != 0 || row.secret_hash.is_none(),
+            backchannel_logout_uri: row.backchannel_logout_uri,
             client_id: row.client_id,
             client_name: row.client_name,
             secret_hash: row.secret_hash,
@@ -132,6 +135,12 @@ impl Client {
     /// Whether the client may use `grant`.
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// Whether `uri` is one of the registered post-logout redirect URIs (exact
+    /// string comparison, RP-Initiated Logout 1.0 §3).
+    pub fn allows_post_logout_redirect(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris.iter().any(|r| r == uri)
     }
 
     /// The registered redirect_uri matching `requested` exactly (loopback port aside).

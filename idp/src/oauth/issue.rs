@@ -192,6 +192,7 @@ pub async fn issue_tokens(
             id.insert("sid".into(), json!(sid));
         }
         id.extend(user_claims(user, scope));
+        id.extend(super::claims::product_claims(state, user, scope, false).await?);
         response.id_token = Some(state.keys.sign(alg, "JWT", id)?);
     }
     Ok(response)

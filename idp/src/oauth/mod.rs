@@ -1,6 +1,7 @@
 //! Protocol logic of OAuth 2.0 and OpenID Connect, free of HTTP framework types.
 
 pub mod authorize;
+pub mod claims;
 pub mod client;
 pub mod error;
 pub mod inspect;

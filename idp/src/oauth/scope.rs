@@ -5,7 +5,15 @@ use std::fmt;
 
 /// Scopes the provider understands; others in a request are ignored (dropped from the
 /// granted scope, RFC 6749 §3.3).
-pub const SUPPORTED: &[&str] = &["openid", "profile", "email", "offline_access"];
+pub const SUPPORTED: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "company",
+    "roles",
+    "support",
+];
 
 /// A set of scope tokens, printed space-separated in a stable order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

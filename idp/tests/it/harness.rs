@@ -166,7 +166,7 @@ impl TestApp {
                 password: Some(PASSWORD.into()),
                 locale: Some("en".into()),
                 zoneinfo: Some("Europe/Berlin".into()),
-                operator: false,
+                ..UserSpec::default()
             },
             self.clock_now(),
         )

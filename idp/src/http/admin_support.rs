@@ -1,0 +1,216 @@
+//! Operator pages for support: companies with their support level and region, and
+//! checking the support PIN a caller reads out (throttled and audited).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use tower_cookies::Cookies;
+
+use super::admin::operator;
+use super::client_ip::ClientIp;
+use super::error::{page, PageError};
+use super::extract::{ParamsError, RequestParams};
+use super::{lang, session};
+use crate::db::{companies, users};
+use crate::i18n;
+use crate::state::AppState;
+use crate::support;
+
+const COMPANIES: &str = "/admin/companies";
+
+/// A company row of the page.
+#[derive(Serialize)]
+struct CompanyView {
+    name: String,
+    domain: String,
+    level: String,
+    region: Option<String>,
+    users: i64,
+}
+
+/// Query of the companies page.
+#[derive(Deserialize)]
+pub struct CompaniesQuery {
+    saved: Option<String>,
+}
+
+/// `GET /admin/companies`.
+pub async fn companies(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    query: Result<Query<CompaniesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let me = match operator(&state, &cookies).await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let lang = lang::preferred(me.locale.as_deref(), None);
+    let mut rows = Vec::new();
+    for c in companies::list(state.db.pool()).await? {
+        rows.push(CompanyView {
+            users: users::count_in_company(&state.db, &c.id).await?,
+            name: c.name,
+            domain: c.domain,
+            level: c.support_level,
+            region: c.region,
+        });
+    }
+    let notice = query
+        .ok()
+        .and_then(|Query(q)| q.saved)
+        .map(|domain| i18n::text(lang, "admin_companies.saved", &[("domain", &domain)]));
+    let browser = session::browser_id(&state, &cookies);
+    Ok(page(
+        StatusCode::OK,
+        "admin_companies.html",
+        context! {
+            lang,
+            title => i18n::text(lang, "admin_companies.title", &[]),
+            operator => me.username,
+            csrf_token => session::csrf_token(&state, &browser),
+            companies => rows,
+            levels => support::LEVELS,
+            regions => state.config.support.regions.keys().collect::<Vec<_>>(),
+            notice,
+        },
+    ))
+}
+
+/// `POST /admin/companies/{domain}/support` with `level` and `region`.
+pub async fn set_support(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    Path(domain): Path<String>,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let me = match operator(&state, &cookies).await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let level = params.get("level").unwrap_or_default();
+    let region = params.get("region").filter(|r| !r.is_empty());
+    if support::set_company_support(
+        &state,
+        &domain,
+        level,
+        region,
+        &format!("operator:{}", me.username),
+    )
+    .await
+    .is_err()
+    {
+        return Err(PageError::BadRequest("admin_companies.invalid"));
+    }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("saved", &domain)
+        .finish();
+    Ok(Redirect::to(&format!("{COMPANIES}?{query}")).into_response())
+}
+
+/// `GET /admin/support`: the PIN check form.
+pub async fn pin_form(
+    State(state): State<AppState>,
+    cookies: Cookies,
+) -> Result<Response, PageError> {
+    let me = match operator(&state, &cookies).await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let browser = session::browser_id(&state, &cookies);
+    Ok(render_pin(
+        &state,
+        &browser,
+        &me.locale,
+        None,
+        None,
+        StatusCode::OK,
+    ))
+}
+
+/// `POST /admin/support`: checks `pin` for the account `email`.
+pub async fn pin_check(
+    State(state): State<AppState>,
+    cookies: Cookies,
+    headers: HeaderMap,
+    ClientIp(ip): ClientIp,
+    params: Result<RequestParams, ParamsError>,
+) -> Result<Response, PageError> {
+    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
+    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        return Err(PageError::Forbidden);
+    }
+    let me = match operator(&state, &cookies).await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let lang = lang::preferred(me.locale.as_deref(), None);
+    let email = params
+        .get("email")
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase();
+    let pin = params.get("pin").unwrap_or_default();
+    let browser = session::browser_id(&state, &cookies);
+    let actor = format!("operator:{}", me.username);
+    let (notice, error, status) =
+        match support::verify_pin(&state, &email, pin, &actor, &ip).await? {
+            Ok(true) => (
+                Some(i18n::text(
+                    lang,
+                    "admin_support.match",
+                    &[("email", &email)],
+                )),
+                None,
+                StatusCode::OK,
+            ),
+            Ok(false) => (
+                None,
+                Some(i18n::text(lang, "admin_support.no_match", &[])),
+                StatusCode::OK,
+            ),
+            Err(blocked) => {
+                let minutes = blocked.minutes().to_string();
+                (
+                    None,
+                    Some(i18n::text(
+                        lang,
+                        "throttle.try_again",
+                        &[("minutes", &minutes)],
+                    )),
+                    StatusCode::TOO_MANY_REQUESTS,
+                )
+            }
+        };
+    Ok(render_pin(
+        &state, &browser, &me.locale, notice, error, status,
+    ))
+}
+
+fn render_pin(
+    state: &AppState,
+    browser: &str,
+    locale: &Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let lang = lang::preferred(locale.as_deref(), None);
+    page(
+        status,
+        "admin_support.html",
+        context! {
+            lang,
+            title => i18n::text(lang, "admin_support.title", &[]),
+            csrf_token => session::csrf_token(state, browser),
+            notice,
+            error,
+        },
+    )
+}

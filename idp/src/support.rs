@@ -1,0 +1,222 @@
+//! Customer support information (the seed's "Finding Support Information"):
+//! companies have a support level and a region, a configured table maps regions to
+//! phone numbers, and every user has a support PIN that authenticates a support call.
+//!
+//! The PIN is random digits, sealed under the KEK (so it can be shown to its user,
+//! released in the `support_pin` claim and checked by operators), and rotatable by the
+//! user. Operators' checks are throttled and audited.
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::codes;
+use crate::crypto;
+use crate::db::companies::CompanyRow;
+use crate::db::users::{self, UserRow};
+use crate::db::{audit, companies, support as db};
+use crate::state::AppState;
+use crate::throttle::{self, Action, Blocked};
+
+/// Support levels, lowest first.
+pub const LEVELS: [&str; 4] = ["none", "standard", "plus", "priority"];
+
+/// What the Customer Portal shows about support.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SupportInfo {
+    /// none | standard | plus | priority.
+    pub level: String,
+    /// The company's support region.
+    pub region: Option<String>,
+    /// The region's support phone number.
+    pub phone: Option<String>,
+    /// The user's support PIN.
+    pub pin: String,
+}
+
+impl SupportInfo {
+    /// Whether the level includes the priority support information (Plus or Priority).
+    pub fn is_priority(&self) -> bool {
+        matches!(self.level.as_str(), "plus" | "priority")
+    }
+}
+
+/// The user's PIN, creating one on first use.
+///
+/// # Errors
+/// Database or decryption failures.
+pub async fn pin(state: &AppState, user_id: &str) -> anyhow::Result<String> {
+    if let Some(sealed) = db::sealed_pin(&state.db, user_id).await? {
+        return open(state, &sealed);
+    }
+    let fresh = codes::generate(state.config.support.pin_digits);
+    db::store_pin(&state.db, user_id, &state.kek.seal(fresh.as_bytes())?, true).await?;
+    // Another request may have won the race; read back what is stored.
+    match db::sealed_pin(&state.db, user_id).await? {
+        Some(sealed) => open(state, &sealed),
+        None => anyhow::bail!("the user vanished"),
+    }
+}
+
+/// Replaces the user's PIN with a new random one and returns it.
+///
+/// # Errors
+/// Database failures.
+pub async fn rotate_pin(state: &AppState, user: &UserRow) -> anyhow::Result<String> {
+    let fresh = codes::generate(state.config.support.pin_digits);
+    db::store_pin(
+        &state.db,
+        &user.id,
+        &state.kek.seal(fresh.as_bytes())?,
+        false,
+    )
+    .await?;
+    audit::record(
+        state.db.pool(),
+        state.clock.now(),
+        &format!("user:{}", user.id),
+        "support.pin_rotated",
+        &user.id,
+        &json!({}),
+    )
+    .await?;
+    Ok(fresh)
+}
+
+fn open(state: &AppState, sealed: &str) -> anyhow::Result<String> {
+    Ok(String::from_utf8(state.kek.open(sealed)?)?)
+}
+
+/// The user's company, if any.
+///
+/// # Errors
+/// Database failures.
+pub async fn company(state: &AppState, user: &UserRow) -> anyhow::Result<Option<CompanyRow>> {
+    Ok(match &user.company_id {
+        Some(id) => companies::find(state.db.pool(), id).await?,
+        None => None,
+    })
+}
+
+/// The support information of a user of a company (`None` without a company).
+///
+/// # Errors
+/// Database or decryption failures.
+pub async fn info(state: &AppState, user: &UserRow) -> anyhow::Result<Option<SupportInfo>> {
+    let Some(company) = company(state, user).await? else {
+        return Ok(None);
+    };
+    let phone = match (&company.region, company.support_level.as_str()) {
+        (_, "none") | (None, _) => None,
+        (Some(region), _) => state.config.support.regions.get(region).cloned(),
+    };
+    Ok(Some(SupportInfo {
+        level: company.support_level,
+        region: company.region,
+        phone,
+        pin: pin(state, &user.id).await?,
+    }))
+}
+
+/// Checks a PIN that a caller reads out for the account `email`: throttled per
+/// operator IP and per account, and audited with its result.
+///
+/// # Errors
+/// [`Blocked`] (inner) while throttled; database failures (outer).
+pub async fn verify_pin(
+    state: &AppState,
+    email: &str,
+    presented: &str,
+    actor: &str,
+    ip: &str,
+) -> anyhow::Result<Result<bool, Blocked>> {
+    let email = email.trim().to_lowercase();
+    let subject = throttle::Subject::new(&state.config.throttle, Action::Pin, Some(&email), ip);
+    if let Err(blocked) = throttle::check(state, &subject).await? {
+        return Ok(Err(blocked));
+    }
+    let user = users::find_by_login(&state.db, &email).await?;
+    let stored = match &user {
+        Some(u) => db::sealed_pin(&state.db, &u.id)
+            .await?
+            .map(|s| open(state, &s))
+            .transpose()?,
+        None => None,
+    };
+    let matches = match &stored {
+        Some(pin) => crypto::ct_eq(pin.as_bytes(), presented.trim().as_bytes()),
+        None => false,
+    };
+    if matches {
+        throttle::succeed(state, &subject).await?;
+    } else {
+        throttle::fail(state, &subject).await?;
+    }
+    audit::record(
+        state.db.pool(),
+        state.clock.now(),
+        actor,
+        "support.pin_checked",
+        user.as_ref().map_or(email.as_str(), |u| u.id.as_str()),
+        &json!({ "match": matches }),
+    )
+    .await?;
+    Ok(Ok(matches))
+}
+
+/// Sets a company's support level and region, audited.
+///
+/// # Errors
+/// An unknown level or region, or no company with that domain.
+pub async fn set_company_support(
+    state: &AppState,
+    domain: &str,
+    level: &str,
+    region: Option<&str>,
+    actor: &str,
+) -> anyhow::Result<()> {
+    if !LEVELS.contains(&level) {
+        anyhow::bail!("the support level must be one of {}", LEVELS.join(", "));
+    }
+    if let Some(region) = region {
+        if !state.config.support.regions.contains_key(region) {
+            let known: Vec<&str> = state
+                .config
+                .support
+                .regions
+                .keys()
+                .map(String::as_str)
+                .collect();
+            anyhow::bail!(
+                "unknown region {region}; configured regions: {}",
+                known.join(", ")
+            );
+        }
+    }
+    let domain = domain.trim().to_lowercase();
+    if !companies::set_support(state.db.pool(), &domain, level, region).await? {
+        anyhow::bail!("no company with the domain {domain}");
+    }
+    audit::record(
+        state.db.pool(),
+        state.clock.now(),
+        actor,
+        "company.support_set",
+        &domain,
+        &json!({ "level": level, "region": region }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A random id for new companies created by operators.
+pub fn new_company(name: &str, domain: &str, now: i64) -> CompanyRow {
+    CompanyRow {
+        id: crypto::random_id(),
+        name: name.to_owned(),
+        domain: domain.to_owned(),
+        country: None,
+        support_level: "none".into(),
+        region: None,
+        created_at: now,
+    }
+}
