@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 
 use email_address::{EmailAddress, Options};
 use unicode_security::confusable_detection::skeleton;
+use unicode_normalization::UnicodeNormalization as _;
 use unicode_security::MixedScript as _;
 
 use crate::config::RegistrationConfig;
@@ -113,11 +114,27 @@ pub fn normalize(raw: &str) -> Result<NormalizedEmail, EmailRejection> {
         return Err(EmailRejection::Confusable);
     }
     let (local, domain) = raw.rsplit_once('@').ok_or(EmailRejection::Syntax)?;
-    if !local.is_ascii() || local.is_empty() {
+    // Personal business mailboxes: letters, digits and . _ + - ' only. Quoted local
+    // parts and the rarer RFC 5322 symbols ("info"@, info~x@) are refused: mail
+    // servers treat them inconsistently, which would let role addresses slip through.
+    if local.is_empty()
+        || !local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-' | b'\''))
+    {
         return Err(EmailRejection::Syntax);
     }
-    let domain = domain.to_lowercase();
+    let domain: String = domain.to_lowercase().nfc().collect();
     if !domain.is_ascii() {
+        // A combining mark on an ASCII letter (i + U+0307 "i̇", or what "İ" lower-cases
+        // to) imitates the bare letter; real names use precomposed letters (ü, é).
+        let mut previous_ascii = false;
+        for c in domain.chars() {
+            if previous_ascii && unicode_normalization::char::is_combining_mark(c) {
+                return Err(EmailRejection::Confusable);
+            }
+            previous_ascii = c.is_ascii_alphanumeric();
+        }
         for label in domain.split('.') {
             if !label.is_single_script() {
                 return Err(EmailRejection::Confusable);
@@ -225,14 +242,12 @@ pub fn is_role_local_part(local: &str) -> bool {
         .next()
         .unwrap_or(local)
         .to_ascii_lowercase();
+    // Any non-alphanumeric character separates words.
     let dashed: String = base
         .chars()
-        .map(|c| if c == '.' || c == '_' { '-' } else { c })
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    let joined: String = base
-        .chars()
-        .filter(|c| !matches!(c, '.' | '_' | '-'))
-        .collect();
+    let joined: String = base.chars().filter(char::is_ascii_alphanumeric).collect();
     if ROLE.contains(dashed.as_str()) || ROLE.contains(joined.as_str()) {
         return true;
     }
@@ -332,6 +347,15 @@ mod tests {
             ("info-de@acme.com", Err(RoleAddress)),
             ("sales2@acme.com", Err(RoleAddress)),
             ("kontakt@acme.de", Err(RoleAddress)),
+            ("info'@acme.com", Err(RoleAddress)),
+            ("_info@acme.com", Err(RoleAddress)),
+            ("\"info\"@acme.com", Err(Syntax)),
+            ("\"support-team\"@acme.com", Err(Syntax)),
+            ("support~team@acme.com", Err(Syntax)),
+            ("info!@acme.com", Err(Syntax)),
+            ("\"in fo\"@acme.com", Err(Syntax)),
+            ("bob@acme-wi\u{307}dgets.example", Err(Confusable)),
+            ("jane@GMA\u{130}L.com", Err(Confusable)),
             // Syntax.
             ("", Err(Syntax)),
             ("jane", Err(Syntax)),

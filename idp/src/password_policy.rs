@@ -31,6 +31,9 @@ pub enum PasswordRejection {
     /// Common or easy to guess (zxcvbn score below 3).
     #[error("too easy to guess")]
     Guessable,
+    /// The same as the current (or one-time) password.
+    #[error("same as the current password")]
+    Unchanged,
 }
 
 impl PasswordRejection {
@@ -42,6 +45,7 @@ impl PasswordRejection {
             PasswordRejection::Mismatch => "password.mismatch",
             PasswordRejection::Personal => "password.personal",
             PasswordRejection::Guessable => "password.guessable",
+            PasswordRejection::Unchanged => "password.unchanged",
         }
     }
 }

@@ -213,8 +213,9 @@ pub async fn email_exists<'e>(
     Ok(row.is_some())
 }
 
-/// Consumes a one-time password after a successful login with it: clears the hash
-/// only if it is still the one that was verified, so it works exactly once.
+/// Consumes a one-time password after a successful login with it: expires it (the
+/// hash stays, so the forced change can refuse the same password again), only if it
+/// is still the one that was verified and unexpired, so it works exactly once.
 /// Returns whether this call consumed it.
 ///
 /// # Errors
@@ -225,8 +226,8 @@ pub async fn consume_one_time_password(
     verified_hash: &str,
 ) -> sqlx::Result<bool> {
     let result = sqlx::query(
-        "UPDATE users SET password_hash = NULL, password_expires_at = NULL \
-         WHERE id = $1 AND password_hash = $2 AND must_change_password = 1",
+        "UPDATE users SET password_expires_at = 0 \
+         WHERE id = $1 AND password_hash = $2 AND must_change_password = 1 AND password_expires_at > 0",
     )
     .bind(id)
     .bind(verified_hash)

@@ -92,7 +92,14 @@ pub async fn check_policy(
         user.family_name.as_str(),
         company.as_deref().unwrap_or_default(),
     ];
-    Ok(state.password_policy.check(new, confirmation, &personal))
+    if let Err(rejection) = state.password_policy.check(new, confirmation, &personal) {
+        return Ok(Err(rejection));
+    }
+    // Not the password it replaces (in particular not the mailed one-time password).
+    if state.passwords.verify(new, user.password_hash.as_deref()).await? {
+        return Ok(Err(PasswordRejection::Unchanged));
+    }
+    Ok(Ok(()))
 }
 
 /// The message for a refused password, in `lang`.
@@ -163,7 +170,8 @@ pub async fn new_submit(
         Err(redirect) => return Ok(redirect),
     };
     if !user.must_change_password() {
-        return Ok(Redirect::to(&next(request_id)).into_response());
+        // A second submit after the password was set: say so instead of pretending.
+        return Err(PageError::BadRequest("password_new.already_set"));
     }
     let browser = session::browser_id(&state, &cookies);
     let new = params.get("new_password").unwrap_or_default();
