@@ -10,8 +10,8 @@ use std::fmt;
 use std::sync::LazyLock;
 
 use email_address::{EmailAddress, Options};
-use unicode_security::confusable_detection::skeleton;
 use unicode_normalization::UnicodeNormalization as _;
+use unicode_security::confusable_detection::skeleton;
 use unicode_security::MixedScript as _;
 
 use crate::config::RegistrationConfig;

@@ -18,3 +18,13 @@ CREATE TABLE logout_deliveries (
     last_error       TEXT
 );
 CREATE INDEX logout_deliveries_due ON logout_deliveries(delivered_at, next_attempt_at);
+
+-- Refresh-token rotation: a rotated token presented again within the grace window
+-- revokes the child it produced first (so only one chain survives); a revoked token
+-- presented again is reuse and revokes the family.
+ALTER TABLE refresh_tokens ADD COLUMN parent_hash TEXT;
+ALTER TABLE refresh_tokens ADD COLUMN revoked_at BIGINT;
+CREATE INDEX refresh_tokens_parent ON refresh_tokens(parent_hash);
+
+-- Mail that can never be delivered (a permanent SMTP error) is given up, not retried.
+ALTER TABLE outbox ADD COLUMN given_up_at BIGINT;

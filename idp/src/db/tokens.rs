@@ -90,6 +90,9 @@ pub struct RefreshRow {
     pub expires_at: i64,
     /// When it was rotated, if it was.
     pub used_at: Option<i64>,
+    /// When it was revoked (a sibling replaced it in the grace window).
+    #[sqlx(default)]
+    pub revoked_at: Option<i64>,
     /// The client of its grant (filled by [`find_refresh`] only).
     #[sqlx(default)]
     pub client_id: String,
@@ -104,16 +107,18 @@ pub async fn insert_refresh(
     token_hash: &str,
     grant_id: &str,
     scope: &str,
+    parent_hash: Option<&str>,
     now: i64,
     expires_at: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, grant_id, scope, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO refresh_tokens (token_hash, grant_id, scope, parent_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(token_hash)
     .bind(grant_id)
     .bind(scope)
+    .bind(parent_hash)
     .bind(now)
     .bind(expires_at)
     .execute(db.pool())
@@ -133,7 +138,7 @@ pub async fn rotate_refresh(
     now: i64,
 ) -> sqlx::Result<Option<RefreshRow>> {
     sqlx::query_as(
-        "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
+        "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL \
          AND grant_id IN (SELECT id FROM grants WHERE client_id = $3) \
          RETURNING grant_id, scope, expires_at, used_at",
     )
@@ -150,10 +155,26 @@ pub async fn rotate_refresh(
 /// Database errors.
 pub async fn find_refresh(db: &Db, token_hash: &str) -> sqlx::Result<Option<RefreshRow>> {
     sqlx::query_as(
-        "SELECT r.grant_id, r.scope, r.expires_at, r.used_at, g.client_id \
+        "SELECT r.grant_id, r.scope, r.expires_at, r.used_at, r.revoked_at, g.client_id \
          FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1",
     )
     .bind(token_hash)
     .fetch_optional(db.pool())
     .await
+}
+
+/// Revokes the unused children of a rotated refresh token: when a rotated token is
+/// presented again within the grace window, only the newest child stays valid.
+///
+/// # Errors
+/// Database errors.
+pub async fn revoke_children(db: &Db, parent_hash: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE parent_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(parent_hash)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
 }

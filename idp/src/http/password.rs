@@ -96,7 +96,11 @@ pub async fn check_policy(
         return Ok(Err(rejection));
     }
     // Not the password it replaces (in particular not the mailed one-time password).
-    if state.passwords.verify(new, user.password_hash.as_deref()).await? {
+    if state
+        .passwords
+        .verify(new, user.password_hash.as_deref())
+        .await?
+    {
         return Ok(Err(PasswordRejection::Unchanged));
     }
     Ok(Ok(()))

@@ -124,7 +124,11 @@ pub async fn introspect(state: &AppState, client_id: &str, token: &str) -> anyho
     else {
         return Ok(inactive);
     };
-    if row.client_id != client_id || row.used_at.is_some() || row.expires_at <= now {
+    if row.client_id != client_id
+        || row.used_at.is_some()
+        || row.revoked_at.is_some()
+        || row.expires_at <= now
+    {
         return Ok(inactive);
     }
     match grants::find(&state.db, &row.grant_id).await? {

@@ -85,6 +85,8 @@ pub enum Subject<'a> {
         user: &'a UserRow,
         /// The nonce to echo (only in the code exchange).
         nonce: Option<&'a str>,
+        /// The hash of the refresh token this rotation replaces, if any.
+        rotated_from: Option<&'a str>,
     },
     /// The client acting for itself (client_credentials).
     Client,
@@ -152,7 +154,13 @@ pub async fn issue_tokens(
         id_token: None,
         scope: scope_str.clone(),
     };
-    let Subject::User { grant, user, nonce } = subject else {
+    let Subject::User {
+        grant,
+        user,
+        nonce,
+        rotated_from,
+    } = subject
+    else {
         return Ok(response);
     };
 
@@ -164,6 +172,7 @@ pub async fn issue_tokens(
             &crypto::sha256_b64(refresh.as_bytes()),
             &grant.id,
             &grant.scope,
+            rotated_from,
             now,
             expires_at,
         )

@@ -378,9 +378,10 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     assert_eq!(status, StatusCode::OK, "{second}");
     let r2 = second["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(r1, r2);
-    // A retry within the grace window still works.
+    // A retry within the grace window still works (and replaces the first child).
     let (status, retry) = refresh(r1.clone()).await;
     assert_eq!(status, StatusCode::OK, "{retry}");
+    let r2 = retry["refresh_token"].as_str().unwrap().to_owned();
     // Scope may narrow, never widen.
     let (status, narrowed) = token_request(
         &app,
@@ -648,4 +649,52 @@ async fn unsigned_and_foreign_tokens_are_never_accepted() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(userinfo_status(&app, real).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_copy_replayed_in_the_grace_window_cannot_start_a_second_chain() {
+    let app = TestApp::spawn().await;
+    let client = app.client().await;
+    app.user("branch").await;
+    let (code, verifier) = code_for(&app, &client, "branch").await;
+    let (_, first) = exchange(&app, &client, &code, &verifier).await;
+    let r0 = first["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = |token: String| {
+        let app = &app;
+        let client = &client;
+        async move {
+            token_request(
+                app,
+                client,
+                &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+            )
+            .await
+        }
+    };
+    // The legitimate client rotates; a copy of the old token is replayed at once.
+    let (_, legit) = refresh(r0.clone()).await;
+    let legit_child = legit["refresh_token"].as_str().unwrap().to_owned();
+    let (status, stolen) = refresh(r0.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "inside the grace window a retry is answered"
+    );
+    let stolen_child = stolen["refresh_token"].as_str().unwrap().to_owned();
+    // The legitimate client's next refresh meets a revoked token: reuse detected, and
+    // the whole family, including the copy's chain, is revoked.
+    let (status, body) = refresh(legit_child).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    let (status, body) = refresh(stolen_child).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    assert_eq!(
+        userinfo_status(&app, stolen["access_token"].as_str().unwrap()).await,
+        StatusCode::UNAUTHORIZED
+    );
 }

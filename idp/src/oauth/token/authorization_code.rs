@@ -84,6 +84,7 @@ pub async fn exchange(
             grant: &grant,
             user: &user,
             nonce: nonce.as_deref(),
+            rotated_from: None,
         },
         &scope,
     )

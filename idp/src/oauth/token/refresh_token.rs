@@ -13,8 +13,9 @@ use crate::state::AppState;
 
 /// Rotates a refresh token: the presented token is marked used and a new one issued
 /// in the same family. A used token presented again within
-/// `tokens.refresh_token_reuse_grace_seconds` (a network retry) is answered like the
-/// first time; after that, reuse revokes the whole family.
+/// `tokens.refresh_token_reuse_grace_seconds` (a network retry) gets a new child and
+/// the earlier child is revoked, so only one chain stays alive; after the window, or
+/// when a revoked child is presented, reuse revokes the whole family.
 ///
 /// # Errors
 /// `invalid_grant` for unknown, foreign, expired, revoked or reused tokens;
@@ -42,7 +43,11 @@ pub async fn exchange(
         None => match tokens::find_refresh(&state.db, &hash).await? {
             Some(row) if row.client_id == client.client_id => {
                 let used_at = row.used_at.unwrap_or(now);
-                if now - used_at > state.config.tokens.refresh_token_reuse_grace_seconds {
+                // Outside the grace window, or a token already replaced by a retry:
+                // somebody else holds a copy of this family.
+                if row.revoked_at.is_some()
+                    || now - used_at > state.config.tokens.refresh_token_reuse_grace_seconds
+                {
                     grants::revoke(&state.db, &row.grant_id, now).await?;
                     tracing::warn!(client_id = %client.client_id, grant = %row.grant_id,
                         "refresh token reused after rotation; the family is revoked");
@@ -50,6 +55,9 @@ pub async fn exchange(
                         "the refresh token was already used; its family is revoked",
                     ));
                 }
+                // A retry within the grace window: the child issued first stops
+                // working, so a copy of the token cannot start a second live chain.
+                tokens::revoke_children(&state.db, &hash, now).await?;
                 row
             }
             _ => return Err(TokenError::invalid_grant("unknown refresh token")),
@@ -86,6 +94,7 @@ pub async fn exchange(
             grant: &grant,
             user: &user,
             nonce: None,
+            rotated_from: Some(&hash),
         },
         &scope,
     )
