@@ -148,9 +148,10 @@ fn is_phone(value: &str) -> bool {
         })
 }
 
-/// Registers: stores an unconfirmed registration and queues its confirmation mail;
-/// or, when the address already has an account or an open registration, queues a
-/// short notice to that address instead. The caller shows the same page either way.
+/// Registers: stores an unconfirmed registration (replacing an older unconfirmed one
+/// for the address) and queues its confirmation mail; or, when the address already
+/// has an account or a confirmed registration waiting for approval, queues a short
+/// notice to that address instead. The caller shows the same page either way.
 ///
 /// # Errors
 /// Database or template failures.
@@ -163,10 +164,15 @@ pub async fn register(
     let email = valid.email.as_str().to_owned();
     let token = crypto::random_token(32);
     let mut tx = state.db.begin().await?;
-    let known = users::email_exists(&mut *tx, &email).await?
-        || registrations::find_open_by_email(&mut *tx, &email)
-            .await?
-            .is_some();
+    // An unconfirmed registration is replaced by the newer one (its link stops
+    // working): whoever owns the mailbox confirms what they submitted, and nobody can
+    // squat an address by registering it first with made-up data.
+    let open = registrations::find_open_by_email(&mut *tx, &email).await?;
+    if open.as_ref().is_some_and(|r| r.status == "unconfirmed") {
+        registrations::supersede_unconfirmed(&mut *tx, &email, now).await?;
+    }
+    let known = users::login_exists(&mut *tx, &email).await?
+        || open.as_ref().is_some_and(|r| r.status == "pending");
     let mut inserted = false;
     if !known {
         let f = &valid.form;
@@ -375,7 +381,7 @@ pub async fn approve(state: &AppState, id: &str, actor: &str) -> Result<Approved
     let reg = registrations::decide(&mut *tx, id, "approved", actor, None, now)
         .await?
         .ok_or(DecisionError::NotPending)?;
-    if users::email_exists(&mut *tx, &reg.email).await? {
+    if users::login_exists(&mut *tx, &reg.email).await? {
         return Err(DecisionError::AccountExists);
     }
     let domain = reg

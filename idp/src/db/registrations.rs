@@ -26,7 +26,7 @@ pub struct RegistrationRow {
     pub phone: Option<String>,
     /// Language for mails (`en`, `de`).
     pub locale: String,
-    /// unconfirmed | pending | approved | rejected.
+    /// unconfirmed | pending | approved | rejected | superseded.
     pub status: String,
     /// Unix seconds.
     pub created_at: i64,
@@ -213,4 +213,24 @@ pub async fn decide<'e>(
     .bind(now)
     .fetch_optional(ex)
     .await
+}
+
+/// Marks the unconfirmed registration of `email` superseded (its link stops working).
+///
+/// # Errors
+/// Database errors.
+pub async fn supersede_unconfirmed<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    email: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE registrations SET status = 'superseded', confirm_token_hash = NULL, \
+         confirm_expires_at = NULL, decided_at = $2 WHERE email = $1 AND status = 'unconfirmed'",
+    )
+    .bind(email)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
 }

@@ -198,6 +198,22 @@ pub async fn insert<'e>(
     }
 }
 
+/// Whether a user has this value as username or e-mail address.
+///
+/// # Errors
+/// Database errors.
+pub async fn login_exists<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    login: &str,
+) -> sqlx::Result<bool> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT 1 FROM users WHERE email = $1 OR username = $1")
+            .bind(login)
+            .fetch_optional(ex)
+            .await?;
+    Ok(row.is_some())
+}
+
 /// Whether a user with this e-mail address exists.
 ///
 /// # Errors

@@ -32,10 +32,15 @@ async fn register(app: &TestApp, browser: &Browser, email: &str) -> (StatusCode,
 
 /// Registers and confirms `email`; returns the registration id.
 async fn register_and_confirm(app: &TestApp, sink: &SmtpSink, email: &str) -> String {
+    register_and_confirm_nth(app, sink, email, 1).await
+}
+
+/// Like [`register_and_confirm`], when `email` has received `n - 1` mails before.
+async fn register_and_confirm_nth(app: &TestApp, sink: &SmtpSink, email: &str, n: usize) -> String {
     let browser = Browser::new();
     let (status, body) = register(app, &browser, email).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let mail = sink.wait(email, 1).await;
+    let mail = sink.wait(email, n).await;
     let link = mail.link();
     let path = link
         .strip_prefix(&app.base)
@@ -316,7 +321,7 @@ async fn an_existing_address_gets_the_same_page_and_a_notice() {
     let browser = Browser::new();
     let (new_status, new_page) = register(&app, &browser, "erika.muster@acme-industries.com").await;
     let (old_status, old_page) = register(&app, &browser, "max.muster@acme-industries.com").await;
-    // Twice the same address with a pending registration: the same page again.
+    // The same address again while its registration is unconfirmed: the same page.
     let (again_status, again_page) =
         register(&app, &browser, "erika.muster@acme-industries.com").await;
     assert_eq!(new_status, old_status);
@@ -327,15 +332,63 @@ async fn an_existing_address_gets_the_same_page_and_a_notice() {
         "the page reveals nothing about who is registered"
     );
     assert_eq!(new_page, again_page);
-    assert_eq!(
-        app.count("registrations").await,
-        1,
-        "nothing half-created, no duplicate"
-    );
+    let (open,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM registrations WHERE status IN ('unconfirmed', 'pending')",
+    )
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(open, 1, "nothing half-created, no duplicate");
     let notice = sink.wait("max.muster@acme-industries.com", 1).await;
     assert_eq!(notice.subject, "Registration attempt with your address");
-    let notice = sink.wait("erika.muster@acme-industries.com", 2).await;
-    assert_eq!(notice.subject, "Registration attempt with your address");
+    // The newer unconfirmed registration replaced the older one, with a new link.
+    let first = sink
+        .wait("erika.muster@acme-industries.com", 1)
+        .await
+        .link();
+    let second = sink.wait("erika.muster@acme-industries.com", 2).await;
+    assert_eq!(second.subject, "Confirm your registration");
+    assert_ne!(second.link(), first);
+    let (status, _, _) = browser.get(&first).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the older link no longer works"
+    );
+}
+
+#[tokio::test]
+async fn nobody_can_squat_an_address_by_registering_it_first() {
+    let sink = SmtpSink::start();
+    let app = TestApp::spawn_with_smtp(&sink.url()).await;
+    let victim = "victim.person@acme-industries.com";
+    // An attacker registers the victim's address with made-up data.
+    let attacker = Browser::new();
+    let mut forged = registration(victim);
+    forged.retain(|(k, _)| *k != "company");
+    forged.push(("company", "Evil Corp"));
+    let (status, _, _) = attacker
+        .submit_form(&app, "/register", "/register", &forged)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The real person registers; their link confirms their own data.
+    let id = register_and_confirm_nth(&app, &sink, victim, 2).await;
+    let (company,): (String,) =
+        sqlx::query_as("SELECT company_name FROM registrations WHERE id = $1")
+            .bind(&id)
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(company, "ACME Industries");
+    // And a pending (confirmed) registration cannot be replaced any more.
+    let (status, _, _) = attacker
+        .submit_form(&app, "/register", "/register", &forged)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        sink.wait(victim, 3).await.subject,
+        "Registration attempt with your address"
+    );
 }
 
 #[tokio::test]
