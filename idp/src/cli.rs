@@ -436,9 +436,10 @@ async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
 
 /// Who a CLI decision is recorded as: `cli:<login name>`.
 fn cli_actor() -> String {
-    let name = std::env::var("SUDO_USER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "unknown".into());
+    let name = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()))
+        .unwrap_or_else(|| "unknown".into());
     format!("cli:{name}")
 }
 

@@ -91,11 +91,11 @@ impl Mailer {
     ///
     /// # Errors
     /// The reason the message could not be sent (kept in the outbox for the retry).
-    pub async fn send(&self, row: &OutboxRow) -> Result<(), String> {
+    pub async fn send(&self, row: &OutboxRow) -> Result<(), SendError> {
         let to: Mailbox = row
             .recipient
             .parse()
-            .map_err(|e| format!("bad recipient: {e}"))?;
+            .map_err(|e| SendError::permanent(format!("bad recipient: {e}")))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -104,18 +104,21 @@ impl Mailer {
                 row.text_body.clone(),
                 row.html_body.clone(),
             ))
-            .map_err(|e| format!("cannot build the message: {e}"))?;
+            .map_err(|e| SendError::permanent(format!("cannot build the message: {e}")))?;
         match &self.transport {
-            Transport::Smtp(smtp) => smtp
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| SendError {
+                // A 5xx answer (unknown mailbox, refused) will not change on a retry.
+                permanent: e.is_permanent(),
+                message: e.to_string(),
+            }),
             Transport::Folder(dir, file) => {
-                tokio::fs::create_dir_all(dir)
+                create_private_dir(dir)
                     .await
-                    .map_err(|e| e.to_string())?;
-                let id = file.send(message).await.map_err(|e| e.to_string())?;
+                    .map_err(|e| SendError::transient(e.to_string()))?;
+                let id = file
+                    .send(message)
+                    .await
+                    .map_err(|e| SendError::transient(e.to_string()))?;
                 let links: Vec<&str> = row
                     .text_body
                     .split_whitespace()
@@ -132,6 +135,43 @@ impl Mailer {
             }
         }
     }
+}
+
+/// Why a message was not sent.
+#[derive(Debug, Clone)]
+pub struct SendError {
+    /// Whether a retry cannot help (a bad address, a 5xx SMTP answer).
+    pub permanent: bool,
+    /// What happened.
+    pub message: String,
+}
+
+impl SendError {
+    fn permanent(message: String) -> Self {
+        Self {
+            permanent: true,
+            message,
+        }
+    }
+
+    fn transient(message: String) -> Self {
+        Self {
+            permanent: false,
+            message,
+        }
+    }
+}
+
+/// Creates the outbox folder readable by its owner only (the files hold one-time
+/// secrets until they are read).
+async fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tokio::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).await?;
+    }
+    Ok(())
 }
 
 /// Seconds to wait before retrying after `attempts` failures: 15 s, doubling, at
@@ -159,10 +199,16 @@ pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
                     outbox::mark_sent(&state.db, &row.id, state.clock.now()).await?;
                     sent += 1;
                 }
+                Err(error) if error.permanent => {
+                    tracing::warn!(id = %row.id, error = %error.message, "mail cannot be delivered; given up");
+                    outbox::mark_given_up(&state.db, &row.id, &error.message, state.clock.now())
+                        .await?;
+                }
                 Err(error) => {
                     let next = state.clock.now() + backoff_seconds(row.attempts);
-                    tracing::warn!(id = %row.id, attempts = row.attempts + 1, %error, "mail delivery failed; will retry");
-                    outbox::mark_failed(&state.db, &row.id, &error, next).await?;
+                    tracing::warn!(id = %row.id, attempts = row.attempts + 1, error = %error.message,
+                        "mail delivery failed; will retry");
+                    outbox::mark_failed(&state.db, &row.id, &error.message, next).await?;
                 }
             }
         }

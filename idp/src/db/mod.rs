@@ -180,6 +180,16 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
         return Ok(url.to_owned());
     }
     if let Some(dir) = Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() && !dir.exists() {
+            // A folder we create holds only the database: owner-only access.
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the database directory {}", dir.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            }
+        }
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating the database directory {}", dir.display()))?;

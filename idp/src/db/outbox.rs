@@ -76,7 +76,7 @@ pub async fn claim(
     sqlx::query_as(
         "UPDATE outbox SET locked_until = $2 \
          WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
-                      AND (locked_until IS NULL OR locked_until <= $1) \
+                      AND given_up_at IS NULL AND (locked_until IS NULL OR locked_until <= $1) \
                       ORDER BY next_attempt_at, id LIMIT $3) \
          AND sent_at IS NULL AND (locked_until IS NULL OR locked_until <= $1) \
          RETURNING id, recipient, subject, text_body, html_body, attempts",
@@ -98,6 +98,23 @@ pub async fn mark_sent(db: &Db, id: &str, now: i64) -> sqlx::Result<()> {
          last_error = NULL WHERE id = $1",
     )
     .bind(id)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Gives a message up after a permanent failure (its bodies are dropped).
+///
+/// # Errors
+/// Database errors.
+pub async fn mark_given_up(db: &Db, id: &str, error: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET given_up_at = $3, attempts = attempts + 1, locked_until = NULL, \
+         text_body = '', html_body = '', last_error = $2 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error.chars().take(500).collect::<String>())
     .bind(now)
     .execute(db.pool())
     .await?;
@@ -127,7 +144,7 @@ pub async fn mark_failed(db: &Db, id: &str, error: &str, next_attempt_at: i64) -
 /// Database errors.
 pub async fn counts(db: &Db) -> sqlx::Result<(i64, i64)> {
     let (unsent, sent): (i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(CASE WHEN sent_at IS NULL THEN 1 ELSE 0 END), 0), \
+        "SELECT COALESCE(SUM(CASE WHEN sent_at IS NULL AND given_up_at IS NULL THEN 1 ELSE 0 END), 0), \
          COALESCE(SUM(CASE WHEN sent_at IS NULL THEN 0 ELSE 1 END), 0) FROM outbox",
     )
     .fetch_one(db.pool())

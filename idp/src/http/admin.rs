@@ -55,7 +55,7 @@ struct QueueRow {
 #[derive(Deserialize)]
 pub struct QueueQuery {
     notice: Option<String>,
-    email: Option<String>,
+    reg: Option<String>,
 }
 
 /// `GET /admin/registrations`: confirmed registrations waiting for a decision,
@@ -96,9 +96,16 @@ pub async fn queue(
     let (notice, error) = match query.ok().map(|Query(q)| q) {
         Some(QueueQuery {
             notice: Some(n),
-            email,
+            reg,
         }) => {
-            let email = email.unwrap_or_default();
+            // The address comes from the registration, never from the URL.
+            let email = match reg {
+                Some(id) => registrations::find(state.db.pool(), &id)
+                    .await?
+                    .map(|r| r.email),
+                None => None,
+            }
+            .unwrap_or_default();
             let text = |key: &str| i18n::text(lang, key, &[("email", &email)]);
             match n.as_str() {
                 "approved" => (Some(text("admin.approved")), None),
@@ -165,17 +172,16 @@ async fn decide(
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
     };
-    let back = |notice: &str, email: &str| -> Response {
+    let back = |notice: &str, reg: &str| -> Response {
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("notice", notice)
-            .append_pair("email", email)
+            .append_pair("reg", reg)
             .finish();
         Redirect::to(&format!("{QUEUE}?{query}")).into_response()
     };
-    let email = match registrations::find(state.db.pool(), &id).await? {
-        Some(r) => r.email,
-        None => return Ok(back("not_pending", "")),
-    };
+    if registrations::find(state.db.pool(), &id).await?.is_none() {
+        return Ok(back("not_pending", ""));
+    }
     let actor = format!("operator:{}", me.username);
     let result = if approve {
         onboarding::approve(&state, &id, &actor)
@@ -185,16 +191,16 @@ async fn decide(
         let reason = params.get("reason").unwrap_or_default().trim();
         if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control)
         {
-            return Ok(back("reason_required", &email));
+            return Ok(back("reason_required", &id));
         }
         onboarding::reject(&state, &id, &actor, reason)
             .await
             .map(|()| "rejected")
     };
     match result {
-        Ok(notice) => Ok(back(notice, &email)),
-        Err(DecisionError::NotPending) => Ok(back("not_pending", &email)),
-        Err(DecisionError::AccountExists) => Ok(back("account_exists", &email)),
+        Ok(notice) => Ok(back(notice, &id)),
+        Err(DecisionError::NotPending) => Ok(back("not_pending", &id)),
+        Err(DecisionError::AccountExists) => Ok(back("account_exists", &id)),
         Err(DecisionError::Internal(e)) => Err(PageError::Internal(e)),
     }
 }

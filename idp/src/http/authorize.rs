@@ -59,10 +59,17 @@ async fn authorize(
                 "no session"
             )))),
         },
-        Decision::LoginRequired => Err(AuthorizeError::Redirect {
+        Decision::LoginRequired { signed_in } => Err(AuthorizeError::Redirect {
             redirect_uri: request.redirect_uri.clone(),
             state: request.state.clone(),
-            error: OAuthError::new(ErrorCode::LoginRequired, "the user is not logged in"),
+            error: OAuthError::new(
+                ErrorCode::LoginRequired,
+                if signed_in {
+                    "the user must sign in again"
+                } else {
+                    "the user is not signed in"
+                },
+            ),
         }
         .into()),
         Decision::InteractionRequired => Err(AuthorizeError::Redirect {

@@ -47,9 +47,12 @@ impl IntoResponse for PageError {
                 *message,
                 "error.bad_request_hint",
             ),
-            PageError::NotAllowed(message) => {
-                (StatusCode::FORBIDDEN, "error.forbidden_title", *message, "")
-            }
+            PageError::NotAllowed(message) => (
+                StatusCode::FORBIDDEN,
+                "error.not_allowed_title",
+                *message,
+                "",
+            ),
             PageError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "error.forbidden_title",

@@ -95,6 +95,10 @@ pub async fn submit(
     if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
         return Err(PageError::Forbidden);
     }
+    // A repeated or oversized field is not a login attempt.
+    params
+        .check()
+        .map_err(|_| PageError::BadRequest("error.params"))?;
     let browser = session::browser_id(&state, &cookies);
     let request_id = params.get("request_id").map(str::to_owned);
     let pending = match &request_id {

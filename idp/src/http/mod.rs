@@ -24,13 +24,14 @@ pub mod userinfo;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use minijinja::context;
 use tower_cookies::{CookieManagerLayer, Cookies};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -51,9 +52,25 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.http.max_body_bytes;
     let https = state.config.is_https();
-    let mut app = Router::new()
+    // Endpoints a browser application (a public client) calls from JavaScript:
+    // CORS for any origin, without cookies (they use none).
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600));
+    let api = Router::new()
         .route("/.well-known/openid-configuration", get(discovery::get))
         .route(paths::JWKS, get(jwks::get))
+        .route(paths::TOKEN, post(token::post))
+        .route(
+            paths::USERINFO,
+            get(userinfo::handle).post(userinfo::handle),
+        )
+        .route(paths::REVOCATION, post(revocation::post))
+        .layer(cors);
+    let mut app = Router::new()
+        .merge(api)
         .route(
             paths::AUTHORIZATION,
             get(authorize::handle).post(authorize::handle),
@@ -104,12 +121,6 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/registrations", get(admin::queue))
         .route("/admin/registrations/{id}/approve", post(admin::approve))
         .route("/admin/registrations/{id}/reject", post(admin::reject))
-        .route(paths::TOKEN, post(token::post))
-        .route(
-            paths::USERINFO,
-            get(userinfo::handle).post(userinfo::handle),
-        )
-        .route(paths::REVOCATION, post(revocation::post))
         .route(paths::INTROSPECTION, post(introspection::post))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))

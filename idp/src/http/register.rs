@@ -74,7 +74,7 @@ fn form_from(params: &Params) -> RegistrationForm {
         country: get("country"),
         job_title: get("job_title"),
         phone: get("phone"),
-        terms: params.get("terms").is_some(),
+        terms: matches!(params.get("terms"), Some("yes" | "on")),
     }
 }
 
@@ -119,24 +119,9 @@ pub async fn submit(
         )),
         Ok(valid) => {
             // Every accepted registration counts, so nobody can flood an inbox or the queue.
-            let subject = throttle::Subject::new(
-                &state.config.throttle,
-                Action::Register,
-                Some(&form.email),
-                &ip,
-            );
-            if let Err(blocked) = throttle::check(&state, &subject).await? {
-                let minutes = blocked.minutes().to_string();
-                return Ok(page(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "error.html",
-                    context! {
-                        title => i18n::text(lang, "register.title", &[]),
-                        message => i18n::text(lang, "throttle.try_again", &[("minutes", &minutes)]),
-                    },
-                ));
+            if let Some(blocked) = count_mail(&state, &form.email, &ip, lang).await? {
+                return Ok(blocked);
             }
-            throttle::fail(&state, &subject).await?;
             onboarding::register(&state, valid, lang).await?;
             let email = form.email.trim().to_lowercase();
             Ok(page(
@@ -273,6 +258,7 @@ pub async fn resend(
     State(state): State<AppState>,
     cookies: Cookies,
     headers: HeaderMap,
+    ClientIp(ip): ClientIp,
     params: Result<RequestParams, ParamsError>,
 ) -> Result<Response, PageError> {
     let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
@@ -284,8 +270,11 @@ pub async fn resend(
         .unwrap_or_default()
         .trim()
         .to_lowercase();
-    onboarding::resend(&state, &email).await?;
     let lang = lang::current();
+    if let Some(blocked) = count_mail(&state, &email, &ip, lang).await? {
+        return Ok(blocked);
+    }
+    onboarding::resend(&state, &email).await?;
     Ok(page(
         StatusCode::OK,
         "register_sent.html",
@@ -295,4 +284,28 @@ pub async fn resend(
             show_resend => false,
         },
     ))
+}
+
+/// Counts a request that sends mail to `email` against the registration throttle
+/// (per address and per client IP); the 429 page when it is blocked.
+async fn count_mail(
+    state: &AppState,
+    email: &str,
+    ip: &str,
+    lang: &str,
+) -> Result<Option<Response>, PageError> {
+    let subject = throttle::Subject::new(&state.config.throttle, Action::Register, Some(email), ip);
+    if let Err(blocked) = throttle::check(state, &subject).await? {
+        let minutes = blocked.minutes().to_string();
+        return Ok(Some(page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "error.html",
+            context! {
+                title => i18n::text(lang, "register.title", &[]),
+                message => i18n::text(lang, "throttle.try_again", &[("minutes", &minutes)]),
+            },
+        )));
+    }
+    throttle::fail(state, &subject).await?;
+    Ok(None)
 }

@@ -296,8 +296,12 @@ pub enum Decision {
     },
     /// The user signed in with a one-time password and must set a new one first.
     ChangePassword,
-    /// prompt=none and a login would be needed.
-    LoginRequired,
+    /// prompt=none and a login would be needed; `signed_in` when a session exists but
+    /// is not enough (max_age, prompt=login, another user's id_token_hint).
+    LoginRequired {
+        /// Whether the browser has a session.
+        signed_in: bool,
+    },
     /// prompt=none but the user must first set a new password (OIDC Core §3.1.2.6).
     InteractionRequired,
 }
@@ -309,7 +313,9 @@ impl AuthorizationRequest {
             || match session {
                 None => false,
                 Some(s) => {
-                    self.max_age.is_some_and(|max| now - s.auth_time > max)
+                    // max_age=0 means "authenticate now", like prompt=login (OIDC Core §3.1.2.1).
+                    self.max_age
+                        .is_some_and(|max| max == 0 || now - s.auth_time > max)
                         || self
                             .id_token_hint_sub
                             .as_deref()
@@ -325,7 +331,9 @@ impl AuthorizationRequest {
                 }
             }
             (Some(_), false) => Decision::IssueCode,
-            _ if self.prompt_none => Decision::LoginRequired,
+            (session, _) if self.prompt_none => Decision::LoginRequired {
+                signed_in: session.is_some(),
+            },
             (_, forced) => Decision::Login { forced },
         }
     }

@@ -35,7 +35,13 @@ impl Params {
             if value.is_empty() {
                 continue;
             }
-            if value.len() > max_value_bytes || name.len() > 128 || value.contains('\0') {
+            // NUL, and U+FFFD from bytes that were not UTF-8, make a value unusable.
+            if value.len() > max_value_bytes
+                || name.len() > 128
+                || value.contains('\0')
+                || value.contains('\u{FFFD}')
+                || name.contains('\u{FFFD}')
+            {
                 params.oversized.push(name.to_string());
                 continue;
             }
@@ -119,6 +125,13 @@ mod tests {
             p.check().unwrap_err().description,
             "parameter 'a' is too long or contains NUL"
         );
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused() {
+        let p = Params::parse(b"state=%ff%fe&x=1", 100);
+        assert_eq!(p.get("state"), None);
+        assert!(p.check().is_err());
     }
 
     #[test]

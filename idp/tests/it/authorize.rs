@@ -478,3 +478,44 @@ async fn post_to_the_authorization_endpoint_works_like_get() {
         .unwrap()
         .starts_with("/login?request_id="));
 }
+
+#[tokio::test]
+async fn max_age_zero_always_asks_for_a_fresh_login() {
+    let app = TestApp::spawn().await;
+    let client = app.client().await;
+    app.user("fresh").await;
+    let browser = Browser::new();
+    let (_, challenge) = pkce();
+    browser
+        .login(
+            &app,
+            &authorize_url(&app, &client, &challenge, &[]),
+            "fresh",
+        )
+        .await;
+    // The same second as the login: still a new login is required.
+    expect_redirect_error(
+        &app,
+        &authorize_url(
+            &app,
+            &client,
+            &challenge,
+            &[("max_age", "0"), ("prompt", "none")],
+        ),
+        "login_required",
+        Some("st-123"),
+    )
+    .await;
+    let (status, location, _) = browser
+        .get(&authorize_url(
+            &app,
+            &client,
+            &challenge,
+            &[("max_age", "0"), ("prompt", "none")],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(location
+        .unwrap()
+        .contains("error_description=the+user+must+sign+in+again"));
+}

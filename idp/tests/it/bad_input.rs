@@ -196,6 +196,7 @@ async fn malformed_requests_get_clear_errors_and_change_nothing() {
         // Login.
         case(g.clone(), "/login?request_id=unknown").expect(400, None),
         case(g.clone(), "/login?request_id=a&request_id=b").expect(400, None),
+        case(g.clone(), "/authorize?state=%ff%fe").expect(400, None),
         case(p.clone(), "/login")
             .form("username=bad&password=x")
             .expect(403, None),

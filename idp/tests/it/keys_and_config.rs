@@ -182,3 +182,41 @@ fn a_toml_file_overrides_the_defaults() {
     assert!(Config::load(Some(&path)).is_err());
     assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
 }
+
+#[tokio::test]
+async fn browser_applications_may_call_the_token_userinfo_and_discovery_endpoints() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    for path in [
+        "/token",
+        "/userinfo",
+        "/.well-known/openid-configuration",
+        "/jwks.json",
+        "/revoke",
+    ] {
+        let r = http
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("origin", "https://spa.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        assert_eq!(r.headers()["access-control-allow-origin"], "*", "{path}");
+        assert!(
+            r.headers()
+                .get("access-control-allow-credentials")
+                .is_none(),
+            "no cookies"
+        );
+    }
+    // Pages and the authorization endpoint are not for cross-origin scripts.
+    let r = http
+        .get(app.url("/login"))
+        .header("origin", "https://spa.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}

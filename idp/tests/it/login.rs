@@ -302,3 +302,28 @@ async fn passwords_are_stored_as_argon2id_with_owasp_parameters() {
         "{hash}"
     );
 }
+
+#[tokio::test]
+async fn a_repeated_field_is_not_a_login_attempt() {
+    let app = TestApp::spawn().await;
+    app.user("twice").await;
+    let browser = Browser::new();
+    let (_, _, page) = browser.get(&app.url("/login")).await;
+    let csrf = hidden(&page, "csrf_token").unwrap();
+    let r = browser
+        .http
+        .post(app.url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf_token={csrf}&username=twice&username=twice&password=x"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.count("throttle").await,
+        0,
+        "not counted as a failed login"
+    );
+}

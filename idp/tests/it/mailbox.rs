@@ -45,6 +45,15 @@ struct Collector {
 }
 
 impl Handler for Collector {
+    /// Mailboxes starting with `unknown-` do not exist: a permanent 550.
+    fn rcpt(&mut self, to: &str) -> Response {
+        if to.trim_start_matches('<').starts_with("unknown-") {
+            response::NO_MAILBOX
+        } else {
+            response::OK
+        }
+    }
+
     fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
         self.to = to.to_vec();
         self.buf.clear();

@@ -185,6 +185,7 @@ async fn the_whole_journey_from_registration_to_tokens() {
     assert!(silent.unwrap().contains("error=interaction_required"));
     // The policy says why a password is refused.
     for (weak, reason) in [
+        (otp.as_str(), "different from your current"),
         ("short", "too short"),
         ("password1234", "too common"),
         ("jane doe rocks at acme", "must not contain"),
@@ -770,4 +771,32 @@ async fn the_embedded_default_writes_eml_files_with_links_from_the_issuer() {
     );
     assert!(!text.contains("evil.example"));
     assert!(parsed.body_html(0).is_some(), "an HTML part too");
+}
+
+#[tokio::test]
+async fn a_permanent_smtp_refusal_is_given_up_not_retried() {
+    let sink = SmtpSink::start();
+    let app = TestApp::spawn_with_smtp(&sink.url()).await;
+    let browser = Browser::new();
+    let (status, _) = register(&app, &browser, "unknown-person@acme-industries.com").await;
+    assert_eq!(status, StatusCode::OK);
+    let mut given_up = None;
+    for _ in 0..100 {
+        let row: (Option<i64>, Option<String>) =
+            sqlx::query_as("SELECT given_up_at, last_error FROM outbox")
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap();
+        if row.0.is_some() {
+            given_up = Some(row);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (_, error) = given_up.expect("the mail is given up after a 550");
+    assert!(error.unwrap_or_default().contains("550"));
+    assert_eq!(
+        idp::db::outbox::counts(&app.state.db).await.unwrap(),
+        (0, 0)
+    );
 }
