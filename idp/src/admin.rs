@@ -75,9 +75,7 @@ pub async fn create_client(
     spec: ClientSpec,
     now: i64,
 ) -> anyhow::Result<RegisteredClient> {
-    if spec.redirect_uris.is_empty() {
-        bail!("at least one redirect URI is required");
-    }
+
     for uri in spec
         .redirect_uris
         .iter()
@@ -91,6 +89,9 @@ pub async fn create_client(
     } else {
         spec.grant_types.clone()
     };
+    if spec.redirect_uris.is_empty() && grant_types.contains(&GrantType::AuthorizationCode) {
+        bail!("at least one redirect URI is required for the authorization_code grant");
+    }
     if public && grant_types.contains(&GrantType::ClientCredentials) {
         bail!("a public client cannot use client_credentials");
     }

@@ -155,8 +155,9 @@ pub struct CreateClient {
     /// Display name shown on the login page.
     #[arg(long)]
     pub name: String,
-    /// A redirect URI, matched exactly (repeatable).
-    #[arg(long = "redirect-uri", required = true)]
+    /// A redirect URI, matched exactly (repeatable; required unless the client only
+    /// uses client_credentials).
+    #[arg(long = "redirect-uri")]
     pub redirect_uris: Vec<String>,
     /// A post-logout redirect URI (repeatable).
     #[arg(long = "post-logout-redirect-uri")]
