@@ -75,7 +75,6 @@ pub async fn create_client(
     spec: ClientSpec,
     now: i64,
 ) -> anyhow::Result<RegisteredClient> {
-
     for uri in spec
         .redirect_uris
         .iter()

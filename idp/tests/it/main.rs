@@ -17,5 +17,6 @@ mod login;
 mod onboarding;
 mod openidconnect_flow;
 mod password_lifecycle;
+mod support_logout;
 mod token;
 mod tokens_api;
