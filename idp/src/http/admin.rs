@@ -1,14 +1,14 @@
 //! Operator pages: the approval queue of confirmed registrations.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_cookies::Cookies;
 
 use super::error::{page, PageError};
-use super::extract::{ParamsError, RequestParams};
+use super::forms::CsrfForm;
 use super::{lang, session};
 use crate::db::users::UserRow;
 use crate::db::{companies, registrations, users};
@@ -138,36 +138,29 @@ pub async fn queue(
 pub async fn approve(
     State(state): State<AppState>,
     cookies: Cookies,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    params: Result<RequestParams, ParamsError>,
+    form: CsrfForm,
 ) -> Result<Response, PageError> {
-    decide(state, cookies, headers, id, params, true).await
+    decide(state, cookies, id, form, true).await
 }
 
 /// `POST /admin/registrations/{id}/reject` with a `reason`.
 pub async fn reject(
     State(state): State<AppState>,
     cookies: Cookies,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    params: Result<RequestParams, ParamsError>,
+    form: CsrfForm,
 ) -> Result<Response, PageError> {
-    decide(state, cookies, headers, id, params, false).await
+    decide(state, cookies, id, form, false).await
 }
 
 async fn decide(
     state: AppState,
     cookies: Cookies,
-    headers: HeaderMap,
     id: String,
-    params: Result<RequestParams, ParamsError>,
+    CsrfForm(params): CsrfForm,
     approve: bool,
 ) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
     let me = match operator(&state, &cookies).await? {
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),

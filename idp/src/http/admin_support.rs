@@ -2,7 +2,7 @@
 //! checking the support PIN a caller reads out (throttled and audited).
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use tower_cookies::Cookies;
 use super::admin::operator;
 use super::client_ip::ClientIp;
 use super::error::{page, PageError};
-use super::extract::{ParamsError, RequestParams};
+use super::forms::CsrfForm;
 use super::{lang, session};
 use crate::db::{companies, users};
 use crate::i18n;
@@ -82,14 +82,9 @@ pub async fn companies(
 pub async fn set_support(
     State(state): State<AppState>,
     cookies: Cookies,
-    headers: HeaderMap,
     Path(domain): Path<String>,
-    params: Result<RequestParams, ParamsError>,
+    CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
     let me = match operator(&state, &cookies).await? {
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
@@ -138,14 +133,9 @@ pub async fn pin_form(
 pub async fn pin_check(
     State(state): State<AppState>,
     cookies: Cookies,
-    headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    params: Result<RequestParams, ParamsError>,
+    CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
     let me = match operator(&state, &cookies).await? {
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),

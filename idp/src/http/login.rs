@@ -13,7 +13,7 @@ use tower_cookies::Cookies;
 use super::authorize::{Pending, EXPIRED};
 use super::client_ip::ClientIp;
 use super::error::{page, PageError};
-use super::extract::{ParamsError, RequestParams};
+use super::forms::CsrfForm;
 use super::{lang, session};
 use crate::crypto;
 use crate::db::users::{self, UserRow};
@@ -89,12 +89,8 @@ pub async fn submit(
     cookies: Cookies,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    params: Result<RequestParams, ParamsError>,
+    CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
     // A repeated or oversized field is not a login attempt.
     params
         .check()

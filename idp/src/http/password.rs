@@ -8,7 +8,7 @@
 //!   code and new password, then "Change Password".
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
@@ -16,16 +16,14 @@ use tower_cookies::Cookies;
 
 use super::client_ip::ClientIp;
 use super::error::{page, PageError};
-use super::extract::{ParamsError, RequestParams};
+use super::forms::{CsrfForm, SignedIn};
 use super::{lang, session};
 use crate::account::{self, Reason, SetPasswordError};
 use crate::codes::{self, Purpose};
 use crate::db::companies;
-use crate::db::sessions::SessionRow;
 use crate::db::users::{self, UserRow};
 use crate::email_policy;
 use crate::i18n;
-use crate::oauth::params::Params;
 use crate::password_policy::PasswordRejection;
 use crate::state::AppState;
 use crate::throttle::{self, Action};
@@ -52,22 +50,6 @@ fn next(request_id: Option<&str>) -> String {
     match safe_request_id(request_id) {
         Some(id) => format!("/authorize/resume?request_id={id}"),
         None => "/".to_owned(),
-    }
-}
-
-/// The signed-in user and session, or a redirect to the login page.
-pub async fn signed_in(
-    state: &AppState,
-    cookies: &Cookies,
-    return_to: &str,
-) -> Result<Result<(UserRow, SessionRow), Response>, PageError> {
-    let login = || Redirect::to(&format!("/login?return_to={return_to}")).into_response();
-    let Some(s) = session::current(state, cookies).await? else {
-        return Ok(Err(login()));
-    };
-    match users::find_by_id(&state.db, &s.user_id).await? {
-        Some(user) => Ok(Ok((user, s))),
-        None => Ok(Err(login())),
     }
 }
 
@@ -119,12 +101,6 @@ pub fn rejection_message(lang: &str, rejection: &PasswordRejection) -> String {
     }
 }
 
-fn form_params(params: Result<RequestParams, ParamsError>) -> Result<Params, PageError> {
-    params
-        .map(|RequestParams(p)| p)
-        .map_err(|_| PageError::BadRequest("error.params"))
-}
-
 fn with_status(mut response: Response, status: StatusCode) -> Response {
     *response.status_mut() = status;
     response
@@ -136,13 +112,10 @@ fn with_status(mut response: Response, status: StatusCode) -> Response {
 pub async fn new_form(
     State(state): State<AppState>,
     cookies: Cookies,
+    SignedIn { user, session: _ }: SignedIn,
     query: Result<Query<RequestQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let request_id = query.ok().and_then(|Query(q)| q.request_id);
-    let (user, _) = match signed_in(&state, &cookies, "/password/new").await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
     if !user.must_change_password() {
         return Ok(Redirect::to(&next(request_id.as_deref())).into_response());
     }
@@ -161,18 +134,10 @@ pub async fn new_form(
 pub async fn new_submit(
     State(state): State<AppState>,
     cookies: Cookies,
-    headers: HeaderMap,
-    params: Result<RequestParams, ParamsError>,
+    SignedIn { user, session: s }: SignedIn,
+    CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let params = form_params(params)?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
     let request_id = params.get("request_id");
-    let (user, s) = match signed_in(&state, &cookies, "/password/new").await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
     if !user.must_change_password() {
         // A second submit after the password was set: say so instead of pretending.
         return Err(PageError::BadRequest("password_new.already_set"));
@@ -222,13 +187,10 @@ const CHANGE: &str = "/profile/password";
 pub async fn change_form(
     State(state): State<AppState>,
     cookies: Cookies,
+    SignedIn { user, session: _ }: SignedIn,
     query: Result<Query<RequestQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let sent = query.ok().and_then(|Query(q)| q.sent).is_some();
-    let (user, _) = match signed_in(&state, &cookies, CHANGE).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
     let browser = session::browser_id(&state, &cookies);
     let lang = lang::preferred(user.locale.as_deref(), None);
     let notice = sent.then(|| i18n::text(lang, "change.sent", &[("email", &user.email)]));
@@ -246,18 +208,10 @@ pub async fn change_form(
 pub async fn change_code(
     State(state): State<AppState>,
     cookies: Cookies,
-    headers: HeaderMap,
+    SignedIn { user, session: _ }: SignedIn,
     ClientIp(ip): ClientIp,
-    params: Result<RequestParams, ParamsError>,
+    CsrfForm(_params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let params = form_params(params)?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
-    let (user, _) = match signed_in(&state, &cookies, CHANGE).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
     let subject =
         throttle::Subject::new(&state.config.throttle, Action::Forgot, Some(&user.id), &ip);
     if let Err(blocked) = throttle::check(&state, &subject).await? {
@@ -283,18 +237,10 @@ pub async fn change_code(
 pub async fn change_submit(
     State(state): State<AppState>,
     cookies: Cookies,
-    headers: HeaderMap,
+    SignedIn { user, session: s }: SignedIn,
     ClientIp(ip): ClientIp,
-    params: Result<RequestParams, ParamsError>,
+    CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let params = form_params(params)?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
-    let (user, s) = match signed_in(&state, &cookies, CHANGE).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
     let browser = session::browser_id(&state, &cookies);
     let lang = lang::preferred(user.locale.as_deref(), None);
     let fail = |message: String, status: StatusCode| {
@@ -406,14 +352,9 @@ pub async fn forgot_form(
 pub async fn forgot_submit(
     State(state): State<AppState>,
     cookies: Cookies,
-    headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    params: Result<RequestParams, ParamsError>,
+    CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let params = form_params(params)?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
     let request_id = safe_request_id(params.get("request_id")).map(str::to_owned);
     let raw = params.get("email").unwrap_or_default().trim().to_owned();
     let email = email_policy::normalize(&raw)
@@ -498,14 +439,9 @@ pub async fn reset_form(
 pub async fn reset_submit(
     State(state): State<AppState>,
     cookies: Cookies,
-    headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    params: Result<RequestParams, ParamsError>,
+    CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let params = form_params(params)?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
     let browser = session::browser_id(&state, &cookies);
     let request_id = safe_request_id(params.get("request_id")).map(str::to_owned);
     let raw = params.get("email").unwrap_or_default().trim().to_owned();

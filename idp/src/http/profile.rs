@@ -3,15 +3,14 @@
 //! browsers where the user is signed in, with a way to end the others.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_cookies::Cookies;
 
 use super::error::{page, PageError};
-use super::extract::{ParamsError, RequestParams};
-use super::password::signed_in;
+use super::forms::{CsrfForm, SignedIn};
 use super::{lang, session};
 use crate::db::{audit, companies, sessions, users};
 use crate::i18n;
@@ -71,12 +70,12 @@ fn local_time(unix: i64, zoneinfo: Option<&str>) -> String {
 pub async fn show(
     State(state): State<AppState>,
     cookies: Cookies,
+    SignedIn {
+        user,
+        session: current,
+    }: SignedIn,
     query: Result<Query<ProfileQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let (user, current) = match signed_in(&state, &cookies, PROFILE).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
     if user.must_change_password() {
         return Ok(Redirect::to("/password/new").into_response());
     }
@@ -144,18 +143,9 @@ pub async fn show(
 /// `POST /profile/settings`: language, time zone, analytics.
 pub async fn save_settings(
     State(state): State<AppState>,
-    cookies: Cookies,
-    headers: HeaderMap,
-    params: Result<RequestParams, ParamsError>,
+    SignedIn { user, session: _ }: SignedIn,
+    CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
-    let (user, _) = match signed_in(&state, &cookies, PROFILE).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
     let locale = params.get("locale").unwrap_or_default();
     let zoneinfo = params.get("zoneinfo").unwrap_or_default();
     if !i18n::LANGUAGES.contains(&locale) || zoneinfo.parse::<chrono_tz::Tz>().is_err() {
@@ -179,19 +169,10 @@ pub async fn save_settings(
 /// `POST /profile/sessions/{sid}/end`: ends one of the user's other sessions.
 pub async fn end_session(
     State(state): State<AppState>,
-    cookies: Cookies,
-    headers: HeaderMap,
+    SignedIn { user, session: _ }: SignedIn,
     Path(sid): Path<String>,
-    params: Result<RequestParams, ParamsError>,
+    CsrfForm(_params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
-    let (user, _) = match signed_in(&state, &cookies, PROFILE).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
     let now = state.clock.now();
     if sessions::end_by_sid(&state.db, &user.id, &sid, now).await? {
         audit::record(
@@ -210,18 +191,12 @@ pub async fn end_session(
 /// `POST /profile/sessions/end-others`: ends every session but this one.
 pub async fn end_others(
     State(state): State<AppState>,
-    cookies: Cookies,
-    headers: HeaderMap,
-    params: Result<RequestParams, ParamsError>,
+    SignedIn {
+        user,
+        session: current,
+    }: SignedIn,
+    CsrfForm(_params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
-    let (user, current) = match signed_in(&state, &cookies, PROFILE).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
     let now = state.clock.now();
     let mut conn = state.db.pool().acquire().await?;
     let ended = sessions::end_others(&mut conn, &user.id, Some(&current.sid), now).await?;
@@ -240,18 +215,9 @@ pub async fn end_others(
 /// `POST /profile/support-pin`: a new support PIN.
 pub async fn rotate_pin(
     State(state): State<AppState>,
-    cookies: Cookies,
-    headers: HeaderMap,
-    params: Result<RequestParams, ParamsError>,
+    SignedIn { user, session: _ }: SignedIn,
+    CsrfForm(_params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
-    let (user, _) = match signed_in(&state, &cookies, PROFILE).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
     crate::support::rotate_pin(&state, &user).await?;
     Ok(Redirect::to(&format!("{PROFILE}?notice=pin_rotated")).into_response())
 }

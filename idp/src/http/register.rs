@@ -3,7 +3,7 @@
 //! state), and sending the link again (`/register/resend`).
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use tower_cookies::Cookies;
 
 use super::client_ip::ClientIp;
 use super::error::{page, PageError};
-use super::extract::{ParamsError, RequestParams};
+use super::forms::CsrfForm;
 use super::{lang, session};
 use crate::i18n;
 use crate::oauth::params::Params;
@@ -84,14 +84,9 @@ fn form_from(params: &Params) -> RegistrationForm {
 pub async fn submit(
     State(state): State<AppState>,
     cookies: Cookies,
-    headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    params: Result<RequestParams, ParamsError>,
+    CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
     let browser = session::browser_id(&state, &cookies);
     let request_id = params.get("request_id").filter(|id| id.len() <= 64);
     let form = form_from(&params);
@@ -196,13 +191,8 @@ pub async fn confirm_page(
 pub async fn confirm(
     State(state): State<AppState>,
     cookies: Cookies,
-    headers: HeaderMap,
-    params: Result<RequestParams, ParamsError>,
+    CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
     let browser = session::browser_id(&state, &cookies);
     let confirmed = match params.get("token").filter(|t| t.len() <= 64) {
         Some(token) => onboarding::confirm(&state, token).await?.is_some(),
@@ -256,15 +246,10 @@ pub async fn resend_form(State(state): State<AppState>, cookies: Cookies) -> Res
 /// `POST /register/resend`: the same answer whether or not a registration waits.
 pub async fn resend(
     State(state): State<AppState>,
-    cookies: Cookies,
-    headers: HeaderMap,
+    _cookies: Cookies,
     ClientIp(ip): ClientIp,
-    params: Result<RequestParams, ParamsError>,
+    CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let RequestParams(params) = params.map_err(|_| PageError::BadRequest("error.params"))?;
-    if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
-        return Err(PageError::Forbidden);
-    }
     let email = params
         .get("email")
         .unwrap_or_default()
