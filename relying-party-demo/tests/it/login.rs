@@ -138,4 +138,16 @@ async fn customer_portal_says_when_there_is_no_priority_support() {
     let other = Browser::new();
     let home = other.login(&env.customer, "bob").await.pop().unwrap();
     assert!(home.body.contains("Your company has no priority support."));
+
+    // Plus is shown like Priority, with its own name.
+    env.idp
+        .support("plain-co.example", "plus", Some("APAC"))
+        .await;
+    let third = Browser::new();
+    let home = third.login(&env.customer, "bob").await.pop().unwrap();
+    assert_eq!(field(&home.body, "support-level").as_deref(), Some("Plus"));
+    assert_eq!(
+        field(&home.body, "support-phone").as_deref(),
+        Some("+61 2 9066 9300")
+    );
 }
