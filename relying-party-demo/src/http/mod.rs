@@ -9,7 +9,6 @@ mod landing;
 mod login;
 mod logout;
 
-use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -106,7 +105,7 @@ pub(crate) fn page(
     }
 }
 
-async fn style(State(_): State<Portal>) -> impl IntoResponse {
+async fn style() -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
