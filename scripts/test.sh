@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: unit and integration tests on SQLite and on PostgreSQL, then
-# the interoperability tests (openid-client from npm, Authlib from PyPI) against the
-# release binary.
+# The whole test suite: unit and integration tests on SQLite and on PostgreSQL, the
+# interoperability tests (openid-client from npm, Authlib from PyPI) against the
+# release binary, and the browser journey (Debian's Chromium, playwright-core) through
+# the two demo portals.
 #
 # Needs PostgreSQL at $IDP_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test);
 # every test creates its own database there.
@@ -22,5 +23,8 @@ IDP_TEST_DATABASE=postgres cargo test --workspace
 
 echo "== interoperability tests"
 tests/interop/run.sh
+
+echo "== browser journey"
+tests/browser/run.sh
 
 echo "== all tests passed"

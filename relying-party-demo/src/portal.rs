@@ -232,7 +232,9 @@ impl Portal {
         csrf_token: Option<&str>,
         origin: Option<&str>,
     ) -> Result<Option<(Url, String)>, LogoutError> {
-        if origin.is_some_and(|o| o != self.inner.config.origin()) {
+        // `Origin: null` is what browsers send for a same-origin form under
+        // `Referrer-Policy: no-referrer`; the CSRF token decides then.
+        if origin.is_some_and(|o| o != "null" && o != self.inner.config.origin()) {
             return Err(LogoutError::Forbidden);
         }
         let Some(session) = self.session(session_cookie) else {

@@ -7,7 +7,8 @@
 // a real SMTP server (smtp-server) and Debian's Chromium (playwright-core). Every
 // request outside 127.0.0.1 is refused. Screenshots: tests/out/screenshots/.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -23,6 +24,7 @@ const RP = path.join(ROOT, 'target/release/relying-party-demo');
 const SHOTS = path.join(ROOT, 'tests/out/screenshots');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-browser-'));
 const children = [];
+let lastPage = null; // for a screenshot when something fails
 
 const step = (what) => console.log(`ok   ${what}`);
 
@@ -87,8 +89,11 @@ async function waitHttp(url) {
   throw new Error(`${url} did not come up`);
 }
 
-function cli(env, args) {
-  return execFileSync(IDP, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+// Asynchronous on purpose: the CLI delivers mail to the SMTP server in this process,
+// whose event loop must keep running meanwhile.
+async function cli(env, args) {
+  const { stdout } = await promisify(execFile)(IDP, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+  return stdout;
 }
 
 async function main() {
@@ -109,16 +114,16 @@ async function main() {
     IDP_LOG__FILTER: 'info,sqlx=warn',
   };
   const scope = 'openid profile email company roles support offline_access';
-  const register = (id, name, base) =>
+  const register = async (id, name, base) =>
     JSON.parse(
-      cli(idpEnv, [
+      await cli(idpEnv, [
         'clients', 'create', '--json', '--name', name, '--client-id', id,
         '--redirect-uri', `${base}/callback`, '--post-logout-redirect-uri', `${base}/`,
         '--backchannel-logout-uri', `${base}/backchannel-logout`, '--scope', scope,
       ]),
     );
-  const customerClient = register('customer-portal', 'Customer Portal', customer);
-  const appClient = register('app-portal', 'App Portal', app);
+  const customerClient = await register('customer-portal', 'Customer Portal', customer);
+  const appClient = await register('app-portal', 'App Portal', app);
   start('idp', IDP, [], idpEnv);
   await waitHttp(`${issuer}/readyz`);
   start('portals', RP, [], {
@@ -149,6 +154,7 @@ async function main() {
     return host === '127.0.0.1' ? route.continue() : route.abort();
   });
   const page = await context.newPage();
+  lastPage = page;
   let shot = 0;
   const screenshot = async (name, p = page) => {
     shot += 1;
@@ -201,10 +207,10 @@ async function main() {
   step('the confirmation link from the mail');
 
   // 4. An operator approves; the company gets Priority support in EMEA.
-  const pending = JSON.parse(cli(idpEnv, ['registrations', 'list', '--json']));
+  const pending = JSON.parse(await cli(idpEnv, ['registrations', 'list', '--json']));
   assert.equal(pending.length, 1);
-  cli(idpEnv, ['registrations', 'approve', pending[0].id]);
-  cli(idpEnv, ['companies', 'set', 'acme-industries.example', '--support-level', 'priority', '--region', 'EMEA']);
+  await cli(idpEnv, ['registrations', 'approve', pending[0].id]);
+  await cli(idpEnv, ['companies', 'set', 'acme-industries.example', '--support-level', 'priority', '--region', 'EMEA']);
   const welcome = await waitForMail(email, 2);
   const username = welcome.text.match(/Username:\s*(\S+)/)[1];
   const otp = welcome.text.match(/One-time password:\s*(\S+)/)[1];
@@ -285,8 +291,17 @@ main()
     fs.rmSync(TMP, { recursive: true, force: true });
     process.exit(0);
   })
-  .catch((err) => {
+  .catch(async (err) => {
     console.error(err);
+    if (lastPage) {
+      try {
+        await lastPage.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true });
+        fs.writeFileSync(path.join(SHOTS, 'failure.html'), await lastPage.content());
+        console.error(`failure page: ${lastPage.url()} (tests/out/screenshots/failure.png)`);
+      } catch {
+        // the browser is gone
+      }
+    }
     for (const { name } of children) {
       const log = path.join(TMP, `${name}.log`);
       if (fs.existsSync(log)) {

@@ -28,7 +28,6 @@ use crate::state::AppState;
 struct Hint {
     client_id: String,
     sub: String,
-    sid: Option<String>,
 }
 
 fn verify_hint(state: &AppState, token: &str) -> Option<Hint> {
@@ -44,7 +43,6 @@ fn verify_hint(state: &AppState, token: &str) -> Option<Hint> {
     Some(Hint {
         client_id,
         sub: claims.get("sub")?.as_str()?.to_owned(),
-        sid: claims.get("sid").and_then(Value::as_str).map(str::to_owned),
     })
 }
 
@@ -68,7 +66,7 @@ pub async fn handle(
             logout::end_session(&state, &s.user_id, &s.sid, &format!("user:{}", s.user_id)).await?;
         }
         session::clear(&state, &cookies);
-        return Ok(signed_out(None));
+        return Ok(signed_out());
     }
     let hint = params
         .get("id_token_hint")
@@ -117,19 +115,15 @@ pub async fn handle(
         }
         None => {}
     }
-    // The hint's own session ends too, even if this browser lost its cookie.
-    if let Some(sid) = &hint.sid {
-        if current.as_ref().is_none_or(|s| &s.sid != sid) {
-            logout::end_session(&state, &hint.sub, sid, &format!("rp:{}", hint.client_id)).await?;
-        }
-    }
+    // Only this browser's own session ends: an ID token alone (it travels in URLs) must
+    // not sign its user out of other browsers.
     session::clear(&state, &cookies);
     match (redirect, client) {
         (Some(uri), Some(_)) => {
             let target = authorization_response(uri, &[("state", params.get("state"))]);
             Ok(Redirect::to(&target).into_response())
         }
-        _ => Ok(signed_out(None)),
+        _ => Ok(signed_out()),
     }
 }
 
@@ -147,7 +141,7 @@ fn confirm_page(state: &AppState, browser: &str, signed_in: bool) -> Response {
     )
 }
 
-fn signed_out(_client: Option<&str>) -> Response {
+fn signed_out() -> Response {
     let lang = lang::current();
     page(
         StatusCode::OK,

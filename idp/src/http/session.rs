@@ -149,18 +149,21 @@ pub fn csrf_token(state: &AppState, browser_id: &str) -> String {
 }
 
 /// Checks a state-changing form: the CSRF token matches this browser (constant time)
-/// and, when the browser sends Origin, it is the issuer's origin.
+/// and, when the browser sends a real Origin (not `null`), it is the issuer's origin.
 pub fn check_form(
     state: &AppState,
     cookies: &Cookies,
     headers: &HeaderMap,
     token: Option<&str>,
 ) -> bool {
-    if let Some(origin) = headers.get(header::ORIGIN) {
+    // Browsers send `Origin: null` for a same-origin form under
+    // `Referrer-Policy: no-referrer` (Fetch §3.1.7); the token decides then.
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if let Some(origin) = origin.filter(|o| *o != "null") {
         let issuer = url::Url::parse(&state.config.issuer)
             .ok()
             .map(|u| u.origin().ascii_serialization());
-        if origin.to_str().ok() != issuer.as_deref() {
+        if Some(origin) != issuer.as_deref() {
             return false;
         }
     }

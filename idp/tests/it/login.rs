@@ -327,3 +327,42 @@ async fn a_repeated_field_is_not_a_login_attempt() {
         "not counted as a failed login"
     );
 }
+
+#[tokio::test]
+async fn browsers_sending_origin_null_under_no_referrer_can_still_post_forms() {
+    let app = TestApp::spawn().await;
+    app.user("nullorigin").await;
+    let browser = Browser::new();
+    let (_, _, page) = browser.get(&app.url("/login")).await;
+    let csrf = hidden(&page, "csrf_token").unwrap();
+    let r = browser
+        .http
+        .post(app.url("/login"))
+        .header("origin", "null")
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "nullorigin"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "the CSRF token decides when Origin is null"
+    );
+    let r = browser
+        .http
+        .post(app.url("/login"))
+        .header("origin", "null")
+        .form(&[("username", "nullorigin"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "but never without the token"
+    );
+}
