@@ -129,6 +129,14 @@ wait_for() {
   die "$what did not answer at $url (log: $log)"
 }
 
+# Another server on one of the addresses (the README's own provider on 8080, say)
+# would answer the health checks in our place: refuse to start instead.
+for addr in "$PROVIDER_ADDR" "$CUSTOMER_PORTAL_ADDR" "$APP_PORTAL_ADDR"; do
+  if curl -s -o /dev/null --max-time 2 "http://$addr/"; then
+    die "$addr is already in use (stop the other server, or set PROVIDER_ADDR, CUSTOMER_PORTAL_ADDR or APP_PORTAL_ADDR)"
+  fi
+done
+
 say "Starting the provider on $ISSUER"
 "$IDP" serve >"$DEMO_DIR/idp.log" 2>&1 &
 PIDS+=($!)
@@ -152,7 +160,7 @@ cat <<INFO
   Provider          $ISSUER/   (profile: $ISSUER/profile)
 
   Sign in as        $DEMO_USER  (or $DEMO_USER@$DEMO_DOMAIN; ACME Demo, Priority support, EMEA)
-  Password          $(cat "$DEMO_DIR/$DEMO_USER.password")
+  Password          $(cat "$DEMO_DIR/$DEMO_USER.password")   (as first created; a password you changed since stays yours)
 
   Or as             $PLAIN_USER  (or $PLAIN_USER@$PLAIN_DOMAIN; Plain Demo, no priority support)
   Password          $(cat "$DEMO_DIR/$PLAIN_USER.password")
@@ -163,6 +171,7 @@ cat <<INFO
   3. Click Logout in either portal: the provider session and both portal
      sessions end (the other portal learns it over the back channel).
 
+  Mail (codes, links): .eml files in $DEMO_DIR/outbox/ (newest: ls -t), links also in the log.
   Logs: $DEMO_DIR/idp.log, $DEMO_DIR/portals.log. Ctrl-C stops everything.
 INFO
 

@@ -11,9 +11,13 @@ cd "$(dirname "$0")/.."
 
 export IDP_TEST_POSTGRES_URL=${IDP_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 
-# Drop databases left behind by earlier runs.
-psql "$IDP_TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'idp_t_%'" |
-  while read -r db; do psql "$IDP_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\""; done
+# Every integration test creates its own database: drop them before and after the run.
+drop_test_databases() {
+  psql "$IDP_TEST_POSTGRES_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'idp_t_%'" |
+    while read -r db; do psql "$IDP_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\""; done
+}
+drop_test_databases
+trap drop_test_databases EXIT
 
 echo "== cargo test (SQLite)"
 IDP_TEST_DATABASE=sqlite cargo test --workspace

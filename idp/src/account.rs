@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::db::email_codes::{self, CodeRow};
 use crate::db::users::{self, UserRow};
-use crate::db::{audit, outbox, sessions};
+use crate::db::{audit, outbox};
 use crate::mail;
 use crate::state::AppState;
 
@@ -82,7 +82,7 @@ pub async fn set_password(
         }
     }
     users::set_password(&mut *tx, &user.id, &hash, now).await?;
-    let ended = sessions::end_others(&mut tx, &user.id, keep_sid, now).await?;
+    let ended = crate::logout::end_other_sessions(&mut tx, state, &user.id, keep_sid, now).await?;
     audit::record(
         &mut *tx,
         now,
@@ -97,6 +97,7 @@ pub async fn set_password(
     }
     tx.commit().await?;
     state.mail_wakeup.notify_one();
+    state.logout_wakeup.notify_one();
     tracing::info!(user = %user.id, reason = reason.action(), ended, "password set");
     Ok(())
 }

@@ -9,9 +9,10 @@
 use std::time::Duration;
 
 use serde_json::{json, Map};
+use sqlx::AnyConnection;
 
 use crate::crypto;
-use crate::db::{audit, logout as db};
+use crate::db::{audit, logout as db, sessions};
 use crate::keys::SigningAlg;
 use crate::state::AppState;
 
@@ -26,7 +27,8 @@ const MAX_ATTEMPTS: i64 = 30;
 
 /// Ends the browser session `sid` of `user_id`: the session ends, its grants are
 /// revoked, and a logout token is queued for every relying party that got tokens
-/// through it and registered a `backchannel_logout_uri`. Returns how many were queued.
+/// through it and registered a `backchannel_logout_uri`. Returns whether a live
+/// session ended.
 ///
 /// # Errors
 /// Database or signing failures.
@@ -35,46 +37,61 @@ pub async fn end_session(
     user_id: &str,
     sid: &str,
     actor: &str,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<bool> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    sqlx::query("UPDATE browser_sessions SET ended_at = $3 WHERE user_id = $1 AND sid = $2 AND ended_at IS NULL")
-        .bind(user_id)
-        .bind(sid)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "UPDATE grants SET revoked_at = $3 WHERE user_id = $1 AND sid = $2 AND revoked_at IS NULL",
-    )
-    .bind(user_id)
-    .bind(sid)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let clients = db::clients_of_session(&mut *tx, sid).await?;
-    for (client_id, uri, alg) in &clients {
-        let token = logout_token(
-            state,
-            client_id,
-            user_id,
-            sid,
-            SigningAlg::parse(alg).unwrap_or(SigningAlg::RS256),
-            now,
-        )?;
-        db::enqueue(&mut *tx, client_id, uri, &token, now).await?;
-    }
+    let ended = sessions::end_one(&mut tx, user_id, sid, now).await?;
+    let told = tell_relying_parties(&mut tx, state, user_id, sid, now).await?;
     audit::record(
         &mut *tx,
         now,
         actor,
         "session.logout",
         sid,
-        &json!({ "relying_parties": clients.len() }),
+        &json!({ "relying_parties": told }),
     )
     .await?;
     tx.commit().await?;
     state.logout_wakeup.notify_one();
+    Ok(ended)
+}
+
+/// Ends every session of `user_id` but `keep_sid` (all of them when `None`) inside the
+/// caller's transaction, revokes the grants not bound to `keep_sid`, and queues the
+/// logout tokens for the relying parties of each ended session. The caller commits and
+/// then wakes the worker (`state.logout_wakeup`). Returns how many sessions ended.
+///
+/// # Errors
+/// Database or signing failures.
+pub async fn end_other_sessions(
+    tx: &mut AnyConnection,
+    state: &AppState,
+    user_id: &str,
+    keep_sid: Option<&str>,
+    now: i64,
+) -> anyhow::Result<u64> {
+    let sids = sessions::live_sids(&mut *tx, user_id, keep_sid).await?;
+    let ended = sessions::end_others(tx, user_id, keep_sid, now).await?;
+    for sid in &sids {
+        tell_relying_parties(tx, state, user_id, sid, now).await?;
+    }
+    Ok(ended)
+}
+
+/// Queues a logout token for every relying party that got tokens through `sid`.
+async fn tell_relying_parties(
+    tx: &mut AnyConnection,
+    state: &AppState,
+    user_id: &str,
+    sid: &str,
+    now: i64,
+) -> anyhow::Result<usize> {
+    let clients = db::clients_of_session(&mut *tx, sid).await?;
+    for (client_id, uri, alg) in &clients {
+        let alg = SigningAlg::parse(alg).unwrap_or(SigningAlg::RS256);
+        let token = logout_token(state, client_id, user_id, sid, alg, now)?;
+        db::enqueue(&mut *tx, client_id, uri, &token, now).await?;
+    }
     Ok(clients.len())
 }
 

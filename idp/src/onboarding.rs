@@ -40,6 +40,18 @@ pub struct RegistrationForm {
     pub terms: bool,
 }
 
+/// Every field of the form.
+pub const FIELDS: &[&str] = &[
+    "given_name",
+    "family_name",
+    "email",
+    "company",
+    "country",
+    "job_title",
+    "phone",
+    "terms",
+];
+
 /// The required fields, in form order.
 pub const REQUIRED: &[&str] = &[
     "given_name",

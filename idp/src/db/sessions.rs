@@ -175,19 +175,24 @@ pub async fn end_others(
     Ok(ended)
 }
 
-/// Ends one of the user's sessions by its public id, with the grants issued to it.
-/// Returns whether a live session ended.
+/// Ends one session of the user, with the grants issued through it, in the caller's
+/// transaction. Returns whether a live session ended.
 ///
 /// # Errors
 /// Database errors.
-pub async fn end_by_sid(db: &Db, user_id: &str, sid: &str, now: i64) -> sqlx::Result<bool> {
+pub async fn end_one(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    sid: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
     let ended = sqlx::query(
         "UPDATE browser_sessions SET ended_at = $3 WHERE user_id = $1 AND sid = $2 AND ended_at IS NULL",
     )
     .bind(user_id)
     .bind(sid)
     .bind(now)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     sqlx::query(
@@ -196,7 +201,26 @@ pub async fn end_by_sid(db: &Db, user_id: &str, sid: &str, now: i64) -> sqlx::Re
     .bind(user_id)
     .bind(sid)
     .bind(now)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(ended == 1)
+}
+
+/// The public ids of the user's sessions that have not ended, except `keep_sid`.
+///
+/// # Errors
+/// Database errors.
+pub async fn live_sids<'e>(
+    ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    user_id: &str,
+    keep_sid: Option<&str>,
+) -> sqlx::Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT sid FROM browser_sessions WHERE user_id = $1 AND ended_at IS NULL AND sid <> $2",
+    )
+    .bind(user_id)
+    .bind(keep_sid.unwrap_or(""))
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.into_iter().map(|(sid,)| sid).collect())
 }

@@ -22,10 +22,11 @@ const QUEUE: &str = "/admin/registrations";
 pub(crate) async fn operator(
     state: &AppState,
     cookies: &Cookies,
+    here: &str,
 ) -> Result<Result<UserRow, Response>, PageError> {
     let Some(s) = session::current(state, cookies).await? else {
         return Ok(Err(
-            Redirect::to(&format!("/login?return_to={QUEUE}")).into_response()
+            Redirect::to(&format!("/login?return_to={here}")).into_response()
         ));
     };
     match users::find_by_id(&state.db, &s.user_id).await? {
@@ -65,7 +66,7 @@ pub async fn queue(
     cookies: Cookies,
     query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let me = match operator(&state, &cookies).await? {
+    let me = match operator(&state, &cookies, QUEUE).await? {
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
     };
@@ -161,7 +162,7 @@ async fn decide(
     CsrfForm(params): CsrfForm,
     approve: bool,
 ) -> Result<Response, PageError> {
-    let me = match operator(&state, &cookies).await? {
+    let me = match operator(&state, &cookies, QUEUE).await? {
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
     };

@@ -42,7 +42,7 @@ pub async fn companies(
     cookies: Cookies,
     query: Result<Query<CompaniesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let me = match operator(&state, &cookies).await? {
+    let me = match operator(&state, &cookies, COMPANIES).await? {
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
     };
@@ -85,7 +85,7 @@ pub async fn set_support(
     Path(domain): Path<String>,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let me = match operator(&state, &cookies).await? {
+    let me = match operator(&state, &cookies, COMPANIES).await? {
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
     };
@@ -114,7 +114,7 @@ pub async fn pin_form(
     State(state): State<AppState>,
     cookies: Cookies,
 ) -> Result<Response, PageError> {
-    let me = match operator(&state, &cookies).await? {
+    let me = match operator(&state, &cookies, "/admin/support").await? {
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
     };
@@ -136,7 +136,7 @@ pub async fn pin_check(
     ClientIp(ip): ClientIp,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let me = match operator(&state, &cookies).await? {
+    let me = match operator(&state, &cookies, "/admin/support").await? {
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
     };

@@ -151,7 +151,8 @@ pub async fn save_settings(
     if !i18n::LANGUAGES.contains(&locale) || zoneinfo.parse::<chrono_tz::Tz>().is_err() {
         return Err(PageError::BadRequest("profile.invalid_settings"));
     }
-    let analytics = params.get("analytics").is_some();
+    // Consent is only the checkbox's own value; anything else is no consent.
+    let analytics = params.get("analytics") == Some("on");
     let now = state.clock.now();
     users::update_settings(&state.db, &user.id, locale, zoneinfo, analytics, now).await?;
     audit::record(
@@ -166,26 +167,22 @@ pub async fn save_settings(
     Ok(Redirect::to(&format!("{PROFILE}?notice=saved")).into_response())
 }
 
-/// `POST /profile/sessions/{sid}/end`: ends one of the user's other sessions.
+/// `POST /profile/sessions/{sid}/end`: ends one of the user's sessions (and tells
+/// the relying parties of that session over the back channel).
 pub async fn end_session(
     State(state): State<AppState>,
     SignedIn { user, session: _ }: SignedIn,
     Path(sid): Path<String>,
     CsrfForm(_params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let now = state.clock.now();
-    if sessions::end_by_sid(&state.db, &user.id, &sid, now).await? {
-        audit::record(
-            state.db.pool(),
-            now,
-            &format!("user:{}", user.id),
-            "session.ended",
-            &sid,
-            &serde_json::json!({}),
-        )
-        .await?;
-    }
-    Ok(Redirect::to(&format!("{PROFILE}?notice=session_ended")).into_response())
+    let ended =
+        crate::logout::end_session(&state, &user.id, &sid, &format!("user:{}", user.id)).await?;
+    Ok(Redirect::to(if ended {
+        "/profile?notice=session_ended"
+    } else {
+        PROFILE
+    })
+    .into_response())
 }
 
 /// `POST /profile/sessions/end-others`: ends every session but this one.
@@ -198,10 +195,12 @@ pub async fn end_others(
     CsrfForm(_params): CsrfForm,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
-    let mut conn = state.db.pool().acquire().await?;
-    let ended = sessions::end_others(&mut conn, &user.id, Some(&current.sid), now).await?;
+    let mut tx = state.db.begin().await?;
+    let ended =
+        crate::logout::end_other_sessions(&mut tx, &state, &user.id, Some(&current.sid), now)
+            .await?;
     audit::record(
-        &mut *conn,
+        &mut *tx,
         now,
         &format!("user:{}", user.id),
         "session.ended_others",
@@ -209,6 +208,8 @@ pub async fn end_others(
         &serde_json::json!({ "ended": ended }),
     )
     .await?;
+    tx.commit().await?;
+    state.logout_wakeup.notify_one();
     Ok(Redirect::to(&format!("{PROFILE}?notice=session_ended")).into_response())
 }
 

@@ -92,7 +92,11 @@ pub async fn submit(
     let form = form_from(&params);
     if params.check().is_err() {
         let mut errors = onboarding::FieldErrors::new();
-        errors.insert("email", "form.too_long");
+        for field in onboarding::FIELDS {
+            if params.is_malformed(field) {
+                errors.insert(field, "form.unreadable");
+            }
+        }
         return Ok(render_form(
             &state,
             &browser,

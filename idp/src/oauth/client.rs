@@ -143,11 +143,19 @@ impl Client {
         self.post_logout_redirect_uris.iter().any(|r| r == uri)
     }
 
-    /// The registered redirect_uri matching `requested` exactly (loopback port aside).
+    /// The registered redirect_uri matching `requested` exactly. Only for public
+    /// (native) clients may the port of a loopback URI vary (RFC 8252 §7.3); a
+    /// confidential web client's URI must match byte for byte.
     pub fn find_redirect_uri(&self, requested: &str) -> Option<&str> {
         self.redirect_uris
             .iter()
-            .find(|r| redirect_uri::matches(r, requested))
+            .find(|r| {
+                if self.is_public() {
+                    redirect_uri::matches(r, requested)
+                } else {
+                    r.as_str() == requested
+                }
+            })
             .map(String::as_str)
     }
 

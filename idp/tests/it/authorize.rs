@@ -107,7 +107,16 @@ async fn redirect_uri_may_be_omitted_only_with_a_single_registration() {
 #[tokio::test]
 async fn only_the_loopback_port_may_vary() {
     let app = TestApp::spawn().await;
+    // A public (native) client: RFC 8252 §7.3 lets the loopback port vary.
     let client = app
+        .client_with(ClientSpec {
+            redirect_uris: vec!["http://127.0.0.1/cb".into()],
+            auth_method: AuthMethod::None,
+            ..ClientSpec::default()
+        })
+        .await;
+    // A confidential web client with the same registration gets exact matching.
+    let web = app
         .client_with(ClientSpec {
             redirect_uris: vec!["http://127.0.0.1/cb".into()],
             ..ClientSpec::default()
@@ -142,6 +151,13 @@ async fn only_the_loopback_port_may_vary() {
         &client,
         &challenge,
         &[("redirect_uri", "http://127.0.0.1:53123/cb2")],
+    ))
+    .await;
+    expect_error_page(&authorize_url(
+        &app,
+        &web,
+        &challenge,
+        &[("redirect_uri", "http://127.0.0.1:53123/cb")],
     ))
     .await;
 }

@@ -588,3 +588,63 @@ async fn every_relying_party_of_the_session_gets_a_signed_logout_token() {
     assert_eq!(claims["aud"], app_client.id);
     assert_eq!(claims["sid"], sid);
 }
+
+#[tokio::test]
+async fn sessions_ended_from_the_profile_or_by_a_password_change_tell_the_relying_parties() {
+    let app = TestApp::spawn().await;
+    let (url, receiver) = backchannel_receiver(0).await;
+    let portal = app.client_with(portal_spec(Some(url))).await;
+    let user = app.user("many").await;
+    let sid_of = |t: &serde_json::Value| {
+        jwt_parts(t["id_token"].as_str().unwrap()).1["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Three browsers signed in at the portal.
+    let (me, laptop, phone) = (Browser::new(), Browser::new(), Browser::new());
+    let mine = signed_in(&app, &me, &portal, "many").await;
+    let on_laptop = signed_in(&app, &laptop, &portal, "many").await;
+    let on_phone = signed_in(&app, &phone, &portal, "many").await;
+    // One is signed out from the profile.
+    let (status, _, _) = me
+        .submit_form(
+            &app,
+            "/profile",
+            &format!("/profile/sessions/{}/end", sid_of(&on_laptop)),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let tokens = wait_for_tokens(&receiver, 1).await;
+    let (_, claims) = jwt_parts(&tokens[0]);
+    assert_eq!(claims["sid"], sid_of(&on_laptop));
+    assert_eq!(claims["sub"], user.id);
+    // "Sign out all other browsers" tells the portal about the phone's session.
+    me.submit_form(&app, "/profile", "/profile/sessions/end-others", &[])
+        .await;
+    let tokens = wait_for_tokens(&receiver, 2).await;
+    assert_eq!(jwt_parts(&tokens[1]).1["sid"], sid_of(&on_phone));
+    // A password reset ends the last session, and the portal hears of it too.
+    let fresh = Browser::new();
+    let again = signed_in(&app, &fresh, &portal, "many").await;
+    idp::account::set_password(
+        &app.state,
+        &user,
+        "violet kettle drums at dawn",
+        None,
+        None,
+        idp::account::Reason::Reset,
+    )
+    .await
+    .unwrap();
+    let tokens = wait_for_tokens(&receiver, 4).await;
+    let sids: Vec<String> = tokens[2..]
+        .iter()
+        .map(|t| jwt_parts(t).1["sid"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        sids.contains(&sid_of(&mine)) && sids.contains(&sid_of(&again)),
+        "{sids:?}"
+    );
+}
