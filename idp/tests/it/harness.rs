@@ -63,6 +63,8 @@ impl TestApp {
         };
         config.keys.kek = Some(idp::crypto::random_token(32));
         config.keys.kek_file = dir.path().join("kek");
+        // Mail without an SMTP server goes to the test's own folder, never the repository.
+        config.mail.outbox_dir = dir.path().join("outbox");
         configure(&mut config);
         config.validate().unwrap();
         let clock = MockClock::starting_now();
