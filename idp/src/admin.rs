@@ -221,7 +221,7 @@ pub async fn create_user(
         let company = match companies::find_by_domain(db.pool(), &domain).await? {
             Some(c) => c,
             None => {
-                let c = crate::support::new_company(name, &domain, now);
+                let c = companies::CompanyRow::new(name, &domain, None, now);
                 companies::insert(db.pool(), &c).await?;
                 c
             }

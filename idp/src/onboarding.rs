@@ -405,15 +405,7 @@ pub async fn approve(state: &AppState, id: &str, actor: &str) -> Result<Approved
     let (company, new_company) = match companies::find_by_domain(&mut *tx, &domain).await? {
         Some(c) => (c, false),
         None => {
-            let c = companies::CompanyRow {
-                id: crypto::random_id(),
-                name: reg.company_name.clone(),
-                domain: domain.clone(),
-                country: Some(reg.country.clone()),
-                support_level: "none".into(),
-                region: None,
-                created_at: now,
-            };
+            let c = companies::CompanyRow::new(&reg.company_name, &domain, Some(&reg.country), now);
             companies::insert(&mut *tx, &c).await?;
             (c, true)
         }

@@ -207,16 +207,3 @@ pub async fn set_company_support(
     .await?;
     Ok(())
 }
-
-/// A random id for new companies created by operators.
-pub fn new_company(name: &str, domain: &str, now: i64) -> CompanyRow {
-    CompanyRow {
-        id: crypto::random_id(),
-        name: name.to_owned(),
-        domain: domain.to_owned(),
-        country: None,
-        support_level: "none".into(),
-        region: None,
-        created_at: now,
-    }
-}

@@ -21,6 +21,21 @@ pub struct CompanyRow {
     pub created_at: i64,
 }
 
+impl CompanyRow {
+    /// A new company without support, identified by its e-mail `domain`.
+    pub fn new(name: &str, domain: &str, country: Option<&str>, now: i64) -> Self {
+        Self {
+            id: crate::crypto::random_id(),
+            name: name.to_owned(),
+            domain: domain.to_owned(),
+            country: country.map(str::to_owned),
+            support_level: "none".into(),
+            region: None,
+            created_at: now,
+        }
+    }
+}
+
 const COLUMNS: &str = "id, name, domain, country, support_level, region, created_at";
 
 /// The company owning `domain`.

@@ -21,9 +21,11 @@ use super::{lang, session};
 use crate::account::{self, Reason, SetPasswordError};
 use crate::codes::{self, Purpose};
 use crate::db::companies;
+use crate::db::email_codes::CodeRow;
 use crate::db::users::{self, UserRow};
 use crate::email_policy;
 use crate::i18n;
+use crate::oauth::params::Params;
 use crate::password_policy::PasswordRejection;
 use crate::state::AppState;
 use crate::throttle::{self, Action};
@@ -261,35 +263,45 @@ pub async fn change_submit(
             StatusCode::BAD_REQUEST,
         ));
     };
-    let new = params.get("new_password").unwrap_or_default();
-    let confirmation = params.get("confirm_password").unwrap_or_default();
-    if let Err(rejection) = check_policy(&state, &user, new, confirmation).await? {
-        return Ok(fail(
-            rejection_message(lang, &rejection),
-            StatusCode::BAD_REQUEST,
-        ));
-    }
-    match account::set_password(
+    if let Err(message) = set_with_code(
         &state,
         &user,
-        new,
+        &params,
         Some(&s.sid),
-        Some(&valid),
+        &valid,
         Reason::Changed,
+        lang,
     )
-    .await
+    .await?
     {
-        Ok(()) => {}
-        Err(SetPasswordError::CodeUsed) => {
-            return Ok(fail(
-                i18n::text(lang, "code.wrong", &[]),
-                StatusCode::BAD_REQUEST,
-            ))
-        }
-        Err(SetPasswordError::Internal(e)) => return Err(PageError::Internal(e)),
+        return Ok(fail(message, StatusCode::BAD_REQUEST));
     }
     throttle::succeed(&state, &subject).await?;
     Ok(Redirect::to("/profile?notice=password_changed").into_response())
+}
+
+/// The common end of a change and a reset: the new password and its confirmation
+/// pass the policy, then the verified code is used up with the change. The inner
+/// error is the message to show (the code stays valid after a policy refusal).
+async fn set_with_code(
+    state: &AppState,
+    user: &UserRow,
+    params: &Params,
+    keep_sid: Option<&str>,
+    code: &CodeRow,
+    reason: Reason,
+    lang: &str,
+) -> Result<Result<(), String>, PageError> {
+    let new = params.get("new_password").unwrap_or_default();
+    let confirmation = params.get("confirm_password").unwrap_or_default();
+    if let Err(rejection) = check_policy(state, user, new, confirmation).await? {
+        return Ok(Err(rejection_message(lang, &rejection)));
+    }
+    match account::set_password(state, user, new, keep_sid, Some(code), reason).await {
+        Ok(()) => Ok(Ok(())),
+        Err(SetPasswordError::CodeUsed) => Ok(Err(i18n::text(lang, "code.wrong", &[]))),
+        Err(SetPasswordError::Internal(e)) => Err(PageError::Internal(e)),
+    }
 }
 
 fn render_change(
@@ -480,23 +492,10 @@ pub async fn reset_submit(
             StatusCode::BAD_REQUEST,
         ));
     };
-    let new = params.get("new_password").unwrap_or_default();
-    let confirmation = params.get("confirm_password").unwrap_or_default();
-    if let Err(rejection) = check_policy(&state, &user, new, confirmation).await? {
-        return Ok(fail(
-            rejection_message(lang, &rejection),
-            StatusCode::BAD_REQUEST,
-        ));
-    }
-    match account::set_password(&state, &user, new, None, Some(&valid), Reason::Reset).await {
-        Ok(()) => {}
-        Err(SetPasswordError::CodeUsed) => {
-            return Ok(fail(
-                i18n::text(lang, "code.wrong", &[]),
-                StatusCode::BAD_REQUEST,
-            ))
-        }
-        Err(SetPasswordError::Internal(e)) => return Err(PageError::Internal(e)),
+    if let Err(message) =
+        set_with_code(&state, &user, &params, None, &valid, Reason::Reset, lang).await?
+    {
+        return Ok(fail(message, StatusCode::BAD_REQUEST));
     }
     throttle::succeed(&state, &subject).await?;
     let target = match request_id {
