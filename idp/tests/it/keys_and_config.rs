@@ -220,3 +220,41 @@ async fn browser_applications_may_call_the_token_userinfo_and_discovery_endpoint
         .unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn a_second_provider_process_on_the_same_database_serves_the_same_issuer_and_keys() {
+    let app = TestApp::spawn().await;
+    let other = crate::process::ProviderProcess::spawn(&app, &[]).await;
+    for path in ["/.well-known/openid-configuration", "/jwks.json"] {
+        let here: serde_json::Value = reqwest::get(app.url(path))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let there: serde_json::Value = reqwest::get(other.url(path))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(here, there, "{path}");
+    }
+    // A code issued by the in-process provider is redeemed by the other process.
+    let client = app.client().await;
+    app.user("replica").await;
+    let (code, verifier) = code_for(&app, &client, "replica").await;
+    let r = reqwest::Client::new()
+        .post(other.url("/token"))
+        .basic_auth(&client.id, client.secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+}

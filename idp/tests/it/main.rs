@@ -9,6 +9,7 @@
 
 mod harness;
 mod mailbox;
+mod process;
 
 mod authorize;
 mod bad_input;
