@@ -13,6 +13,32 @@ use crate::state::AppState;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIp(pub String);
 
+impl ClientIp {
+    /// The network a limit per client address applies to: an IPv4 address itself, an
+    /// IPv6 client's /64 (`2001:db8:1:2::/64`; one subscriber usually holds a whole
+    /// /64, RFC 6177), and an IPv4-mapped IPv6 address as the IPv4 address. Anything
+    /// that is not an address (`unknown`) is returned unchanged.
+    pub fn network(&self) -> String {
+        network(&self.0)
+    }
+}
+
+/// See [`ClientIp::network`].
+pub fn network(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{prefix}/64")
+            }
+        },
+        Err(_) => ip.to_owned(),
+    }
+}
+
 impl<S> FromRequestParts<S> for ClientIp
 where
     S: Send + Sync,
@@ -38,5 +64,23 @@ where
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_string());
         Ok(Self(peer.unwrap_or_else(|| "unknown".to_owned())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network;
+
+    #[test]
+    fn ipv6_clients_are_grouped_by_their_64_and_mapped_v4_is_v4() {
+        assert_eq!(network("203.0.113.7"), "203.0.113.7");
+        assert_eq!(network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            network("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            "2001:db8:1:2::/64"
+        );
+        assert_ne!(network("2001:db8:1:3::1"), network("2001:db8:1:2::1"));
+        assert_eq!(network("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(network("unknown"), "unknown");
     }
 }
