@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::crypto;
 use crate::db::{grants, tokens};
+use crate::keys::JwtType;
 use crate::state::AppState;
 
 /// The validated claims of a live access token.
@@ -38,22 +39,17 @@ pub enum InvalidToken {
     Internal(#[from] anyhow::Error),
 }
 
-/// Validates an access token: our signature with an allowed algorithm, `typ` at+jwt,
-/// our `iss`, unexpired, and still live in the database (not revoked, grant and user
-/// active).
+/// Validates an access token: our signature with an allowed algorithm, `typ` at+jwt
+/// (RFC 9068 §4; an ID token or a logout token is refused), our `iss`, unexpired,
+/// and still live in the database (not revoked, grant and user active).
 ///
 /// # Errors
 /// See [`InvalidToken`].
 pub async fn access_token(state: &AppState, token: &str) -> Result<AccessToken, InvalidToken> {
-    let (typ, claims) = state
+    let claims = state
         .keys
-        .verify(token)
+        .verify(token, JwtType::AccessToken)
         .map_err(|_| InvalidToken::Malformed)?;
-    if !typ.is_some_and(|t| {
-        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
-    }) {
-        return Err(InvalidToken::Malformed);
-    }
     if claims.get("iss").and_then(Value::as_str) != Some(state.config.issuer.as_str()) {
         return Err(InvalidToken::Malformed);
     }
@@ -154,7 +150,7 @@ pub async fn introspect(state: &AppState, client_id: &str, token: &str) -> anyho
 pub async fn revoke(state: &AppState, client_id: &str, token: &str) -> anyhow::Result<()> {
     let now = state.clock.now();
     if looks_like_jwt(token) {
-        if let Ok((_, claims)) = state.keys.verify(token) {
+        if let Ok(claims) = state.keys.verify(token, JwtType::AccessToken) {
             let owner = claims.get("client_id").and_then(Value::as_str);
             if let (Some(jti), Some(owner)) = (claims.get("jti").and_then(Value::as_str), owner) {
                 if owner == client_id {

@@ -13,6 +13,7 @@ use crate::db::grants::{self, GrantRow};
 use crate::db::sessions::SessionRow;
 use crate::db::tokens::{self, NewAccessToken};
 use crate::db::users::UserRow;
+use crate::keys::JwtType;
 use crate::state::AppState;
 
 /// Creates the grant and its code for `request`, authorized by `session`, and returns
@@ -131,7 +132,7 @@ pub async fn issue_tokens(
         }
     }
     let alg = cfg.access_token_alg;
-    let access_token = state.keys.sign(alg, "at+jwt", at)?;
+    let access_token = state.keys.sign(alg, JwtType::AccessToken, at)?;
     tokens::insert_access(
         &state.db,
         &NewAccessToken {
@@ -202,7 +203,7 @@ pub async fn issue_tokens(
         }
         id.extend(user_claims(user, scope));
         id.extend(super::claims::product_claims(state, user, scope, false).await?);
-        response.id_token = Some(state.keys.sign(alg, "JWT", id)?);
+        response.id_token = Some(state.keys.sign(alg, JwtType::IdToken, id)?);
     }
     Ok(response)
 }

@@ -4,6 +4,7 @@ pub mod authorize;
 pub mod claims;
 pub mod client;
 pub mod error;
+pub mod id_token_hint;
 pub mod inspect;
 pub mod issue;
 pub mod params;

@@ -13,6 +13,7 @@ mod process;
 
 mod authorize;
 mod bad_input;
+mod jwt_typing;
 mod keys_and_config;
 mod login;
 mod onboarding;
