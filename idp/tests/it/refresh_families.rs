@@ -240,3 +240,98 @@ async fn two_provider_processes_rotating_one_token_at_once_agree_on_one_child() 
     assert!(!active(&app, &client, &rt(&next)).await);
     other.kill().await;
 }
+
+#[tokio::test]
+async fn tokens_issued_before_the_family_migration_keep_their_meaning() {
+    // A database as migrations 0001-0004 left it, with one grant whose token was
+    // rotated once (the old scheme: a used parent, an unused child).
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(&dir).await;
+    let db = idp::db::Db::connect(&url).await.unwrap();
+    let folder = if backend() == "postgres" {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../migrations")
+        .join(folder);
+    let mut before = sqlx::migrate::Migrator::new(path).await.unwrap();
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 4)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    before.run(db.pool()).await.unwrap();
+    let now = idp::clock::Clock::now(&idp::clock::SystemClock);
+    let client = idp::admin::create_client(
+        &db,
+        idp::admin::ClientSpec {
+            redirect_uris: vec![REDIRECT_URI.into()],
+            ..idp::admin::ClientSpec::default()
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let client = TestClient {
+        id: client.row.client_id,
+        secret: client.secret,
+        redirect_uri: REDIRECT_URI.into(),
+    };
+    let hash = |t: &str| idp::crypto::sha256_b64(t.as_bytes());
+    sqlx::query(
+        "INSERT INTO users (id, username, email, created_at, updated_at) \
+         VALUES ('u1', 'old', 'old@example.com', $1, $1)",
+    )
+    .bind(now)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO grants (id, client_id, user_id, redirect_uri, redirect_uri_given, scope, \
+         auth_time, created_at, code_expires_at, code_used_at, expires_at) \
+         VALUES ('g1', $2, 'u1', 'x', 1, 'openid', $1, $1, $1, $1, $3)",
+    )
+    .bind(now)
+    .bind(&client.id)
+    .bind(now + 86400)
+    .execute(db.pool())
+    .await
+    .unwrap();
+    for (token, parent, created, used) in [
+        ("old-parent", None, now - 100, Some(now - 50)),
+        ("old-child", Some(hash("old-parent")), now - 50, None),
+    ] {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, grant_id, scope, parent_hash, created_at, \
+             expires_at, used_at) VALUES ($1, 'g1', 'openid', $2, $3, $4, $5)",
+        )
+        .bind(hash(token))
+        .bind(parent)
+        .bind(created)
+        .bind(now + 3600)
+        .bind(used)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    }
+    db.pool().close().await;
+
+    // The provider starts and applies 0005: the unused child is the family's live token.
+    let app = TestApp::spawn_with(move |c| c.database_url = url).await;
+    assert!(active(&app, &client, "old-child").await);
+    assert!(!active(&app, &client, "old-parent").await);
+    let (status, next) = refresh_at(&app.base, &client, "old-child").await;
+    assert_eq!(status, StatusCode::OK, "{next}");
+    assert!(active(&app, &client, &rt(&next)).await);
+    // The parent rotated before the migration is still known as a member: reuse.
+    let (status, _) = refresh_at(&app.base, &client, "old-parent").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        !active(&app, &client, &rt(&next)).await,
+        "the family is revoked"
+    );
+}
