@@ -28,3 +28,21 @@ WHERE revoked_at IS NULL;
 UPDATE refresh_tokens SET expires_at =
     COALESCE((SELECT g.expires_at FROM grants g WHERE g.id = refresh_tokens.grant_id), expires_at);
 DROP INDEX refresh_tokens_parent;
+
+-- Indexes for every lookup on a table that grows with use (idp/tests/it/query_plans.rs
+-- fails on a full scan): back-channel logout finds the grants of a session, the admin
+-- pages count a company's users, audits are read by subject, the purge job deletes by
+-- expiry, and a resent or superseded confirmation finds the unconfirmed registration
+-- by address (the partial registrations_open_email index does not serve
+-- `status = 'unconfirmed'` on SQLite, which then read every unconfirmed row).
+CREATE INDEX grants_sid ON grants(sid);
+CREATE INDEX grants_expiry ON grants(expires_at);
+CREATE INDEX refresh_tokens_expiry ON refresh_tokens(expires_at);
+CREATE INDEX users_company ON users(company_id);
+CREATE INDEX audit_events_subject ON audit_events(subject);
+CREATE INDEX authorization_requests_expiry ON authorization_requests(expires_at);
+CREATE INDEX browser_sessions_expiry ON browser_sessions(expires_at);
+CREATE INDEX browser_sessions_ended ON browser_sessions(ended_at);
+CREATE INDEX email_codes_expiry ON email_codes(expires_at);
+CREATE INDEX throttle_updated ON throttle(updated_at);
+CREATE INDEX registrations_email ON registrations(email, status);

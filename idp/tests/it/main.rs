@@ -19,6 +19,7 @@ mod login;
 mod onboarding;
 mod openidconnect_flow;
 mod password_lifecycle;
+mod query_plans;
 mod refresh_families;
 mod support_logout;
 mod token;
