@@ -500,3 +500,27 @@ async fn load_set(db: &Db, kek: &Kek) -> anyhow::Result<KeySet> {
         jwks: axum::body::Bytes::from(jwks),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::JwtType;
+
+    #[test]
+    fn each_kind_accepts_only_its_own_typ() {
+        let kinds = [JwtType::IdToken, JwtType::AccessToken, JwtType::LogoutToken];
+        for kind in kinds {
+            assert!(kind.accepts(Some(kind.typ())));
+            for other in kinds.into_iter().filter(|k| *k != kind) {
+                assert!(!kind.accepts(Some(other.typ())), "{kind:?} took {other:?}");
+            }
+            assert!(!kind.accepts(None));
+            assert!(!kind.accepts(Some("")));
+        }
+        assert!(JwtType::AccessToken.accepts(Some("application/at+jwt")));
+        assert!(JwtType::AccessToken.accepts(Some("AT+JWT")));
+        assert!(JwtType::LogoutToken.accepts(Some("application/logout+jwt")));
+        assert!(JwtType::IdToken.accepts(Some("jwt")));
+        assert!(!JwtType::IdToken.accepts(Some("JWT+at")));
+        assert!(!JwtType::AccessToken.accepts(Some("application/jwt")));
+    }
+}
