@@ -203,9 +203,10 @@ pub struct TokensConfig {
     pub refresh_token_idle_seconds: i64,
     /// A refresh-token family (one login's grant) ends this long after the login.
     pub refresh_token_absolute_seconds: i64,
-    /// How long after rotation a refresh token may be presented again (a network
-    /// retry) and still get fresh tokens; after it, reuse revokes the whole family.
-    /// 0 turns the grace window off.
+    /// How long after a rotation the token it replaced may be presented again (a
+    /// network retry, or a request that raced the rotation) and get the same new
+    /// refresh token (RFC 9700 §4.14.2); any other replay, or this one later, revokes
+    /// the whole family. 0 to 60 seconds; 0 accepts only the same second.
     pub refresh_token_reuse_grace_seconds: i64,
     /// Signing algorithm of JWT access tokens (RFC 9068): RS256, ES256 or EdDSA.
     pub access_token_alg: SigningAlg,

@@ -234,6 +234,51 @@ pub enum VerifyError {
     /// not know, or the signature does not verify.
     #[error("the token is not signed by this provider")]
     BadSignature,
+    /// Our signature, but the header `typ` names another kind of token than expected.
+    #[error("the token is not of the expected type")]
+    WrongType,
+}
+
+/// The kinds of JWT the provider signs, told apart by the header `typ` (explicit
+/// typing, RFC 8725 §3.11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtType {
+    /// An ID token (OIDC Core §2): `typ` `JWT`.
+    IdToken,
+    /// A JWT access token (RFC 9068 §2.1): `typ` `at+jwt`; `application/at+jwt` is
+    /// accepted too.
+    AccessToken,
+    /// A back-channel logout token (Back-Channel Logout 1.0 §2.4): `typ`
+    /// `logout+jwt`; `application/logout+jwt` is accepted too.
+    LogoutToken,
+}
+
+impl JwtType {
+    /// The `typ` header value the provider signs with.
+    pub fn typ(self) -> &'static str {
+        match self {
+            JwtType::IdToken => "JWT",
+            JwtType::AccessToken => "at+jwt",
+            JwtType::LogoutToken => "logout+jwt",
+        }
+    }
+
+    /// Whether a received header `typ` names this kind (media types compare without
+    /// regard to case, RFC 2045 §5.1). A missing `typ` names no kind: the provider
+    /// always sets one.
+    pub fn accepts(self, typ: Option<&str>) -> bool {
+        let Some(typ) = typ else {
+            return false;
+        };
+        let typ = typ.to_ascii_lowercase();
+        let typ = typ.strip_prefix("application/").unwrap_or(&typ);
+        match self {
+            // `application/jwt` is the full media type of `JWT` (RFC 7519 §5.1).
+            JwtType::IdToken => typ == "jwt",
+            JwtType::AccessToken => typ == "at+jwt",
+            JwtType::LogoutToken => typ == "logout+jwt",
+        }
+    }
 }
 
 /// The provider's signing keys, reloadable from the database.
@@ -279,15 +324,15 @@ impl Keys {
         }
     }
 
-    /// Signs `claims` as a compact JWS with the active key of `alg`, setting `typ`
-    /// (`JWT` for ID tokens, `at+jwt` for access tokens, RFC 9068 §2.1) and `kid`.
+    /// Signs `claims` as a compact JWS with the active key of `alg`, setting `kid` and
+    /// the `typ` of `kind` (explicit typing, RFC 8725 §3.11).
     ///
     /// # Errors
     /// No active key for `alg`, or a signing failure.
     pub fn sign(
         &self,
         alg: SigningAlg,
-        typ: &str,
+        kind: JwtType,
         claims: Map<String, Value>,
     ) -> anyhow::Result<String> {
         let set = self.current();
@@ -297,7 +342,7 @@ impl Keys {
             .and_then(|&i| set.keys.get(i))
             .ok_or_else(|| anyhow!("no active {alg} key"))?;
         let mut header = JwsHeader::new();
-        header.set_token_type(typ);
+        header.set_token_type(kind.typ());
         header.set_key_id(key.kid.clone());
         let payload = JwtPayload::from_map(claims)?;
         Ok(josekit::jwt::encode_with_signer(
@@ -307,14 +352,21 @@ impl Keys {
         )?)
     }
 
-    /// Verifies a compact JWS signed by one of our published keys and returns its
-    /// header `typ` and claims. Only RS256, ES256 and EdDSA are accepted; the key is
-    /// chosen by `kid` from our own set, never from `jku`, `x5u` or `jwk` headers
-    /// (RFC 8725 §3.1). Time claims are not checked here.
+    /// Verifies a compact JWS signed by one of our published keys as a token of the
+    /// `expected` kind and returns its claims. Only RS256, ES256 and EdDSA are
+    /// accepted; the key is chosen by `kid` from our own set, never from `jku`, `x5u`
+    /// or `jwk` headers (RFC 8725 §3.1); a `typ` other than the kind's is refused
+    /// (RFC 8725 §3.11), so an access token or a logout token never passes as an ID
+    /// token and the reverse. Time claims are not checked here.
     ///
     /// # Errors
-    /// [`VerifyError::BadSignature`] for anything that is not our valid signature.
-    pub fn verify(&self, token: &str) -> Result<(Option<String>, Map<String, Value>), VerifyError> {
+    /// [`VerifyError::BadSignature`] for anything that is not our valid signature,
+    /// [`VerifyError::WrongType`] for our signature on another kind of token.
+    pub fn verify(
+        &self,
+        token: &str,
+        expected: JwtType,
+    ) -> Result<Map<String, Value>, VerifyError> {
         if token.len() > 16 * 1024 {
             return Err(VerifyError::BadSignature);
         }
@@ -333,10 +385,10 @@ impl Keys {
             Ok(found)
         });
         match decoded {
-            Ok((payload, header)) => Ok((
-                header.token_type().map(str::to_owned),
-                payload.claims_set().clone(),
-            )),
+            Ok((payload, header)) if expected.accepts(header.token_type()) => {
+                Ok(payload.claims_set().clone())
+            }
+            Ok(_) => Err(VerifyError::WrongType),
             Err(_) => Err(VerifyError::BadSignature),
         }
     }
@@ -447,4 +499,28 @@ async fn load_set(db: &Db, kek: &Kek) -> anyhow::Result<KeySet> {
         active,
         jwks: axum::body::Bytes::from(jwks),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JwtType;
+
+    #[test]
+    fn each_kind_accepts_only_its_own_typ() {
+        let kinds = [JwtType::IdToken, JwtType::AccessToken, JwtType::LogoutToken];
+        for kind in kinds {
+            assert!(kind.accepts(Some(kind.typ())));
+            for other in kinds.into_iter().filter(|k| *k != kind) {
+                assert!(!kind.accepts(Some(other.typ())), "{kind:?} took {other:?}");
+            }
+            assert!(!kind.accepts(None));
+            assert!(!kind.accepts(Some("")));
+        }
+        assert!(JwtType::AccessToken.accepts(Some("application/at+jwt")));
+        assert!(JwtType::AccessToken.accepts(Some("AT+JWT")));
+        assert!(JwtType::LogoutToken.accepts(Some("application/logout+jwt")));
+        assert!(JwtType::IdToken.accepts(Some("jwt")));
+        assert!(!JwtType::IdToken.accepts(Some("JWT+at")));
+        assert!(!JwtType::AccessToken.accepts(Some("application/jwt")));
+    }
 }

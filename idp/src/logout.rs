@@ -13,7 +13,7 @@ use sqlx::AnyConnection;
 
 use crate::crypto;
 use crate::db::{audit, logout as db, sessions};
-use crate::keys::SigningAlg;
+use crate::keys::{JwtType, SigningAlg};
 use crate::state::AppState;
 
 /// The `events` member of a logout token (Back-Channel Logout 1.0 §2.4).
@@ -114,7 +114,7 @@ fn logout_token(
     claims.insert("sub".into(), json!(sub));
     claims.insert("sid".into(), json!(sid));
     claims.insert("events".into(), json!({ EVENT: {} }));
-    state.keys.sign(alg, "logout+jwt", claims)
+    state.keys.sign(alg, JwtType::LogoutToken, claims)
 }
 
 /// POSTs every due logout token once; returns how many were delivered.

@@ -35,7 +35,8 @@ pub struct GrantRow {
     pub revoked_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, client_id, user_id, sid, redirect_uri, redirect_uri_given, \
+/// The columns of [`GrantRow`], in order.
+pub(crate) const COLUMNS: &str = "id, client_id, user_id, sid, redirect_uri, redirect_uri_given, \
     code_challenge, nonce, scope, auth_time, code_expires_at, expires_at, revoked_at";
 
 /// Inserts a grant with its (hashed) code.

@@ -49,7 +49,7 @@ async fn authorize(
         params.map_err(|_| Error::Page(PageError::BadRequest("error.params")))?;
     let client_id = authorize::client_id(&params)?;
     let client = find_client(state, client_id).await?;
-    let request = authorize::validate(&params, &client, &state.keys, &state.config.issuer)?;
+    let request = authorize::validate(&params, &client, state).await?;
     let session = session::current(state, cookies).await?;
     let now = state.clock.now();
     match request.decide(session.as_ref(), now) {
@@ -215,6 +215,7 @@ fn error_response(state: &AppState, e: Error) -> Response {
         Error::Authorize(AuthorizeError::Page(message)) => {
             PageError::BadRequest(message).into_response()
         }
+        Error::Authorize(AuthorizeError::Internal(e)) => PageError::Internal(e).into_response(),
         Error::Authorize(AuthorizeError::Redirect {
             redirect_uri,
             state: client_state,

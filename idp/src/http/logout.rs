@@ -1,50 +1,26 @@
 //! The end_session_endpoint (OpenID Connect RP-Initiated Logout 1.0), GET and POST.
 //!
-//! With a valid `id_token_hint` (our signature; expired is fine) for the browser's
-//! user, the session ends at once, every relying party that got tokens through it is
-//! told over the back channel, and the browser goes to `post_logout_redirect_uri`
-//! (only if registered for the hint's client, compared exactly) with `state`. Without
-//! a valid hint the user confirms on a page, and no redirect follows: an unverified
-//! request never sends the browser anywhere.
+//! With a valid `id_token_hint` (an ID token of ours, never another kind of JWT:
+//! [`id_token_hint::verify`]; expired is fine) for the browser's user, the session
+//! ends at once, every relying party that got tokens through it is told over the back
+//! channel, and the browser goes to `post_logout_redirect_uri` (only if registered for
+//! the hint's client, compared exactly) with `state`, or to the URI exactly as
+//! registered without one. Without a valid hint the user confirms on a page, and no
+//! redirect follows: an unverified request never sends the browser anywhere.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use serde_json::Value;
 use tower_cookies::Cookies;
 
 use super::error::{page, PageError};
 use super::extract::{ParamsError, RequestParams};
 use super::{lang, session};
-use crate::db::clients;
 use crate::i18n;
 use crate::logout;
-use crate::oauth::authorization_response;
-use crate::oauth::client::Client;
+use crate::oauth::{authorization_response, id_token_hint};
 use crate::state::AppState;
-
-/// What a valid id_token_hint says.
-struct Hint {
-    client_id: String,
-    sub: String,
-}
-
-fn verify_hint(state: &AppState, token: &str) -> Option<Hint> {
-    let (_, claims) = state.keys.verify(token).ok()?;
-    if claims.get("iss").and_then(Value::as_str) != Some(state.config.issuer.as_str()) {
-        return None;
-    }
-    let client_id = match claims.get("aud")? {
-        Value::String(aud) => aud.clone(),
-        Value::Array(list) => list.first()?.as_str()?.to_owned(),
-        _ => return None,
-    };
-    Some(Hint {
-        client_id,
-        sub: claims.get("sub")?.as_str()?.to_owned(),
-    })
-}
 
 /// `GET|POST /logout`.
 pub async fn handle(
@@ -68,27 +44,18 @@ pub async fn handle(
         session::clear(&state, &cookies);
         return Ok(signed_out());
     }
-    let hint = params
-        .get("id_token_hint")
-        .and_then(|t| verify_hint(&state, t));
+    let hint = match params.get("id_token_hint") {
+        Some(token) => id_token_hint::verify(&state, token).await?,
+        None => None,
+    };
     if let (Some(hint), Some(asked)) = (&hint, params.get("client_id")) {
-        if hint.client_id != asked {
+        if hint.client.client_id != asked {
             return Err(PageError::BadRequest("logout.client_mismatch"));
         }
     }
     let redirect = params.get("post_logout_redirect_uri");
-    let client: Option<Client> = match &hint {
-        Some(h) => clients::find(&state.db, &h.client_id)
-            .await?
-            .map(Client::from_row)
-            .transpose()?,
-        None => None,
-    };
-    if let Some(uri) = redirect {
-        let allowed = client
-            .as_ref()
-            .is_some_and(|c| c.allows_post_logout_redirect(uri));
-        if hint.is_some() && !allowed {
+    if let (Some(hint), Some(uri)) = (&hint, redirect) {
+        if !hint.client.allows_post_logout_redirect(uri) {
             return Err(PageError::BadRequest("logout.redirect_unregistered"));
         }
     }
@@ -109,7 +76,7 @@ pub async fn handle(
                 &state,
                 &s.user_id,
                 &s.sid,
-                &format!("rp:{}", hint.client_id),
+                &format!("rp:{}", hint.client.client_id),
             )
             .await?;
         }
@@ -118,12 +85,12 @@ pub async fn handle(
     // Only this browser's own session ends: an ID token alone (it travels in URLs) must
     // not sign its user out of other browsers.
     session::clear(&state, &cookies);
-    match (redirect, client) {
-        (Some(uri), Some(_)) => {
+    match redirect {
+        Some(uri) => {
             let target = authorization_response(uri, &[("state", params.get("state"))]);
             Ok(Redirect::to(&target).into_response())
         }
-        _ => Ok(signed_out()),
+        None => Ok(signed_out()),
     }
 }
 

@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{Client, GrantType};
 use super::error::{ErrorCode, OAuthError};
+use super::id_token_hint;
 use super::params::Params;
 use super::pkce;
 use super::scope::{self, Scope};
 use crate::db::sessions::SessionRow;
-use crate::keys::Keys;
+use crate::state::AppState;
 
 /// A validated authorization request; stored as JSON while the user logs in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,6 +60,8 @@ pub enum AuthorizeError {
         /// The error.
         error: OAuthError,
     },
+    /// A database failure while validating (500 page).
+    Internal(anyhow::Error),
 }
 
 /// The client_id of a request, or the error page explaining why it has none.
@@ -74,16 +77,16 @@ pub fn client_id(params: &Params) -> Result<&str, AuthorizeError> {
         .ok_or(AuthorizeError::Page("error.no_client_id"))
 }
 
-/// Validates a request for a known `client`. `verify_hint` checks an id_token_hint
-/// and returns its `sub` (our signature required; expiry ignored).
+/// Validates a request for a known `client`. An id_token_hint must be an ID token of
+/// this provider ([`id_token_hint::verify`]; expiry ignored); its `sub` is kept.
 ///
 /// # Errors
 /// See [`AuthorizeError`]; every rule of OIDC Core §3.1.2.2 and RFC 9700 §2.1.
-pub fn validate(
+/// [`AuthorizeError::Internal`] for a database failure while checking the hint.
+pub async fn validate(
     params: &Params,
     client: &Client,
-    keys: &Keys,
-    issuer: &str,
+    app: &AppState,
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     // 1. redirect_uri: exact match, or the only registered one when absent.
     if params.is_malformed("redirect_uri") {
@@ -250,8 +253,11 @@ pub fn validate(
     let id_token_hint_sub = match params.get("id_token_hint") {
         None => None,
         Some(hint) => Some(
-            verify_id_token_hint(keys, issuer, hint)
-                .ok_or_else(|| fail(ErrorCode::InvalidRequest, "invalid id_token_hint"))?,
+            id_token_hint::verify(app, hint)
+                .await
+                .map_err(AuthorizeError::Internal)?
+                .ok_or_else(|| fail(ErrorCode::InvalidRequest, "invalid id_token_hint"))?
+                .sub,
         ),
     };
 
@@ -270,18 +276,6 @@ pub fn validate(
         id_token_hint_sub,
         ui_locales: params.get("ui_locales").map(str::to_owned),
     })
-}
-
-/// The `sub` of an ID token we signed (expired is fine, OIDC Core §3.1.2.1).
-fn verify_id_token_hint(keys: &Keys, issuer: &str, hint: &str) -> Option<String> {
-    let (_, claims) = keys.verify(hint).ok()?;
-    if claims.get("iss").and_then(|v| v.as_str()) != Some(issuer) {
-        return None;
-    }
-    claims
-        .get("sub")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
 }
 
 /// What to do with a validated request.

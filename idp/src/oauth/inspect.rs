@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::crypto;
 use crate::db::{grants, tokens};
+use crate::keys::JwtType;
 use crate::state::AppState;
 
 /// The validated claims of a live access token.
@@ -38,22 +39,17 @@ pub enum InvalidToken {
     Internal(#[from] anyhow::Error),
 }
 
-/// Validates an access token: our signature with an allowed algorithm, `typ` at+jwt,
-/// our `iss`, unexpired, and still live in the database (not revoked, grant and user
-/// active).
+/// Validates an access token: our signature with an allowed algorithm, `typ` at+jwt
+/// (RFC 9068 §4; an ID token or a logout token is refused), our `iss`, unexpired,
+/// and still live in the database (not revoked, grant and user active).
 ///
 /// # Errors
 /// See [`InvalidToken`].
 pub async fn access_token(state: &AppState, token: &str) -> Result<AccessToken, InvalidToken> {
-    let (typ, claims) = state
+    let claims = state
         .keys
-        .verify(token)
+        .verify(token, JwtType::AccessToken)
         .map_err(|_| InvalidToken::Malformed)?;
-    if !typ.is_some_and(|t| {
-        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
-    }) {
-        return Err(InvalidToken::Malformed);
-    }
     if claims.get("iss").and_then(Value::as_str) != Some(state.config.issuer.as_str()) {
         return Err(InvalidToken::Malformed);
     }
@@ -84,7 +80,10 @@ pub fn looks_like_jwt(token: &str) -> bool {
 }
 
 /// The RFC 7662 §2.2 introspection response for `token` as seen by `client_id`:
-/// `{"active": false}` for anything unknown, inactive or issued to another client.
+/// `{"active": false}` for anything unknown, inactive or issued to another client. A
+/// refresh token is active only while it is its family's live token (RFC 9700
+/// §4.14.2); a JWT only if it is one of our access tokens (never an ID token or a
+/// logout token, RFC 8725 §3.11).
 ///
 /// # Errors
 /// Database failures.
@@ -120,41 +119,32 @@ pub async fn introspect(state: &AppState, client_id: &str, token: &str) -> anyho
         return Ok(Value::Object(body));
     }
     let now = state.clock.now();
-    let Some(row) = tokens::find_refresh(&state.db, &crypto::sha256_b64(token.as_bytes())).await?
-    else {
-        return Ok(inactive);
-    };
-    if row.client_id != client_id
-        || row.used_at.is_some()
-        || row.revoked_at.is_some()
-        || row.expires_at <= now
-    {
-        return Ok(inactive);
-    }
-    match grants::find(&state.db, &row.grant_id).await? {
-        Some(g) if g.revoked_at.is_none() && g.expires_at > now => Ok(json!({
+    let hash = crypto::sha256_b64(token.as_bytes());
+    match tokens::find_family(&state.db, &hash).await? {
+        Some(f) if f.client_id == client_id && f.is_live_head(&hash, now) => Ok(json!({
             "active": true,
             "token_type": "refresh_token",
-            "scope": g.scope,
-            "client_id": g.client_id,
-            "sub": g.user_id,
+            "scope": f.scope,
+            "client_id": f.client_id,
+            "sub": f.user_id,
             "iss": state.config.issuer,
-            "exp": row.expires_at.min(g.expires_at),
+            "exp": f.refresh_expires_at,
         })),
         _ => Ok(inactive),
     }
 }
 
-/// Revokes `token` if it was issued to `client_id` (RFC 7009 §2.1): a refresh token
-/// takes its whole grant (and so its access tokens) with it; an access token is
-/// revoked alone. Unknown and foreign tokens are silently ignored.
+/// Revokes `token` if it was issued to `client_id` (RFC 7009 §2.1): any refresh token
+/// of a family (the live one or one it replaced) takes its whole grant (and so its
+/// access tokens) with it; an access token is revoked alone. Unknown and foreign
+/// tokens, and JWTs that are not access tokens, are silently ignored.
 ///
 /// # Errors
 /// Database failures.
 pub async fn revoke(state: &AppState, client_id: &str, token: &str) -> anyhow::Result<()> {
     let now = state.clock.now();
     if looks_like_jwt(token) {
-        if let Ok((_, claims)) = state.keys.verify(token) {
+        if let Ok(claims) = state.keys.verify(token, JwtType::AccessToken) {
             let owner = claims.get("client_id").and_then(Value::as_str);
             if let (Some(jti), Some(owner)) = (claims.get("jti").and_then(Value::as_str), owner) {
                 if owner == client_id {
@@ -164,11 +154,11 @@ pub async fn revoke(state: &AppState, client_id: &str, token: &str) -> anyhow::R
         }
         return Ok(());
     }
-    if let Some(row) =
-        tokens::find_refresh(&state.db, &crypto::sha256_b64(token.as_bytes())).await?
+    if let Some(family) =
+        tokens::find_family(&state.db, &crypto::sha256_b64(token.as_bytes())).await?
     {
-        if row.client_id == client_id {
-            grants::revoke(&state.db, &row.grant_id, now).await?;
+        if family.client_id == client_id {
+            grants::revoke(&state.db, &family.grant_id, now).await?;
         }
     }
     Ok(())

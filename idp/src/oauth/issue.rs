@@ -13,6 +13,7 @@ use crate::db::grants::{self, GrantRow};
 use crate::db::sessions::SessionRow;
 use crate::db::tokens::{self, NewAccessToken};
 use crate::db::users::UserRow;
+use crate::keys::JwtType;
 use crate::state::AppState;
 
 /// Creates the grant and its code for `request`, authorized by `session`, and returns
@@ -85,11 +86,21 @@ pub enum Subject<'a> {
         user: &'a UserRow,
         /// The nonce to echo (only in the code exchange).
         nonce: Option<&'a str>,
-        /// The hash of the refresh token this rotation replaces, if any.
-        rotated_from: Option<&'a str>,
+        /// The refresh token of the response.
+        refresh: Refresh<'a>,
     },
     /// The client acting for itself (client_credentials).
     Client,
+}
+
+/// The refresh token a user's token response carries (RFC 9700 §4.14.2).
+#[derive(Debug, Clone, Copy)]
+pub enum Refresh<'a> {
+    /// The code exchange: start the grant's family with a new random token (256 bits),
+    /// if the client may use the refresh_token grant.
+    Start,
+    /// A rotation already made this token the family's live one.
+    Rotated(&'a str),
 }
 
 /// Issues an access token, plus an ID token when `openid` is in `scope` and a refresh
@@ -131,7 +142,7 @@ pub async fn issue_tokens(
         }
     }
     let alg = cfg.access_token_alg;
-    let access_token = state.keys.sign(alg, "at+jwt", at)?;
+    let access_token = state.keys.sign(alg, JwtType::AccessToken, at)?;
     tokens::insert_access(
         &state.db,
         &NewAccessToken {
@@ -158,26 +169,28 @@ pub async fn issue_tokens(
         grant,
         user,
         nonce,
-        rotated_from,
+        refresh,
     } = subject
     else {
         return Ok(response);
     };
 
-    if client.allows(GrantType::RefreshToken) {
-        let refresh = crypto::random_token(32);
-        let expires_at = (now + cfg.refresh_token_idle_seconds).min(grant.expires_at);
-        tokens::insert_refresh(
-            &state.db,
-            &crypto::sha256_b64(refresh.as_bytes()),
-            &grant.id,
-            &grant.scope,
-            rotated_from,
-            now,
-            expires_at,
-        )
-        .await?;
-        response.refresh_token = Some(refresh);
+    match refresh {
+        Refresh::Start if client.allows(GrantType::RefreshToken) => {
+            let token = crypto::random_token(32);
+            let expires_at = (now + cfg.refresh_token_idle_seconds).min(grant.expires_at);
+            tokens::start_family(
+                &state.db,
+                grant,
+                &crypto::sha256_b64(token.as_bytes()),
+                now,
+                expires_at,
+            )
+            .await?;
+            response.refresh_token = Some(token);
+        }
+        Refresh::Start => {}
+        Refresh::Rotated(token) => response.refresh_token = Some(token.to_owned()),
     }
 
     if scope.contains("openid") {
@@ -202,7 +215,7 @@ pub async fn issue_tokens(
         }
         id.extend(user_claims(user, scope));
         id.extend(super::claims::product_claims(state, user, scope, false).await?);
-        response.id_token = Some(state.keys.sign(alg, "JWT", id)?);
+        response.id_token = Some(state.keys.sign(alg, JwtType::IdToken, id)?);
     }
     Ok(response)
 }

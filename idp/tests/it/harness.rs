@@ -28,7 +28,7 @@ pub fn backend() -> String {
     std::env::var("IDP_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into())
 }
 
-async fn database_url(dir: &TempDir) -> String {
+pub async fn database_url(dir: &TempDir) -> String {
     if backend() == "postgres" {
         let admin_url = std::env::var("IDP_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());

@@ -13,11 +13,14 @@ mod process;
 
 mod authorize;
 mod bad_input;
+mod jwt_typing;
 mod keys_and_config;
 mod login;
 mod onboarding;
 mod openidconnect_flow;
 mod password_lifecycle;
+mod query_plans;
+mod refresh_families;
 mod support_logout;
 mod token;
 mod tokens_api;

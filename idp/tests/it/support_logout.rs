@@ -14,7 +14,7 @@ use idp::admin::{ClientSpec, UserSpec};
 
 const SCOPE: &str = "openid profile email company roles support";
 
-fn portal_spec(backchannel: Option<String>) -> ClientSpec {
+pub(crate) fn portal_spec(backchannel: Option<String>) -> ClientSpec {
     ClientSpec {
         scope: format!("{SCOPE} offline_access"),
         post_logout_redirect_uris: vec!["https://portal.example/bye".into()],
@@ -314,7 +314,7 @@ async fn operators_set_support_with_the_cli_and_the_admin_page() {
 }
 
 /// Logs `username` in through `client` in `browser`; returns the token response.
-async fn signed_in(
+pub(crate) async fn signed_in(
     app: &TestApp,
     browser: &Browser,
     client: &TestClient,
@@ -330,7 +330,11 @@ async fn signed_in(
     .await
 }
 
-async fn silent(app: &TestApp, browser: &Browser, client: &TestClient) -> Option<String> {
+pub(crate) async fn silent(
+    app: &TestApp,
+    browser: &Browser,
+    client: &TestClient,
+) -> Option<String> {
     let (_, challenge) = pkce();
     let (_, location, _) = browser
         .get(&authorize_url(
@@ -470,8 +474,8 @@ async fn logout_never_redirects_to_an_unregistered_uri_or_without_a_valid_hint()
 }
 
 #[derive(Clone, Default)]
-struct Receiver {
-    tokens: Arc<Mutex<Vec<String>>>,
+pub(crate) struct Receiver {
+    pub(crate) tokens: Arc<Mutex<Vec<String>>>,
     fail_first: Arc<Mutex<u32>>,
 }
 
@@ -494,7 +498,7 @@ async fn receive(
 }
 
 /// A relying party's back-channel endpoint, answering 503 `fail_first` times.
-async fn backchannel_receiver(fail_first: u32) -> (String, Receiver) {
+pub(crate) async fn backchannel_receiver(fail_first: u32) -> (String, Receiver) {
     let receiver = Receiver {
         tokens: Arc::default(),
         fail_first: Arc::new(Mutex::new(fail_first)),
@@ -513,7 +517,7 @@ async fn backchannel_receiver(fail_first: u32) -> (String, Receiver) {
     (url, receiver)
 }
 
-async fn wait_for_tokens(receiver: &Receiver, n: usize) -> Vec<String> {
+pub(crate) async fn wait_for_tokens(receiver: &Receiver, n: usize) -> Vec<String> {
     for _ in 0..200 {
         let got = receiver.tokens.lock().unwrap().clone();
         if got.len() >= n {
@@ -556,12 +560,11 @@ async fn every_relying_party_of_the_session_gets_a_signed_logout_token() {
     let (header, _) = jwt_parts(&token);
     assert_eq!(header["typ"], "logout+jwt");
     assert_eq!(header["alg"], "RS256");
-    let (typ, verified) = app
+    let verified = app
         .state
         .keys
-        .verify(&token)
-        .expect("signed by the provider");
-    assert_eq!(typ.as_deref(), Some("logout+jwt"));
+        .verify(&token, idp::keys::JwtType::LogoutToken)
+        .expect("signed by the provider, typ logout+jwt");
     assert_eq!(verified["iss"], app.base);
     assert_eq!(verified["aud"], customer_portal.id);
     assert_eq!(verified["sub"], user.id);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use idp::keys::SigningAlg;
+use idp::keys::{JwtType, SigningAlg};
 use josekit::jws::{JwsHeader, RS256};
 use josekit::jwt::JwtPayload;
 use reqwest::StatusCode;
@@ -140,7 +140,7 @@ fn provider_signed(env: &Env, claims: Value) -> String {
     env.idp
         .state
         .keys
-        .sign(SigningAlg::RS256, "logout+jwt", map)
+        .sign(SigningAlg::RS256, JwtType::LogoutToken, map)
         .unwrap()
 }
 

@@ -5,7 +5,7 @@ use crate::crypto;
 use crate::db::{grants, users};
 use crate::oauth::client::{Client, GrantType};
 use crate::oauth::error::TokenError;
-use crate::oauth::issue::{issue_tokens, Subject, TokenResponse};
+use crate::oauth::issue::{issue_tokens, Refresh, Subject, TokenResponse};
 use crate::oauth::params::Params;
 use crate::oauth::pkce;
 use crate::oauth::scope::Scope;
@@ -84,7 +84,7 @@ pub async fn exchange(
             grant: &grant,
             user: &user,
             nonce: nonce.as_deref(),
-            rotated_from: None,
+            refresh: Refresh::Start,
         },
         &scope,
     )
