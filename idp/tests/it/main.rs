@@ -13,11 +13,13 @@ mod process;
 
 mod authorize;
 mod bad_input;
+mod form_validation;
 mod keys_and_config;
 mod login;
 mod onboarding;
 mod openidconnect_flow;
 mod password_lifecycle;
 mod support_logout;
+mod throttling;
 mod token;
 mod tokens_api;
