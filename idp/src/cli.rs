@@ -571,8 +571,14 @@ async fn support(config: Config, cmd: SupportCommand) -> anyhow::Result<()> {
     let state = AppState::build(config, Arc::new(SystemClock)).await?;
     match cmd {
         SupportCommand::VerifyPin { email, pin, json } => {
+            let address = crate::email_policy::normalize(&email)
+                .map_err(|e| anyhow::anyhow!("--email {}: {e}", email.trim()))?;
+            let digits = pin.trim();
+            if !(4..=10).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                anyhow::bail!("--pin: a support PIN is 4 to 10 digits");
+            }
             let outcome =
-                crate::support::verify_pin(&state, &email, &pin, &cli_actor(), "cli").await?;
+                crate::support::verify_pin(&state, &address, digits, &cli_actor(), "cli").await?;
             match (outcome, json) {
                 (Err(blocked), _) => anyhow::bail!(
                     "too many checks; try again in {} minutes",

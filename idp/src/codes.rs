@@ -87,11 +87,13 @@ pub async fn issue(state: &AppState, user: &UserRow, purpose: Purpose) -> anyhow
     Ok(())
 }
 
-/// Checks `code` against the user's live code for `purpose`, without using it up: a
-/// wrong entry counts against the code (and kills it at the limit).
+/// Checks `code` against the user's live code for `purpose`, without using it up.
+/// The try is reserved on the code first (atomically; none left, and the code is
+/// dead), then compared in constant time, and given back on a match: whatever the
+/// concurrency, a code sees at most `codes.max_attempts` wrong entries.
 ///
 /// # Errors
-/// Database failures (the inner result says whether the code matched).
+/// Database failures (the inner result is the matching code, if it matched).
 pub async fn verify(
     state: &AppState,
     user_id: &str,
@@ -99,22 +101,23 @@ pub async fn verify(
     code: &str,
 ) -> anyhow::Result<Option<CodeRow>> {
     let now = state.clock.now();
-    let live = email_codes::live(
+    let Some(row) = email_codes::reserve_attempt(
         &state.db,
         user_id,
         purpose.as_str(),
         now,
         state.config.codes.max_attempts,
     )
-    .await?;
+    .await?
+    else {
+        return Ok(None);
+    };
     let presented = code_hash(state, user_id, purpose, code);
-    match live {
-        Some(row) if crypto::ct_eq(row.code_hash.as_bytes(), presented.as_bytes()) => Ok(Some(row)),
-        Some(row) => {
-            email_codes::add_attempt(&state.db, &row.id).await?;
-            Ok(None)
-        }
-        None => Ok(None),
+    if crypto::ct_eq(row.code_hash.as_bytes(), presented.as_bytes()) {
+        email_codes::give_back_attempt(&state.db, &row.id).await?;
+        Ok(Some(row))
+    } else {
+        Ok(None)
     }
 }
 

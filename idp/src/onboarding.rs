@@ -206,16 +206,23 @@ pub async fn register(
             reason: None,
         };
         let expires = now + state.config.registration.confirmation_seconds;
+        // In a savepoint: on PostgreSQL a failed statement aborts the transaction, and
+        // the notice below must still be queued in it.
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
         match registrations::insert(
-            &mut *tx,
+            &mut *savepoint,
             &row,
             &crypto::sha256_b64(token.as_bytes()),
             expires,
         )
         .await
         {
-            Ok(()) => inserted = true,
-            Err(e) if is_unique_violation(&e) => {} // a concurrent registration won: send the notice
+            Ok(()) => {
+                savepoint.commit().await?;
+                inserted = true;
+            }
+            // A concurrent registration won: send the notice.
+            Err(e) if is_unique_violation(&e) => savepoint.rollback().await?,
             Err(e) => return Err(e.into()),
         }
         if inserted {

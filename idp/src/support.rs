@@ -14,8 +14,9 @@ use crate::crypto;
 use crate::db::companies::CompanyRow;
 use crate::db::users::{self, UserRow};
 use crate::db::{audit, companies, support as db};
+use crate::email_policy::NormalizedEmail;
 use crate::state::AppState;
-use crate::throttle::{self, Action, Blocked};
+use crate::throttle::{self, Account, Action, Blocked};
 
 /// Support levels, lowest first.
 pub const LEVELS: [&str; 4] = ["none", "standard", "plus", "priority"];
@@ -117,24 +118,30 @@ pub async fn info(state: &AppState, user: &UserRow) -> anyhow::Result<Option<Sup
     }))
 }
 
-/// Checks a PIN that a caller reads out for the account `email`: throttled per
-/// operator IP and per account, and audited with its result.
+/// Checks a PIN that a caller reads out for the account `email`: resolved to the
+/// account first (one lookup, known or not), the check reserved against the
+/// throttle per operator network, per account and per both before the PIN is
+/// compared (constant time), and audited with its result. A refused (throttled)
+/// check compares nothing and is not audited.
 ///
 /// # Errors
 /// [`Blocked`] (inner) while throttled; database failures (outer).
 pub async fn verify_pin(
     state: &AppState,
-    email: &str,
+    email: &NormalizedEmail,
     presented: &str,
     actor: &str,
-    ip: &str,
+    network: &str,
 ) -> anyhow::Result<Result<bool, Blocked>> {
-    let email = email.trim().to_lowercase();
-    let subject = throttle::Subject::new(&state.config.throttle, Action::Pin, Some(&email), ip);
-    if let Err(blocked) = throttle::check(state, &subject).await? {
-        return Ok(Err(blocked));
-    }
-    let user = users::find_by_login(&state.db, &email).await?;
+    let email = email.as_str();
+    let user = users::find_by_login(&state.db, email).await?;
+    let account = Account::of(user.as_ref(), email);
+    let subject =
+        throttle::Subject::new(&state.config.throttle, Action::Pin, Some(&account), network);
+    let attempt = match throttle::reserve(state, &subject).await? {
+        Ok(attempt) => attempt,
+        Err(blocked) => return Ok(Err(blocked)),
+    };
     let stored = match &user {
         Some(u) => db::sealed_pin(&state.db, &u.id)
             .await?
@@ -147,16 +154,16 @@ pub async fn verify_pin(
         None => false,
     };
     if matches {
-        throttle::succeed(state, &subject).await?;
+        attempt.succeeded(state).await?;
     } else {
-        throttle::fail(state, &subject).await?;
+        attempt.failed(state).await?;
     }
     audit::record(
         state.db.pool(),
         state.clock.now(),
         actor,
         "support.pin_checked",
-        user.as_ref().map_or(email.as_str(), |u| u.id.as_str()),
+        user.as_ref().map_or(email, |u| u.id.as_str()),
         &json!({ "match": matches }),
     )
     .await?;

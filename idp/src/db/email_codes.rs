@@ -11,7 +11,7 @@ pub struct CodeRow {
     pub id: String,
     /// Keyed hash of the code.
     pub code_hash: String,
-    /// Wrong entries so far.
+    /// Tries counted so far (wrong entries, and the one in progress).
     pub attempts: i64,
 }
 
@@ -52,22 +52,30 @@ pub async fn replace(
     Ok(())
 }
 
-/// The user's newest live code for `purpose`: unused, not voided, unexpired and with
-/// fewer than `max_attempts` wrong entries.
+/// Reserves one try on the user's newest code for `purpose` before it is compared:
+/// counts the try on that code if it is unused, not voided, unexpired and has had
+/// fewer than `max_attempts` tries, in one statement (so concurrent entries can
+/// never exceed `max_attempts` tries), and returns it with the try counted. `None`
+/// when there is no such code.
 ///
 /// # Errors
 /// Database errors.
-pub async fn live(
+pub async fn reserve_attempt(
     db: &Db,
     user_id: &str,
     purpose: &str,
     now: i64,
     max_attempts: i64,
 ) -> sqlx::Result<Option<CodeRow>> {
+    // The conditions are repeated outside the subquery so PostgreSQL re-checks them
+    // on the newest row version after waiting for a concurrent try's lock.
     sqlx::query_as(
-        "SELECT id, code_hash, attempts FROM email_codes \
-         WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND voided_at IS NULL \
-         AND expires_at > $3 AND attempts < $4 ORDER BY created_at DESC, id LIMIT 1",
+        "UPDATE email_codes SET attempts = attempts + 1 \
+         WHERE id = (SELECT id FROM email_codes \
+                     WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND voided_at IS NULL \
+                     AND expires_at > $3 ORDER BY created_at DESC, id LIMIT 1) \
+         AND used_at IS NULL AND voided_at IS NULL AND expires_at > $3 AND attempts < $4 \
+         RETURNING id, code_hash, attempts",
     )
     .bind(user_id)
     .bind(purpose)
@@ -77,12 +85,12 @@ pub async fn live(
     .await
 }
 
-/// Counts a wrong entry.
+/// Gives back a try reserved by [`reserve_attempt`] (the code matched).
 ///
 /// # Errors
 /// Database errors.
-pub async fn add_attempt(db: &Db, id: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE email_codes SET attempts = attempts + 1 WHERE id = $1")
+pub async fn give_back_attempt(db: &Db, id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE email_codes SET attempts = attempts - 1 WHERE id = $1 AND attempts > 0")
         .bind(id)
         .execute(db.pool())
         .await?;

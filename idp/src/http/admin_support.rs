@@ -11,6 +11,7 @@ use tower_cookies::Cookies;
 use super::admin::operator;
 use super::client_ip::ClientIp;
 use super::error::{page, PageError};
+use super::fields::{FieldErrors, Fields, PIN_DIGITS, PIN_FORMAT};
 use super::forms::CsrfForm;
 use super::{lang, session};
 use crate::db::{companies, users};
@@ -119,21 +120,28 @@ pub async fn pin_form(
         Err(redirect) => return Ok(redirect),
     };
     let browser = session::browser_id(&state, &cookies);
+    let view = PinView {
+        email: "",
+        notice: None,
+        error: None,
+        errors: &FieldErrors::new(),
+    };
     Ok(render_pin(
         &state,
         &browser,
         &me.locale,
-        None,
-        None,
+        view,
         StatusCode::OK,
     ))
 }
 
-/// `POST /admin/support`: checks `pin` for the account `email`.
+/// `POST /admin/support`: checks `pin` for the account `email`. A missing,
+/// repeated or unreadable field, an address that is not one, or a PIN that is not
+/// 4 to 10 digits gets the field's message (400) and is neither counted nor audited.
 pub async fn pin_check(
     State(state): State<AppState>,
     cookies: Cookies,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
     let me = match operator(&state, &cookies, "/admin/support").await? {
@@ -141,21 +149,38 @@ pub async fn pin_check(
         Err(redirect) => return Ok(redirect),
     };
     let lang = lang::preferred(me.locale.as_deref(), None);
-    let email = params
-        .get("email")
-        .unwrap_or_default()
-        .trim()
-        .to_lowercase();
-    let pin = params.get("pin").unwrap_or_default();
     let browser = session::browser_id(&state, &cookies);
+    let typed = params.get("email").unwrap_or_default();
+    let mut fields = Fields::new(&params);
+    let email = fields.email("email");
+    let pin = fields.digits("pin", PIN_DIGITS, PIN_FORMAT);
+    let email = match (fields.finish(), email) {
+        (Ok(()), Some(email)) => email,
+        (checked, _) => {
+            let errors = checked.err().unwrap_or_default();
+            let view = PinView {
+                email: typed,
+                notice: None,
+                error: None,
+                errors: &errors,
+            };
+            return Ok(render_pin(
+                &state,
+                &browser,
+                &me.locale,
+                view,
+                StatusCode::BAD_REQUEST,
+            ));
+        }
+    };
     let actor = format!("operator:{}", me.username);
     let (notice, error, status) =
-        match support::verify_pin(&state, &email, pin, &actor, &ip).await? {
+        match support::verify_pin(&state, &email, pin, &actor, &client.network()).await? {
             Ok(true) => (
                 Some(i18n::text(
                     lang,
                     "admin_support.match",
-                    &[("email", &email)],
+                    &[("email", email.as_str())],
                 )),
                 None,
                 StatusCode::OK,
@@ -178,17 +203,28 @@ pub async fn pin_check(
                 )
             }
         };
-    Ok(render_pin(
-        &state, &browser, &me.locale, notice, error, status,
-    ))
+    let view = PinView {
+        email: "",
+        notice,
+        error,
+        errors: &FieldErrors::new(),
+    };
+    Ok(render_pin(&state, &browser, &me.locale, view, status))
+}
+
+/// What the PIN check page shows besides the form.
+struct PinView<'a> {
+    email: &'a str,
+    notice: Option<String>,
+    error: Option<String>,
+    errors: &'a FieldErrors,
 }
 
 fn render_pin(
     state: &AppState,
     browser: &str,
     locale: &Option<String>,
-    notice: Option<String>,
-    error: Option<String>,
+    view: PinView<'_>,
     status: StatusCode,
 ) -> Response {
     let lang = lang::preferred(locale.as_deref(), None);
@@ -199,8 +235,10 @@ fn render_pin(
             lang,
             title => i18n::text(lang, "admin_support.title", &[]),
             csrf_token => session::csrf_token(state, browser),
-            notice,
-            error,
+            email => view.email,
+            notice => view.notice,
+            error => view.error,
+            errors => view.errors,
         },
     )
 }

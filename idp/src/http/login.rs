@@ -13,12 +13,12 @@ use tower_cookies::Cookies;
 use super::authorize::{Pending, EXPIRED};
 use super::client_ip::ClientIp;
 use super::error::{page, PageError};
+use super::fields::{FieldErrors, Fields};
 use super::forms::CsrfForm;
 use super::{lang, session};
 use crate::crypto;
 use crate::db::users::{self, UserRow};
 use crate::db::{auth_requests, clients};
-use crate::email_policy;
 use crate::i18n;
 use crate::state::AppState;
 use crate::throttle::{self, Action};
@@ -82,19 +82,16 @@ pub async fn form(
     ))
 }
 
-/// `POST /login`: checks CSRF, then the credentials; on success starts a new session
-/// and continues the pending authorization request (or goes to `return_to`).
+/// `POST /login`: checks CSRF and the fields, then the credentials (throttled per
+/// account, whatever spelling of it was typed); on success starts a new session and
+/// continues the pending authorization request (or goes to `return_to`).
 pub async fn submit(
     State(state): State<AppState>,
     cookies: Cookies,
     headers: HeaderMap,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    // A repeated or oversized field is not a login attempt.
-    params
-        .check()
-        .map_err(|_| PageError::BadRequest("error.params"))?;
     let browser = session::browser_id(&state, &cookies);
     let request_id = params.get("request_id").map(str::to_owned);
     let pending = match &request_id {
@@ -102,23 +99,42 @@ pub async fn submit(
         None => None,
     };
     let return_to = safe_return_to(params.get("return_to")).map(str::to_owned);
-    let login = params.get("username").unwrap_or_default().trim().to_owned();
-    let password = params.get("password").unwrap_or_default();
-    let subject = throttle::Subject::new(&state.config.throttle, Action::Login, Some(&login), &ip);
-    if let Err(blocked) = throttle::check(&state, &subject).await? {
+    let mut fields = Fields::new(&params);
+    let login = fields.required("username").trim().to_owned();
+    let password = fields.required("password");
+    if let Err(errors) = fields.finish() {
+        // A missing, repeated or unreadable field is not a login attempt.
         let view =
             LoginView::new(&state, &browser, request_id.as_deref(), pending.as_ref()).await?;
-        let minutes = blocked.minutes().to_string();
-        let message = i18n::text(view.lang, "throttle.try_again", &[("minutes", &minutes)]);
-        let mut response = view.render_message(&login, return_to.as_deref(), &message);
-        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        let mut response = view.page(&login, return_to.as_deref(), None, None, &errors);
+        *response.status_mut() = StatusCode::BAD_REQUEST;
         return Ok(response);
     }
-    let user = match authenticate(&state, &login, password).await? {
+    // One lookup for every name, known or not; the account's keys whatever its spelling.
+    let (user, account) = throttle::resolve(&state, &login).await?;
+    let subject = throttle::Subject::new(
+        &state.config.throttle,
+        Action::Login,
+        Some(&account),
+        &client.network(),
+    );
+    let attempt = match throttle::reserve(&state, &subject).await? {
+        Ok(attempt) => attempt,
+        Err(blocked) => {
+            let view =
+                LoginView::new(&state, &browser, request_id.as_deref(), pending.as_ref()).await?;
+            let minutes = blocked.minutes().to_string();
+            let message = i18n::text(view.lang, "throttle.try_again", &[("minutes", &minutes)]);
+            let mut response = view.render_message(&login, return_to.as_deref(), &message);
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            return Ok(response);
+        }
+    };
+    let user = match authenticate(&state, user, password).await? {
         Some(user) => user,
         None => {
-            tracing::info!(%ip, "failed login");
-            throttle::fail(&state, &subject).await?;
+            tracing::info!(ip = %client.0, "failed login");
+            attempt.failed(&state).await?;
             let view =
                 LoginView::new(&state, &browser, request_id.as_deref(), pending.as_ref()).await?;
             let mut response = view.render(&login, return_to.as_deref(), Some(LOGIN_FAILED), None);
@@ -126,8 +142,8 @@ pub async fn submit(
             return Ok(response);
         }
     };
-    throttle::succeed(&state, &subject).await?;
-    session::start(&state, &cookies, &headers, &ip, &user).await?;
+    attempt.succeeded(&state).await?;
+    session::start(&state, &cookies, &headers, &client.0, &user).await?;
     tracing::info!(user = %user.id, "login");
     let target = match (request_id, user.must_change_password()) {
         (Some(id), _) => format!("/authorize/resume?request_id={id}"),
@@ -137,23 +153,14 @@ pub async fn submit(
     Ok(Redirect::to(&target).into_response())
 }
 
-/// The user these credentials belong to, or `None` (always after one argon2
-/// verification). A one-time password must be unexpired and is consumed here.
+/// `user` (found by [`throttle::resolve`]) if `password` is theirs and they may log
+/// in, or `None` (always after one argon2 verification, against a dummy hash without
+/// a user). A one-time password must be unexpired and is consumed here.
 async fn authenticate(
     state: &AppState,
-    login: &str,
+    user: Option<UserRow>,
     password: &str,
 ) -> Result<Option<UserRow>, PageError> {
-    let key = if login.contains('@') {
-        email_policy::normalize(login).map_or_else(|_| login.to_lowercase(), |e| e.to_string())
-    } else {
-        login.to_lowercase()
-    };
-    let user = if key.is_empty() || key.len() > 254 {
-        None
-    } else {
-        users::find_by_login(&state.db, &key).await?
-    };
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());
     let password_ok = state.passwords.verify(password, phc.as_deref()).await?;
     let Some(user) = user.filter(|u| password_ok && u.is_active()) else {
@@ -228,11 +235,18 @@ impl LoginView {
             return_to,
             error.map(|key| i18n::text(self.lang, key, &[])),
             notice.map(|key| i18n::text(self.lang, key, &[])),
+            &FieldErrors::new(),
         )
     }
 
     fn render_message(&self, username: &str, return_to: Option<&str>, error: &str) -> Response {
-        self.page(username, return_to, Some(error.to_owned()), None)
+        self.page(
+            username,
+            return_to,
+            Some(error.to_owned()),
+            None,
+            &FieldErrors::new(),
+        )
     }
 
     fn page(
@@ -241,6 +255,7 @@ impl LoginView {
         return_to: Option<&str>,
         error: Option<String>,
         notice: Option<String>,
+        errors: &FieldErrors,
     ) -> Response {
         page(
             StatusCode::OK,
@@ -255,6 +270,7 @@ impl LoginView {
                 client_name => self.client_name,
                 error,
                 notice,
+                errors,
             },
         )
     }

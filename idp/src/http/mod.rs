@@ -8,6 +8,7 @@ pub mod client_ip;
 pub mod discovery;
 pub mod error;
 pub mod extract;
+pub mod fields;
 pub mod forms;
 pub mod introspection;
 pub mod jwks;

@@ -16,6 +16,7 @@ use tower_cookies::Cookies;
 
 use super::client_ip::ClientIp;
 use super::error::{page, PageError};
+use super::fields::{FieldErrors, Fields, CODE_DIGITS, CODE_FORMAT};
 use super::forms::{CsrfForm, SignedIn};
 use super::{lang, session};
 use crate::account::{self, Reason, SetPasswordError};
@@ -23,12 +24,11 @@ use crate::codes::{self, Purpose};
 use crate::db::companies;
 use crate::db::email_codes::CodeRow;
 use crate::db::users::{self, UserRow};
-use crate::email_policy;
 use crate::i18n;
 use crate::oauth::params::Params;
 use crate::password_policy::PasswordRejection;
 use crate::state::AppState;
-use crate::throttle::{self, Action};
+use crate::throttle::{self, Account, Action};
 
 /// Query with an optional pending authorization request.
 #[derive(Deserialize)]
@@ -128,6 +128,7 @@ pub async fn new_form(
         &user,
         request_id.as_deref(),
         None,
+        &FieldErrors::new(),
     ))
 }
 
@@ -145,10 +146,22 @@ pub async fn new_submit(
         return Err(PageError::BadRequest("password_new.already_set"));
     }
     let browser = session::browser_id(&state, &cookies);
-    let new = params.get("new_password").unwrap_or_default();
-    let confirmation = params.get("confirm_password").unwrap_or_default();
+    let mut fields = Fields::new(&params);
+    let new = fields.required("new_password");
+    let confirmation = fields.required("confirm_password");
+    if let Err(errors) = fields.finish() {
+        let response = render_new(&state, &browser, &user, request_id, None, &errors);
+        return Ok(with_status(response, StatusCode::BAD_REQUEST));
+    }
     if let Err(rejection) = check_policy(&state, &user, new, confirmation).await? {
-        let response = render_new(&state, &browser, &user, request_id, Some(&rejection));
+        let response = render_new(
+            &state,
+            &browser,
+            &user,
+            request_id,
+            Some(&rejection),
+            &FieldErrors::new(),
+        );
         return Ok(with_status(response, StatusCode::BAD_REQUEST));
     }
     account::set_password(&state, &user, new, Some(&s.sid), None, Reason::Initial)
@@ -163,6 +176,7 @@ fn render_new(
     user: &UserRow,
     request_id: Option<&str>,
     rejection: Option<&PasswordRejection>,
+    errors: &FieldErrors,
 ) -> Response {
     let lang = lang::preferred(user.locale.as_deref(), None);
     page(
@@ -177,6 +191,7 @@ fn render_new(
             min_length => state.password_policy.min_length,
             max_length => state.password_policy.max_length,
             error => rejection.map(|r| rejection_message(lang, r)),
+            errors,
         },
     )
 }
@@ -202,67 +217,124 @@ pub async fn change_form(
         &user,
         notice,
         None,
+        &FieldErrors::new(),
         StatusCode::OK,
     ))
 }
 
-/// `POST /profile/password/code`: mails a code to the registered address.
+/// `POST /profile/password/code`: mails a code to the registered address. Every
+/// request counts against the code-request throttle of the account (shared with
+/// "forgot password"), before the code is issued.
 pub async fn change_code(
     State(state): State<AppState>,
     cookies: Cookies,
     SignedIn { user, session: _ }: SignedIn,
-    ClientIp(ip): ClientIp,
-    CsrfForm(_params): CsrfForm,
+    client: ClientIp,
+    CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let subject =
-        throttle::Subject::new(&state.config.throttle, Action::Forgot, Some(&user.id), &ip);
-    if let Err(blocked) = throttle::check(&state, &subject).await? {
-        let browser = session::browser_id(&state, &cookies);
-        let lang = lang::preferred(user.locale.as_deref(), None);
-        let message = blocked_message(lang, blocked);
+    let browser = session::browser_id(&state, &cookies);
+    let lang = lang::preferred(user.locale.as_deref(), None);
+    if let Err(errors) = Fields::new(&params).finish() {
         return Ok(render_change(
             &state,
             &browser,
             &user,
             None,
-            Some(message),
-            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            &errors,
+            StatusCode::BAD_REQUEST,
         ));
     }
-    // Each request counts, so nobody can flood a mailbox.
-    throttle::fail(&state, &subject).await?;
+    let account = Account::User(user.id.clone());
+    let subject = throttle::Subject::new(
+        &state.config.throttle,
+        Action::Forgot,
+        Some(&account),
+        &client.network(),
+    );
+    match throttle::reserve(&state, &subject).await? {
+        // Each request counts, so nobody can flood a mailbox.
+        Ok(attempt) => attempt.failed(&state).await?,
+        Err(blocked) => {
+            return Ok(render_change(
+                &state,
+                &browser,
+                &user,
+                None,
+                Some(blocked_message(lang, blocked)),
+                &FieldErrors::new(),
+                StatusCode::TOO_MANY_REQUESTS,
+            ));
+        }
+    }
     codes::issue(&state, &user, Purpose::PasswordChange).await?;
     Ok(Redirect::to(&format!("{CHANGE}?sent=1")).into_response())
 }
 
-/// `POST /profile/password`: code, new password and confirmation.
+/// `POST /profile/password`: code, new password and confirmation. Missing or
+/// malformed fields get their message (400) without using a try; a code entry is
+/// reserved against the throttle before the code is compared.
 pub async fn change_submit(
     State(state): State<AppState>,
     cookies: Cookies,
     SignedIn { user, session: s }: SignedIn,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
     let browser = session::browser_id(&state, &cookies);
     let lang = lang::preferred(user.locale.as_deref(), None);
     let fail = |message: String, status: StatusCode| {
-        render_change(&state, &browser, &user, None, Some(message), status)
+        render_change(
+            &state,
+            &browser,
+            &user,
+            None,
+            Some(message),
+            &FieldErrors::new(),
+            status,
+        )
     };
-    let subject = throttle::Subject::new(&state.config.throttle, Action::Code, Some(&user.id), &ip);
-    if let Err(blocked) = throttle::check(&state, &subject).await? {
-        return Ok(fail(
-            blocked_message(lang, blocked),
-            StatusCode::TOO_MANY_REQUESTS,
+    let mut fields = Fields::new(&params);
+    let code = fields.digits("code", CODE_DIGITS, CODE_FORMAT);
+    fields.required("new_password");
+    fields.required("confirm_password");
+    if let Err(errors) = fields.finish() {
+        return Ok(render_change(
+            &state,
+            &browser,
+            &user,
+            None,
+            None,
+            &errors,
+            StatusCode::BAD_REQUEST,
         ));
     }
-    let code = params.get("code").unwrap_or_default();
+    let account = Account::User(user.id.clone());
+    let subject = throttle::Subject::new(
+        &state.config.throttle,
+        Action::Code,
+        Some(&account),
+        &client.network(),
+    );
+    let attempt = match throttle::reserve(&state, &subject).await? {
+        Ok(attempt) => attempt,
+        Err(blocked) => {
+            return Ok(fail(
+                blocked_message(lang, blocked),
+                StatusCode::TOO_MANY_REQUESTS,
+            ))
+        }
+    };
     let Some(valid) = codes::verify(&state, &user.id, Purpose::PasswordChange, code).await? else {
-        throttle::fail(&state, &subject).await?;
+        attempt.failed(&state).await?;
         return Ok(fail(
             i18n::text(lang, "code.wrong", &[]),
             StatusCode::BAD_REQUEST,
         ));
     };
+    // The code was right: whatever the policy says of the new password, this was
+    // not a guess.
+    attempt.succeeded(&state).await?;
     if let Err(message) = set_with_code(
         &state,
         &user,
@@ -276,7 +348,6 @@ pub async fn change_submit(
     {
         return Ok(fail(message, StatusCode::BAD_REQUEST));
     }
-    throttle::succeed(&state, &subject).await?;
     Ok(Redirect::to("/profile?notice=password_changed").into_response())
 }
 
@@ -310,6 +381,7 @@ fn render_change(
     user: &UserRow,
     notice: Option<String>,
     error: Option<String>,
+    errors: &FieldErrors,
     status: StatusCode,
 ) -> Response {
     let lang = lang::preferred(user.locale.as_deref(), None);
@@ -327,6 +399,7 @@ fn render_change(
             digits => state.config.codes.digits,
             notice,
             error,
+            errors,
         },
     )
 }
@@ -354,40 +427,65 @@ pub async fn forgot_form(
         &browser,
         safe_request_id(request_id.as_deref()),
         None,
+        &FieldErrors::new(),
         StatusCode::OK,
     )
 }
 
 /// `POST /password/forgot`: "Reset my password". Always the same redirect to the
-/// code page; whether the address has an account is decided off the request path,
-/// where the code is issued and mailed.
+/// code page for a well-formed address; the code is issued and mailed off the
+/// request path. A missing, repeated or unreadable field, or a value that is not an
+/// e-mail address, gets the field's message on the form (400) and sends nothing.
 pub async fn forgot_submit(
     State(state): State<AppState>,
     cookies: Cookies,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
+    let browser = session::browser_id(&state, &cookies);
     let request_id = safe_request_id(params.get("request_id")).map(str::to_owned);
-    let raw = params.get("email").unwrap_or_default().trim().to_owned();
-    let email = email_policy::normalize(&raw)
-        .map(|e| e.to_string())
-        .unwrap_or_else(|_| raw.to_lowercase());
-    let subject = throttle::Subject::new(&state.config.throttle, Action::Forgot, Some(&email), &ip);
-    if let Err(blocked) = throttle::check(&state, &subject).await? {
-        let browser = session::browser_id(&state, &cookies);
-        let message = blocked_message(lang::current(), blocked);
-        return Ok(render_forgot(
-            &state,
-            &browser,
-            request_id.as_deref(),
-            Some(message),
-            StatusCode::TOO_MANY_REQUESTS,
-        ));
+    let mut fields = Fields::new(&params);
+    let email = fields.email("email");
+    let email = match (fields.finish(), email) {
+        (Ok(()), Some(email)) => email.to_string(),
+        (checked, _) => {
+            return Ok(render_forgot(
+                &state,
+                &browser,
+                request_id.as_deref(),
+                None,
+                &checked.err().unwrap_or_default(),
+                StatusCode::BAD_REQUEST,
+            ))
+        }
+    };
+    // One lookup for every address, known or not, so the account's counter is the
+    // one "Get code" uses too.
+    let user = account_by_email(&state, &email).await?;
+    let account = Account::of(user.as_ref(), &email);
+    let subject = throttle::Subject::new(
+        &state.config.throttle,
+        Action::Forgot,
+        Some(&account),
+        &client.network(),
+    );
+    match throttle::reserve(&state, &subject).await? {
+        Ok(attempt) => attempt.failed(&state).await?,
+        Err(blocked) => {
+            let message = blocked_message(lang::current(), blocked);
+            return Ok(render_forgot(
+                &state,
+                &browser,
+                request_id.as_deref(),
+                Some(message),
+                &FieldErrors::new(),
+                StatusCode::TOO_MANY_REQUESTS,
+            ));
+        }
     }
-    throttle::fail(&state, &subject).await?;
     let background = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = send_reset_code(&background, &email).await {
+        if let Err(e) = send_reset_code(&background, user).await {
             tracing::error!(error = %format!("{e:#}"), "issuing a reset code failed");
         }
     });
@@ -398,11 +496,16 @@ pub async fn forgot_submit(
     Ok(Redirect::to(&target).into_response())
 }
 
-async fn send_reset_code(state: &AppState, email: &str) -> anyhow::Result<()> {
-    match users::find_by_login(&state.db, email).await? {
-        Some(user) if user.is_active() && user.email == email => {
-            codes::issue(state, &user, Purpose::PasswordReset).await
-        }
+/// The account whose e-mail address (not username) is `email` (normalised).
+async fn account_by_email(state: &AppState, email: &str) -> Result<Option<UserRow>, PageError> {
+    Ok(users::find_by_login(&state.db, email)
+        .await?
+        .filter(|u| u.email == email))
+}
+
+async fn send_reset_code(state: &AppState, user: Option<UserRow>) -> anyhow::Result<()> {
+    match user {
+        Some(user) if user.is_active() => codes::issue(state, &user, Purpose::PasswordReset).await,
         _ => Ok(()),
     }
 }
@@ -412,6 +515,7 @@ fn render_forgot(
     browser: &str,
     request_id: Option<&str>,
     error: Option<String>,
+    errors: &FieldErrors,
     status: StatusCode,
 ) -> Response {
     let lang = lang::current();
@@ -423,6 +527,7 @@ fn render_forgot(
             csrf_token => session::csrf_token(state, browser),
             request_id,
             error,
+            errors,
         },
     )
 }
@@ -441,63 +546,85 @@ pub async fn reset_form(
         safe_request_id(request_id.as_deref()),
         "",
         None,
+        &FieldErrors::new(),
         StatusCode::OK,
     )
 }
 
-/// `POST /password/reset`: "Change Password". On success every session and
-/// refresh-token family of the user ends, a notice is mailed, and the login page
-/// (with the pending authorization request) follows.
+/// `POST /password/reset`: "Change Password". Missing or malformed fields get their
+/// message (400) without using a try; a code entry is reserved against the
+/// throttle of the address's account before the code is compared. On success every
+/// session and refresh-token family of the user ends, a notice is mailed, and the
+/// login page (with the pending authorization request) follows.
 pub async fn reset_submit(
     State(state): State<AppState>,
     cookies: Cookies,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
     let browser = session::browser_id(&state, &cookies);
     let request_id = safe_request_id(params.get("request_id")).map(str::to_owned);
     let raw = params.get("email").unwrap_or_default().trim().to_owned();
-    let email = email_policy::normalize(&raw)
-        .map(|e| e.to_string())
-        .unwrap_or_else(|_| raw.to_lowercase());
     let lang = lang::current();
-    let fail = |message: String, status: StatusCode| {
+    let render = |message: Option<String>, errors: &FieldErrors, status: StatusCode| {
         render_reset(
             &state,
             &browser,
             request_id.as_deref(),
             &raw,
-            Some(message),
+            message,
+            errors,
             status,
         )
     };
-    let subject = throttle::Subject::new(&state.config.throttle, Action::Code, Some(&email), &ip);
-    if let Err(blocked) = throttle::check(&state, &subject).await? {
-        return Ok(fail(
-            blocked_message(lang, blocked),
-            StatusCode::TOO_MANY_REQUESTS,
-        ));
-    }
-    let code = params.get("code").unwrap_or_default();
-    let user = users::find_by_login(&state.db, &email)
-        .await?
-        .filter(|u| u.is_active() && u.email == email);
+    let fail =
+        |message: String, status: StatusCode| render(Some(message), &FieldErrors::new(), status);
+    let mut fields = Fields::new(&params);
+    let email = fields.email("email");
+    let code = fields.digits("code", CODE_DIGITS, CODE_FORMAT);
+    fields.required("new_password");
+    fields.required("confirm_password");
+    let email = match (fields.finish(), email) {
+        (Ok(()), Some(email)) => email.to_string(),
+        (checked, _) => {
+            let errors = checked.err().unwrap_or_default();
+            return Ok(render(None, &errors, StatusCode::BAD_REQUEST));
+        }
+    };
+    let user = account_by_email(&state, &email).await?;
+    let account = Account::of(user.as_ref(), &email);
+    let subject = throttle::Subject::new(
+        &state.config.throttle,
+        Action::Code,
+        Some(&account),
+        &client.network(),
+    );
+    let attempt = match throttle::reserve(&state, &subject).await? {
+        Ok(attempt) => attempt,
+        Err(blocked) => {
+            return Ok(fail(
+                blocked_message(lang, blocked),
+                StatusCode::TOO_MANY_REQUESTS,
+            ))
+        }
+    };
+    let user = user.filter(UserRow::is_active);
     // Unknown addresses go through the same steps against an impossible user id.
     let user_id = user.as_ref().map_or("-", |u| u.id.as_str());
     let valid = codes::verify(&state, user_id, Purpose::PasswordReset, code).await?;
     let (Some(user), Some(valid)) = (user, valid) else {
-        throttle::fail(&state, &subject).await?;
+        attempt.failed(&state).await?;
         return Ok(fail(
             i18n::text(lang, "code.wrong", &[]),
             StatusCode::BAD_REQUEST,
         ));
     };
+    attempt.succeeded(&state).await?;
     if let Err(message) =
         set_with_code(&state, &user, &params, None, &valid, Reason::Reset, lang).await?
     {
         return Ok(fail(message, StatusCode::BAD_REQUEST));
     }
-    throttle::succeed(&state, &subject).await?;
     let target = match request_id {
         Some(id) => format!("/login?request_id={id}&notice=password_changed"),
         None => "/login?notice=password_changed".to_owned(),
@@ -511,6 +638,7 @@ fn render_reset(
     request_id: Option<&str>,
     email: &str,
     error: Option<String>,
+    errors: &FieldErrors,
     status: StatusCode,
 ) -> Response {
     let lang = lang::current();
@@ -526,6 +654,7 @@ fn render_reset(
             max_length => state.password_policy.max_length,
             digits => state.config.codes.digits,
             error,
+            errors,
         },
     )
 }

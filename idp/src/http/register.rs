@@ -11,13 +11,15 @@ use tower_cookies::Cookies;
 
 use super::client_ip::ClientIp;
 use super::error::{page, PageError};
+use super::fields::{FieldErrors, Fields};
 use super::forms::CsrfForm;
 use super::{lang, session};
+use crate::email_policy;
 use crate::i18n;
 use crate::oauth::params::Params;
 use crate::onboarding::{self, RegistrationForm, REQUIRED};
 use crate::state::AppState;
-use crate::throttle::{self, Action};
+use crate::throttle::{self, Account, Action};
 
 /// A country option of the form.
 #[derive(Serialize)]
@@ -84,7 +86,7 @@ fn form_from(params: &Params) -> RegistrationForm {
 pub async fn submit(
     State(state): State<AppState>,
     cookies: Cookies,
-    ClientIp(ip): ClientIp,
+    client: ClientIp,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
     let browser = session::browser_id(&state, &cookies);
@@ -118,7 +120,9 @@ pub async fn submit(
         )),
         Ok(valid) => {
             // Every accepted registration counts, so nobody can flood an inbox or the queue.
-            if let Some(blocked) = count_mail(&state, &form.email, &ip, lang).await? {
+            let address = email_policy::normalize(&form.email)
+                .map_or_else(|_| form.email.trim().to_lowercase(), |e| e.to_string());
+            if let Some(blocked) = count_mail(&state, &address, &client.network(), lang).await? {
                 return Ok(blocked);
             }
             onboarding::register(&state, valid, lang).await?;
@@ -236,65 +240,103 @@ fn confirm_view(state: &AppState, browser: &str, view: &str, token: Option<&str>
 /// `GET /register/resend`.
 pub async fn resend_form(State(state): State<AppState>, cookies: Cookies) -> Response {
     let browser = session::browser_id(&state, &cookies);
-    let lang = lang::current();
-    page(
-        StatusCode::OK,
-        "register_resend.html",
-        context! {
-            title => i18n::text(lang, "resend.title", &[]),
-            csrf_token => session::csrf_token(&state, &browser),
-        },
-    )
+    render_resend(&state, &browser, "", &FieldErrors::new(), StatusCode::OK)
 }
 
-/// `POST /register/resend`: the same answer whether or not a registration waits.
+/// `POST /register/resend`: the same answer whether or not a registration waits; a
+/// missing, repeated or unreadable field, or a value that is not an e-mail address,
+/// gets the field's message on the form (400) and sends nothing.
 pub async fn resend(
     State(state): State<AppState>,
-    _cookies: Cookies,
-    ClientIp(ip): ClientIp,
+    cookies: Cookies,
+    client: ClientIp,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let email = params
-        .get("email")
-        .unwrap_or_default()
-        .trim()
-        .to_lowercase();
+    let mut fields = Fields::new(&params);
+    let email = fields.email("email");
+    let email = match (fields.finish(), email) {
+        (Ok(()), Some(email)) => email,
+        (checked, _) => {
+            let browser = session::browser_id(&state, &cookies);
+            let typed = params.get("email").unwrap_or_default();
+            let errors = checked.err().unwrap_or_default();
+            return Ok(render_resend(
+                &state,
+                &browser,
+                typed,
+                &errors,
+                StatusCode::BAD_REQUEST,
+            ));
+        }
+    };
     let lang = lang::current();
-    if let Some(blocked) = count_mail(&state, &email, &ip, lang).await? {
+    if let Some(blocked) = count_mail(&state, email.as_str(), &client.network(), lang).await? {
         return Ok(blocked);
     }
-    onboarding::resend(&state, &email).await?;
+    onboarding::resend(&state, email.as_str()).await?;
     Ok(page(
         StatusCode::OK,
         "register_sent.html",
         context! {
             title => i18n::text(lang, "register.sent_title", &[]),
-            message => i18n::text(lang, "resend.sent", &[("email", &email)]),
+            message => i18n::text(lang, "resend.sent", &[("email", email.as_str())]),
             show_resend => false,
         },
     ))
 }
 
-/// Counts a request that sends mail to `email` against the registration throttle
-/// (per address and per client IP); the 429 page when it is blocked.
+fn render_resend(
+    state: &AppState,
+    browser: &str,
+    email: &str,
+    errors: &FieldErrors,
+    status: StatusCode,
+) -> Response {
+    let lang = lang::current();
+    page(
+        status,
+        "register_resend.html",
+        context! {
+            title => i18n::text(lang, "resend.title", &[]),
+            csrf_token => session::csrf_token(state, browser),
+            email,
+            errors,
+        },
+    )
+}
+
+/// Counts a request that sends mail to `address` (normalised) against the
+/// registration throttle (per address, per client network, per both), before the
+/// mail is queued; the 429 page when it is blocked. The count is kept whatever
+/// follows, so nobody can flood an inbox or the queue.
 async fn count_mail(
     state: &AppState,
-    email: &str,
-    ip: &str,
+    address: &str,
+    network: &str,
     lang: &str,
 ) -> Result<Option<Response>, PageError> {
-    let subject = throttle::Subject::new(&state.config.throttle, Action::Register, Some(email), ip);
-    if let Err(blocked) = throttle::check(state, &subject).await? {
-        let minutes = blocked.minutes().to_string();
-        return Ok(Some(page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "error.html",
-            context! {
-                title => i18n::text(lang, "register.title", &[]),
-                message => i18n::text(lang, "throttle.try_again", &[("minutes", &minutes)]),
-            },
-        )));
+    let account = Account::Address(address.to_owned());
+    let subject = throttle::Subject::new(
+        &state.config.throttle,
+        Action::Register,
+        Some(&account),
+        network,
+    );
+    match throttle::reserve(state, &subject).await? {
+        Ok(attempt) => {
+            attempt.failed(state).await?;
+            Ok(None)
+        }
+        Err(blocked) => {
+            let minutes = blocked.minutes().to_string();
+            Ok(Some(page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "error.html",
+                context! {
+                    title => i18n::text(lang, "register.title", &[]),
+                    message => i18n::text(lang, "throttle.try_again", &[("minutes", &minutes)]),
+                },
+            )))
+        }
     }
-    throttle::fail(state, &subject).await?;
-    Ok(None)
 }

@@ -28,8 +28,6 @@ async fn every_failed_login_gets_the_same_answer() {
         ("known", "wrong password here"),
         ("nobody", PASSWORD),
         ("locked", PASSWORD),
-        ("", ""),
-        ("known", ""),
     ] {
         let browser = Browser::new();
         let login = browser
@@ -48,6 +46,26 @@ async fn every_failed_login_gets_the_same_answer() {
         "{answers:?}"
     );
     assert_eq!(app.count("browser_sessions").await, 0);
+    // An empty field is not a login attempt: the field's message, for any account.
+    let counted = || async {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT CAST(COALESCE(SUM(failures), 0) AS BIGINT) FROM throttle")
+                .fetch_one(app.state.db.pool())
+                .await
+                .unwrap();
+        n
+    };
+    let before = counted().await;
+    for (username, password, field) in [("", "", "username"), ("known", "", "password")] {
+        let browser = Browser::new();
+        let (status, _, body) = browser
+            .submit_login(&app.url("/login"), username, password)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains(&format!("id=\"{field}-error\"")), "{body}");
+        assert!(body.contains("This field is required."), "{body}");
+    }
+    assert_eq!(counted().await, before, "not counted");
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod process;
 
 mod authorize;
 mod bad_input;
+mod form_validation;
 mod jwt_typing;
 mod keys_and_config;
 mod login;
@@ -22,5 +23,6 @@ mod password_lifecycle;
 mod query_plans;
 mod refresh_families;
 mod support_logout;
+mod throttling;
 mod token;
 mod tokens_api;
