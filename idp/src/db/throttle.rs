@@ -36,10 +36,11 @@ static RESERVE: LazyLock<String> = LazyLock::new(|| {
     let ladder = |count: &str| {
         let mut steps = String::new();
         for step in 1..STEPS {
-            steps.push_str(&format!(" WHEN {step} THEN ${}", step + 4));
+            steps.push_str(&format!(" WHEN {step} THEN CAST(${} AS BIGINT)", step + 4));
         }
         format!(
-            "(CASE WHEN {count} <= $4 THEN 0 ELSE $2 + (CASE {count} - $4{steps} ELSE ${} END) END)",
+            "(CASE WHEN {count} <= $4 THEN 0 ELSE CAST($2 AS BIGINT) + \
+             (CASE {count} - $4{steps} ELSE CAST(${} AS BIGINT) END) END)",
             STEPS + 4
         )
     };
