@@ -213,12 +213,16 @@ pub async fn end_others(
     Ok(Redirect::to(&format!("{PROFILE}?notice=session_ended")).into_response())
 }
 
-/// `POST /profile/support-pin`: a new support PIN.
+/// `POST /profile/support-pin`: a new support PIN; 403 page for a user whose
+/// company's level has no phone support (and so no PIN).
 pub async fn rotate_pin(
     State(state): State<AppState>,
     SignedIn { user, session: _ }: SignedIn,
     CsrfForm(_params): CsrfForm,
 ) -> Result<Response, PageError> {
-    crate::support::rotate_pin(&state, &user).await?;
-    Ok(Redirect::to(&format!("{PROFILE}?notice=pin_rotated")).into_response())
+    match crate::support::rotate_pin(&state, &user).await? {
+        Some(_) => Ok(Redirect::to(&format!("{PROFILE}?notice=pin_rotated")).into_response()),
+        // Only levels with phone support have a PIN.
+        None => Err(PageError::NotAllowed("support.not_included")),
+    }
 }

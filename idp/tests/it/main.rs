@@ -19,6 +19,7 @@ mod login;
 mod onboarding;
 mod openidconnect_flow;
 mod password_lifecycle;
+mod support_levels;
 mod support_logout;
 mod token;
 mod tokens_api;
