@@ -71,7 +71,9 @@ pub struct RegisteredClient {
 /// Registers a client with a generated 256-bit secret (confidential clients).
 ///
 /// # Errors
-/// Invalid redirect URIs, scope or grant types; a taken client_id; database errors.
+/// Invalid redirect, post-logout or back-channel logout URIs
+/// ([`redirect_uri::validate_registered`], [`redirect_uri::validate_backchannel`]),
+/// scope or grant types; a taken client_id; database errors.
 pub async fn create_client(
     db: &Db,
     spec: ClientSpec,
@@ -83,6 +85,9 @@ pub async fn create_client(
         .chain(&spec.post_logout_redirect_uris)
     {
         redirect_uri::validate_registered(uri)?;
+    }
+    if let Some(uri) = &spec.backchannel_logout_uri {
+        redirect_uri::validate_backchannel(uri)?;
     }
     let public = spec.auth_method == AuthMethod::None;
     let grant_types = if spec.grant_types.is_empty() {
