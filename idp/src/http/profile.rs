@@ -76,9 +76,6 @@ pub async fn show(
     }: SignedIn,
     query: Result<Query<ProfileQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    if user.must_change_password() {
-        return Ok(Redirect::to("/password/new").into_response());
-    }
     let lang = lang::preferred(user.locale.as_deref(), None);
     let now = state.clock.now();
     let zone = user.zoneinfo.as_deref();

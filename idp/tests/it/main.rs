@@ -18,6 +18,7 @@ mod keys_and_config;
 mod login;
 mod onboarding;
 mod openidconnect_flow;
+mod page_hardening;
 mod password_lifecycle;
 mod support_levels;
 mod support_logout;
