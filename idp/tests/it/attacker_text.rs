@@ -205,11 +205,8 @@ async fn look_alike_domains_are_refused_in_their_a_label_spelling_too() {
         assert!(body.contains(reason), "{email}: expected {reason:?}");
     }
     assert_eq!(app.count("registrations").await, 0);
-}
 
-#[tokio::test]
-async fn both_spellings_of_an_address_name_the_same_account() {
-    let app = TestApp::spawn().await;
+    // A genuine IDN address: its spellings name one account, at login and at sign-up.
     idp::admin::create_user(
         &app.state.db,
         &app.state.passwords,
