@@ -9,10 +9,12 @@ use crate::db::companies;
 use crate::db::users::{self, InsertUserError, UserRow};
 use crate::db::Db;
 use crate::email_policy;
+use crate::i18n;
 use crate::keys::SigningAlg;
 use crate::oauth::client::{hash_secret, AuthMethod, GrantType};
 use crate::oauth::redirect_uri;
 use crate::oauth::scope::Scope;
+use crate::onboarding;
 use crate::password::{self, Passwords};
 
 /// What to register.
@@ -69,7 +71,9 @@ pub struct RegisteredClient {
 /// Registers a client with a generated 256-bit secret (confidential clients).
 ///
 /// # Errors
-/// Invalid redirect URIs, scope or grant types; a taken client_id; database errors.
+/// Invalid redirect, post-logout or back-channel logout URIs
+/// ([`redirect_uri::validate_registered`], [`redirect_uri::validate_backchannel`]),
+/// scope or grant types; a taken client_id; database errors.
 pub async fn create_client(
     db: &Db,
     spec: ClientSpec,
@@ -81,6 +85,9 @@ pub async fn create_client(
         .chain(&spec.post_logout_redirect_uris)
     {
         redirect_uri::validate_registered(uri)?;
+    }
+    if let Some(uri) = &spec.backchannel_logout_uri {
+        redirect_uri::validate_backchannel(uri)?;
     }
     let public = spec.auth_method == AuthMethod::None;
     let grant_types = if spec.grant_types.is_empty() {
@@ -166,7 +173,9 @@ pub struct CreatedUser {
 /// Creates a user with a verified e-mail address.
 ///
 /// # Errors
-/// An invalid username, e-mail or password length; a taken username or e-mail.
+/// An invalid username, e-mail or password length; a name or company that breaks
+/// the registration form's rules ([`onboarding::text_field_error`]: no web or
+/// e-mail addresses); a taken username or e-mail.
 pub async fn create_user(
     db: &Db,
     passwords: &Passwords,
@@ -183,9 +192,25 @@ pub async fn create_user(
         bail!("a username is 1 to 64 letters, digits, '.', '_', '-' or '@'");
     }
     let email = match email_policy::normalize(&spec.email) {
-        Ok(email) => email.to_string(),
+        Ok(email) => email,
         Err(e) => bail!("{}: {e}", spec.email.trim()),
     };
+    // The registration form's rules: names and company reach pages and mails.
+    let company = spec
+        .company
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    for (field, value) in [
+        ("given_name", spec.given_name.trim()),
+        ("family_name", spec.family_name.trim()),
+        ("company", company.unwrap_or_default()),
+    ] {
+        if let Some(key) = onboarding::text_field_error(field, value, Some(email.domain())) {
+            bail!("{field} {value:?}: {}", i18n::text("en", key, &[]));
+        }
+    }
+    let email = email.to_string();
     let (password, generated) = match spec.password {
         Some(p) => (p, false),
         None => (crypto::random_token(15), true),
@@ -200,19 +225,14 @@ pub async fn create_user(
         .context("hashing the password")?;
     let mut user = UserRow::new(crypto::random_id(), username, email, now);
     user.email_verified = 1;
-    user.given_name = spec.given_name;
-    user.family_name = spec.family_name;
+    user.given_name = spec.given_name.trim().to_owned();
+    user.family_name = spec.family_name.trim().to_owned();
     user.locale = spec.locale;
     user.zoneinfo = spec.zoneinfo;
     user.password_hash = Some(hash);
     user.is_operator = i64::from(spec.operator);
     user.roles = serde_json::to_string(&spec.roles)?;
-    if let Some(name) = spec
-        .company
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-    {
+    if let Some(name) = company {
         let domain = user
             .email
             .rsplit_once('@')

@@ -56,6 +56,18 @@ pub struct SupportConfig {
     pub regions: std::collections::BTreeMap<String, String>,
     /// Digits of a support PIN, 4 to 10.
     pub pin_digits: u32,
+    /// The support levels that include phone support (`standard`, `plus`,
+    /// `priority`; default plus and priority). Only their users get the support
+    /// claims, the profile's support section and a support PIN.
+    pub phone_levels: Vec<String>,
+}
+
+impl SupportConfig {
+    /// Whether a company's support `level` includes phone support (and so the
+    /// support claims and a PIN).
+    pub fn includes_phone(&self, level: &str) -> bool {
+        self.phone_levels.iter().any(|l| l == level)
+    }
 }
 
 impl Default for SupportConfig {
@@ -71,6 +83,7 @@ impl Default for SupportConfig {
         Self {
             regions,
             pin_digits: 6,
+            phone_levels: vec!["plus".into(), "priority".into()],
         }
     }
 }
@@ -467,6 +480,13 @@ impl Config {
         }
         if !(4..=10).contains(&self.support.pin_digits) {
             bail!("support.pin_digits must be between 4 and 10");
+        }
+        let phone = &self.support.phone_levels;
+        for (i, level) in phone.iter().enumerate() {
+            if !crate::support::LEVELS[1..].contains(&level.as_str()) || phone[..i].contains(level)
+            {
+                bail!("support.phone_levels: each of standard, plus, priority at most once (got {level:?})");
+            }
         }
         let t = &self.throttle;
         if t.account_free < 1

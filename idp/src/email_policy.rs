@@ -16,19 +16,26 @@ use unicode_security::MixedScript as _;
 
 use crate::config::RegistrationConfig;
 
-static FREE: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| lines(include_str!("../data/email/free-email-domains.txt")));
-static DISPOSABLE: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| lines(include_str!("../data/email/disposable-email-domains.txt")));
-static DISPOSABLE_WILDCARDS: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| lines(include_str!("../data/email/disposable-email-wildcards.txt")));
+static FREE: LazyLock<HashSet<String>> =
+    LazyLock::new(|| domains(include_str!("../data/email/free-email-domains.txt")));
+static DISPOSABLE: LazyLock<HashSet<String>> =
+    LazyLock::new(|| domains(include_str!("../data/email/disposable-email-domains.txt")));
+static DISPOSABLE_WILDCARDS: LazyLock<HashSet<String>> =
+    LazyLock::new(|| domains(include_str!("../data/email/disposable-email-wildcards.txt")));
 static ROLE: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| lines(include_str!("../data/email/role-local-parts.txt")));
+    LazyLock::new(|| lines(include_str!("../data/email/role-local-parts.txt")).collect());
 
-fn lines(text: &'static str) -> HashSet<&'static str> {
+fn lines(text: &'static str) -> impl Iterator<Item = &'static str> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// A domain list in the A-label spelling that addresses are checked in (some
+/// entries are listed in their Unicode spelling).
+fn domains(text: &'static str) -> HashSet<String> {
+    lines(text)
+        .filter_map(|d| idna::domain_to_ascii(d).ok())
         .collect()
 }
 
@@ -125,28 +132,19 @@ pub fn normalize(raw: &str) -> Result<NormalizedEmail, EmailRejection> {
         return Err(EmailRejection::Syntax);
     }
     let domain: String = domain.to_lowercase().nfc().collect();
-    if !domain.is_ascii() {
-        // A combining mark on an ASCII letter (i + U+0307 "i̇", or what "İ" lower-cases
-        // to) imitates the bare letter; real names use precomposed letters (ü, é).
-        let mut previous_ascii = false;
-        for c in domain.chars() {
-            if previous_ascii && unicode_normalization::char::is_combining_mark(c) {
-                return Err(EmailRejection::Confusable);
-            }
-            previous_ascii = c.is_ascii_alphanumeric();
-        }
-        for label in domain.split('.') {
-            if !label.is_single_script() {
-                return Err(EmailRejection::Confusable);
-            }
-            // A whole-script confusable: a non-ASCII label whose confusable skeleton
-            // is plain ASCII (e.g. Cyrillic "аррӏе" for "apple").
-            if !label.is_ascii() && skeleton(label).all(|c| c.is_ascii()) {
-                return Err(EmailRejection::Confusable);
-            }
+    // Every spelling of a domain gets the same checks: A-labels (`xn--…`) are decoded
+    // first, so a look-alike typed as punycode meets the same rules as its Unicode
+    // spelling.
+    let unicode = to_unicode(&domain)?;
+    check_confusable(&unicode)?;
+    let ascii_domain = idna::domain_to_ascii(&unicode).map_err(|_| EmailRejection::Syntax)?;
+    // A typed A-label must be the one IDNA gives for its U-label (RFC 5890 §2.3.2.1):
+    // a non-canonical encoding names another DNS domain than the one checked.
+    for label in domain.split('.').filter(|l| l.starts_with(ACE_PREFIX)) {
+        if !ascii_domain.split('.').any(|out| out == label) {
+            return Err(EmailRejection::Syntax);
         }
     }
-    let ascii_domain = idna::domain_to_ascii(&domain).map_err(|_| EmailRejection::Syntax)?;
     let address = format!("{}@{}", local.to_ascii_lowercase(), ascii_domain);
     let options = Options::default()
         .without_display_text()
@@ -160,6 +158,62 @@ pub fn normalize(raw: &str) -> Result<NormalizedEmail, EmailRejection> {
         at: local.len(),
         address,
     })
+}
+
+/// The ACE prefix of IDNA A-labels (RFC 5890 §2.3.2.1).
+const ACE_PREFIX: &str = "xn--";
+
+/// The domain with each A-label (`xn--…`) decoded to Unicode and NFC-normalised;
+/// other labels unchanged.
+///
+/// # Errors
+/// [`EmailRejection::Syntax`] for an A-label that is not valid Punycode.
+fn to_unicode(domain: &str) -> Result<String, EmailRejection> {
+    let labels: Vec<String> = domain
+        .split('.')
+        .map(|label| match label.strip_prefix(ACE_PREFIX) {
+            Some(encoded) => idna::punycode::decode_to_string(encoded)
+                .map(|decoded| decoded.nfc().collect())
+                .ok_or(EmailRejection::Syntax),
+            None => Ok(label.to_owned()),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(labels.join("."))
+}
+
+/// The confusable checks on the Unicode spelling of a domain: no invisible,
+/// bidirectional or control characters, no combining mark on an ASCII letter, one
+/// script per label, and no non-ASCII label whose confusable skeleton is plain ASCII.
+///
+/// # Errors
+/// [`EmailRejection::Confusable`].
+fn check_confusable(domain: &str) -> Result<(), EmailRejection> {
+    if domain.is_ascii() {
+        return Ok(());
+    }
+    if domain.chars().any(is_invisible_or_control) {
+        return Err(EmailRejection::Confusable);
+    }
+    // A combining mark on an ASCII letter (i + U+0307 "i̇", or what "İ" lower-cases
+    // to) imitates the bare letter; real names use precomposed letters (ü, é).
+    let mut previous_ascii = false;
+    for c in domain.chars() {
+        if previous_ascii && unicode_normalization::char::is_combining_mark(c) {
+            return Err(EmailRejection::Confusable);
+        }
+        previous_ascii = c.is_ascii_alphanumeric();
+    }
+    for label in domain.split('.') {
+        if !label.is_single_script() {
+            return Err(EmailRejection::Confusable);
+        }
+        // A whole-script confusable: a non-ASCII label whose confusable skeleton
+        // is plain ASCII (e.g. Cyrillic "аррӏе" for "apple").
+        if !label.is_ascii() && skeleton(label).all(|c| c.is_ascii()) {
+            return Err(EmailRejection::Confusable);
+        }
+    }
+    Ok(())
 }
 
 /// Zero-width, bidirectional-control, other format and control characters.
@@ -277,10 +331,9 @@ mod tests {
     }
 
     /// The policy table: address, expected outcome (Ok(normalised) or the reason).
-    #[test]
-    fn policy_table() {
+    fn policy_rows() -> Vec<(&'static str, Result<&'static str, EmailRejection>)> {
         use EmailRejection::*;
-        let table: Vec<(&str, Result<&str, EmailRejection>)> = vec![
+        vec![
             // Accepted business addresses.
             (
                 "jane.doe@acme-industries.com",
@@ -378,12 +431,86 @@ mod tests {
             // Operator configuration.
             ("jane@competitor.example", Err(Denied)),
             ("jane@eu.competitor.example", Err(Denied)),
-        ];
+            // A list entry in its Unicode spelling.
+            ("jane@säkerhetsväst.se", Err(Disposable)),
+            // Look-alikes typed as A-labels meet the same rules as their Unicode spelling.
+            ("jane@xn--80ak6aa92e.com", Err(Confusable)), // аррӏе
+            ("jane@xn--cme-5cd.com", Err(Confusable)),    // Cyrillic а + cme
+            ("jane@XN--GMAIL-BGD.com", Err(Confusable)),  // gmai + U+0307 + l
+            ("jane@xn--acme-y76a.com", Err(Confusable)),  // acme + zero-width space
+            ("jane@xn--skerhetsvst-l8ai.se", Err(Disposable)),
+            // Invalid A-labels: not Punycode, or not the canonical encoding.
+            ("jane@xn--ab-.com", Err(Syntax)),
+            ("jane@xn--acme-.com", Err(Syntax)), // decodes to plain "acme"
+            ("jane@xn--muller-gmbh-img.de", Err(Syntax)), // u + U+0308, not NFC
+        ]
+    }
+
+    #[test]
+    fn policy_table() {
+        let table = policy_rows();
         assert!(table.len() >= 40);
         let p = policy();
         for (input, expected) in table {
             let got = p.check(input).map(|e| e.to_string());
             assert_eq!(got, expected.map(str::to_owned), "{input:?}");
+        }
+    }
+
+    /// Other spellings of a row's address: its domain as A-labels (each non-ASCII
+    /// label Punycode-encoded, as a user may type it) and both spellings in upper case.
+    fn spellings(address: &str) -> Vec<String> {
+        let Some((local, domain)) = address.rsplit_once('@') else {
+            return Vec::new();
+        };
+        let unicode: String = domain.to_lowercase().nfc().collect();
+        let mut out = vec![format!("{local}@{}", domain.to_ascii_uppercase())];
+        if !unicode.is_ascii() {
+            let a_labels: Vec<String> = unicode
+                .split('.')
+                .map(|label| match label.is_ascii() {
+                    true => label.to_owned(),
+                    false => format!("xn--{}", idna::punycode::encode_str(label).unwrap()),
+                })
+                .collect();
+            let a_labels = a_labels.join(".");
+            out.push(format!("{local}@{a_labels}"));
+            out.push(format!("{local}@{}", a_labels.to_ascii_uppercase()));
+        }
+        out
+    }
+
+    /// Item 10 of issue 8: every spelling of an address (Unicode, A-label, mixed
+    /// case) gets the verdict of the table row, accepted or refused alike.
+    #[test]
+    fn every_spelling_of_an_address_gets_the_same_verdict() {
+        let p = policy();
+        let mut a_labels = 0;
+        for (input, expected) in policy_rows() {
+            for spelling in spellings(input) {
+                a_labels += usize::from(spelling.to_lowercase().contains("xn--"));
+                let got = p.check(&spelling).map(|e| e.to_string());
+                assert_eq!(
+                    got,
+                    expected.clone().map(str::to_owned),
+                    "{spelling:?} (a spelling of {input:?})"
+                );
+            }
+        }
+        assert!(a_labels >= 20, "{a_labels} A-label spellings");
+    }
+
+    #[test]
+    fn list_entries_in_unicode_are_matched_in_their_a_label_spelling() {
+        assert!(DISPOSABLE.contains("xn--skerhetsvst-l8ai.se"));
+        assert!(DISPOSABLE.iter().all(|d| d.is_ascii()));
+        // No entry is lost on the way.
+        for text in [
+            include_str!("../data/email/free-email-domains.txt"),
+            include_str!("../data/email/disposable-email-domains.txt"),
+            include_str!("../data/email/disposable-email-wildcards.txt"),
+        ] {
+            assert!(lines(text).all(|d| idna::domain_to_ascii(d).is_ok()));
         }
     }
 

@@ -1,6 +1,9 @@
 //! Customer support information (the seed's "Finding Support Information"):
 //! companies have a support level and a region, a configured table maps regions to
-//! phone numbers, and every user has a support PIN that authenticates a support call.
+//! phone numbers, and every user of a company whose level includes phone support
+//! (`support.phone_levels`, default Plus and Priority) has a support PIN that
+//! authenticates a support call. Users of other levels get no support information,
+//! no PIN is ever created for them, and no PIN check matches them.
 //!
 //! The PIN is random digits, sealed under the KEK (so it can be shown to its user,
 //! released in the `support_pin` claim and checked by operators), and rotatable by the
@@ -24,7 +27,7 @@ pub const LEVELS: [&str; 4] = ["none", "standard", "plus", "priority"];
 /// What the Customer Portal shows about support.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SupportInfo {
-    /// none | standard | plus | priority.
+    /// A level of `support.phone_levels` (by default plus or priority).
     pub level: String,
     /// The company's support region.
     pub region: Option<String>,
@@ -34,18 +37,38 @@ pub struct SupportInfo {
     pub pin: String,
 }
 
-impl SupportInfo {
-    /// Whether the level includes the priority support information (Plus or Priority).
-    pub fn is_priority(&self) -> bool {
-        matches!(self.level.as_str(), "plus" | "priority")
-    }
-}
-
-/// The user's PIN, creating one on first use.
+/// The user's company if its support level includes phone support
+/// (`support.phone_levels`); `None` otherwise or without a company.
 ///
 /// # Errors
-/// Database or decryption failures.
+/// Database failures.
+pub async fn phone_support_company(
+    state: &AppState,
+    user: &UserRow,
+) -> anyhow::Result<Option<CompanyRow>> {
+    Ok(company(state, user)
+        .await?
+        .filter(|c| state.config.support.includes_phone(&c.support_level)))
+}
+
+/// The user's PIN, creating one on first use. Only for users of a company whose
+/// level includes phone support.
+///
+/// # Errors
+/// An unknown user, or one without phone support (no PIN is created then);
+/// database or decryption failures.
 pub async fn pin(state: &AppState, user_id: &str) -> anyhow::Result<String> {
+    let Some(user) = users::find_by_id(&state.db, user_id).await? else {
+        anyhow::bail!("no such user");
+    };
+    if phone_support_company(state, &user).await?.is_none() {
+        anyhow::bail!("the user's company has no phone support, so no support PIN");
+    }
+    pin_of(state, user_id).await
+}
+
+/// The PIN of a user already known to have phone support, creating it on first use.
+async fn pin_of(state: &AppState, user_id: &str) -> anyhow::Result<String> {
     if let Some(sealed) = db::sealed_pin(&state.db, user_id).await? {
         return open(state, &sealed);
     }
@@ -58,11 +81,27 @@ pub async fn pin(state: &AppState, user_id: &str) -> anyhow::Result<String> {
     }
 }
 
-/// Replaces the user's PIN with a new random one and returns it.
+/// The stored PIN of a user with phone support, never creating one; `None` for
+/// users without phone support (a PIN kept from an earlier level stays unused).
+async fn released_pin(state: &AppState, user: &UserRow) -> anyhow::Result<Option<String>> {
+    if phone_support_company(state, user).await?.is_none() {
+        return Ok(None);
+    }
+    db::sealed_pin(&state.db, &user.id)
+        .await?
+        .map(|s| open(state, &s))
+        .transpose()
+}
+
+/// Replaces the user's PIN with a new random one and returns it; `None` (and no
+/// PIN) for a user without phone support.
 ///
 /// # Errors
 /// Database failures.
-pub async fn rotate_pin(state: &AppState, user: &UserRow) -> anyhow::Result<String> {
+pub async fn rotate_pin(state: &AppState, user: &UserRow) -> anyhow::Result<Option<String>> {
+    if phone_support_company(state, user).await?.is_none() {
+        return Ok(None);
+    }
     let fresh = codes::generate(state.config.support.pin_digits);
     db::store_pin(
         &state.db,
@@ -80,7 +119,7 @@ pub async fn rotate_pin(state: &AppState, user: &UserRow) -> anyhow::Result<Stri
         &json!({}),
     )
     .await?;
-    Ok(fresh)
+    Ok(Some(fresh))
 }
 
 fn open(state: &AppState, sealed: &str) -> anyhow::Result<String> {
@@ -98,23 +137,25 @@ pub async fn company(state: &AppState, user: &UserRow) -> anyhow::Result<Option<
     })
 }
 
-/// The support information of a user of a company (`None` without a company).
+/// The support information of a user of a company whose level includes phone
+/// support; `None` without a company or for other levels (nothing is released or
+/// shown then, and no PIN is created).
 ///
 /// # Errors
 /// Database or decryption failures.
 pub async fn info(state: &AppState, user: &UserRow) -> anyhow::Result<Option<SupportInfo>> {
-    let Some(company) = company(state, user).await? else {
+    let Some(company) = phone_support_company(state, user).await? else {
         return Ok(None);
     };
-    let phone = match (&company.region, company.support_level.as_str()) {
-        (_, "none") | (None, _) => None,
-        (Some(region), _) => state.config.support.regions.get(region).cloned(),
-    };
+    let phone = company
+        .region
+        .as_ref()
+        .and_then(|region| state.config.support.regions.get(region).cloned());
     Ok(Some(SupportInfo {
         level: company.support_level,
         region: company.region,
         phone,
-        pin: pin(state, &user.id).await?,
+        pin: pin_of(state, &user.id).await?,
     }))
 }
 
@@ -142,11 +183,9 @@ pub async fn verify_pin(
         Ok(attempt) => attempt,
         Err(blocked) => return Ok(Err(blocked)),
     };
+    // Only users with phone support have a PIN that can match.
     let stored = match &user {
-        Some(u) => db::sealed_pin(&state.db, &u.id)
-            .await?
-            .map(|s| open(state, &s))
-            .transpose()?,
+        Some(u) => released_pin(state, u).await?,
         None => None,
     };
     let matches = match &stored {

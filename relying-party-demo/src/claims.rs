@@ -4,9 +4,10 @@
 //! Which claim comes from where (see the provider's docs/api.md):
 //! - ID token: `sid` (the provider's browser session), `company`, `company_domain`
 //!   and `roles` when those scopes were granted;
-//! - UserInfo (OIDC Core §5.3): the same plus `support_level`
-//!   (none | standard | plus | priority), `support_phone` and `support_pin` for the
-//!   `support` scope.
+//! - UserInfo (OIDC Core §5.3): the same plus `support_level`, `support_phone` and
+//!   `support_pin` for the `support` scope, which the provider releases only for
+//!   support levels with phone support (by default plus and priority); without them
+//!   the portal shows "no priority support".
 
 use openidconnect::core::CoreGenderClaim;
 use openidconnect::{AdditionalClaims, UserInfoClaims};

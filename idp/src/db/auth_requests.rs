@@ -80,3 +80,19 @@ pub async fn take(
     .fetch_optional(db.pool())
     .await
 }
+
+/// Moves every pending request of one browser-binding id to another (at a login,
+/// when the browser gets a new id); returns how many moved. One statement, so a
+/// request is bound to exactly one of the two ids at any time.
+///
+/// # Errors
+/// Database errors.
+pub async fn rebind(db: &Db, old_browser_hash: &str, new_browser_hash: &str) -> sqlx::Result<u64> {
+    let done =
+        sqlx::query("UPDATE authorization_requests SET browser_hash = $2 WHERE browser_hash = $1")
+            .bind(old_browser_hash)
+            .bind(new_browser_hash)
+            .execute(db.pool())
+            .await?;
+    Ok(done.rows_affected())
+}

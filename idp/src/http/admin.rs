@@ -8,35 +8,14 @@ use serde::{Deserialize, Serialize};
 use tower_cookies::Cookies;
 
 use super::error::{page, PageError};
-use super::forms::CsrfForm;
+use super::forms::{CsrfForm, Operator};
 use super::{lang, session};
-use crate::db::users::UserRow;
-use crate::db::{companies, registrations, users};
+use crate::db::{companies, registrations};
 use crate::i18n;
 use crate::onboarding::{self, DecisionError};
 use crate::state::AppState;
 
 const QUEUE: &str = "/admin/registrations";
-
-/// The signed-in operator, a redirect to the login page, or 403 for other users.
-pub(crate) async fn operator(
-    state: &AppState,
-    cookies: &Cookies,
-    here: &str,
-) -> Result<Result<UserRow, Response>, PageError> {
-    let Some(s) = session::current(state, cookies).await? else {
-        return Ok(Err(
-            Redirect::to(&format!("/login?return_to={here}")).into_response()
-        ));
-    };
-    match users::find_by_id(&state.db, &s.user_id).await? {
-        Some(user) if user.is_operator() && !user.must_change_password() => Ok(Ok(user)),
-        Some(user) if user.must_change_password() => {
-            Ok(Err(Redirect::to("/password/new").into_response()))
-        }
-        _ => Err(PageError::NotAllowed("error.operator_only")),
-    }
-}
 
 /// One row of the queue.
 #[derive(Serialize)]
@@ -64,12 +43,9 @@ pub struct QueueQuery {
 pub async fn queue(
     State(state): State<AppState>,
     cookies: Cookies,
+    Operator(me): Operator,
     query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let me = match operator(&state, &cookies, QUEUE).await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let now = state.clock.now();
     let mut rows = Vec::new();
     for r in registrations::list_by_status(&state.db, "pending").await? {
@@ -99,18 +75,19 @@ pub async fn queue(
             notice: Some(n),
             reg,
         }) => {
-            // The address comes from the registration, never from the URL.
-            let email = match reg {
+            // The address and the decision come from the registration, never from
+            // the URL: "approved" shows only for a registration that was approved.
+            let (email, status) = match reg {
                 Some(id) => registrations::find(state.db.pool(), &id)
                     .await?
-                    .map(|r| r.email),
+                    .map(|r| (r.email, r.status)),
                 None => None,
             }
             .unwrap_or_default();
             let text = |key: &str| i18n::text(lang, key, &[("email", &email)]);
             match n.as_str() {
-                "approved" => (Some(text("admin.approved")), None),
-                "rejected" => (Some(text("admin.rejected")), None),
+                "approved" if status == "approved" => (Some(text("admin.approved")), None),
+                "rejected" if status == "rejected" => (Some(text("admin.rejected")), None),
                 "not_pending" => (None, Some(text("admin.not_pending"))),
                 "account_exists" => (None, Some(text("admin.account_exists"))),
                 "reason_required" => (None, Some(text("admin.reason_required"))),
@@ -138,34 +115,30 @@ pub async fn queue(
 /// `POST /admin/registrations/{id}/approve`.
 pub async fn approve(
     State(state): State<AppState>,
-    cookies: Cookies,
+    operator: Operator,
     Path(id): Path<String>,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    decide(state, cookies, id, form, true).await
+    decide(state, operator, id, form, true).await
 }
 
 /// `POST /admin/registrations/{id}/reject` with a `reason`.
 pub async fn reject(
     State(state): State<AppState>,
-    cookies: Cookies,
+    operator: Operator,
     Path(id): Path<String>,
     form: CsrfForm,
 ) -> Result<Response, PageError> {
-    decide(state, cookies, id, form, false).await
+    decide(state, operator, id, form, false).await
 }
 
 async fn decide(
     state: AppState,
-    cookies: Cookies,
+    Operator(me): Operator,
     id: String,
     CsrfForm(params): CsrfForm,
     approve: bool,
 ) -> Result<Response, PageError> {
-    let me = match operator(&state, &cookies, QUEUE).await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let back = |notice: &str, reg: &str| -> Response {
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("notice", notice)

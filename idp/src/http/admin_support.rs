@@ -8,11 +8,10 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_cookies::Cookies;
 
-use super::admin::operator;
 use super::client_ip::ClientIp;
 use super::error::{page, PageError};
 use super::fields::{FieldErrors, Fields, PIN_DIGITS, PIN_FORMAT};
-use super::forms::CsrfForm;
+use super::forms::{CsrfForm, Operator};
 use super::{lang, session};
 use crate::db::{companies, users};
 use crate::i18n;
@@ -31,7 +30,8 @@ struct CompanyView {
     users: i64,
 }
 
-/// Query of the companies page.
+/// Query of the companies page: `saved`, the domain of a company just saved (shown
+/// only if such a company exists).
 #[derive(Deserialize)]
 pub struct CompaniesQuery {
     saved: Option<String>,
@@ -41,12 +41,9 @@ pub struct CompaniesQuery {
 pub async fn companies(
     State(state): State<AppState>,
     cookies: Cookies,
+    Operator(me): Operator,
     query: Result<Query<CompaniesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let me = match operator(&state, &cookies, COMPANIES).await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let lang = lang::preferred(me.locale.as_deref(), None);
     let mut rows = Vec::new();
     for c in companies::list(state.db.pool()).await? {
@@ -58,10 +55,14 @@ pub async fn companies(
             region: c.region,
         });
     }
-    let notice = query
-        .ok()
-        .and_then(|Query(q)| q.saved)
-        .map(|domain| i18n::text(lang, "admin_companies.saved", &[("domain", &domain)]));
+    // The notice names a company from the database, never text from the URL.
+    let saved = query.ok().and_then(|Query(q)| q.saved);
+    let notice = saved
+        .and_then(|saved| {
+            rows.iter()
+                .find(|c| c.domain == saved.trim().to_lowercase())
+        })
+        .map(|c| i18n::text(lang, "admin_companies.saved", &[("domain", &c.domain)]));
     let browser = session::browser_id(&state, &cookies);
     Ok(page(
         StatusCode::OK,
@@ -82,14 +83,10 @@ pub async fn companies(
 /// `POST /admin/companies/{domain}/support` with `level` and `region`.
 pub async fn set_support(
     State(state): State<AppState>,
-    cookies: Cookies,
+    Operator(me): Operator,
     Path(domain): Path<String>,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let me = match operator(&state, &cookies, COMPANIES).await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let level = params.get("level").unwrap_or_default();
     let region = params.get("region").filter(|r| !r.is_empty());
     if support::set_company_support(
@@ -105,7 +102,7 @@ pub async fn set_support(
         return Err(PageError::BadRequest("admin_companies.invalid"));
     }
     let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("saved", &domain)
+        .append_pair("saved", &domain.trim().to_lowercase())
         .finish();
     Ok(Redirect::to(&format!("{COMPANIES}?{query}")).into_response())
 }
@@ -114,11 +111,8 @@ pub async fn set_support(
 pub async fn pin_form(
     State(state): State<AppState>,
     cookies: Cookies,
+    Operator(me): Operator,
 ) -> Result<Response, PageError> {
-    let me = match operator(&state, &cookies, "/admin/support").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let browser = session::browser_id(&state, &cookies);
     let view = PinView {
         email: "",
@@ -141,13 +135,10 @@ pub async fn pin_form(
 pub async fn pin_check(
     State(state): State<AppState>,
     cookies: Cookies,
+    Operator(me): Operator,
     client: ClientIp,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let me = match operator(&state, &cookies, "/admin/support").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let lang = lang::preferred(me.locale.as_deref(), None);
     let browser = session::browser_id(&state, &cookies);
     let typed = params.get("email").unwrap_or_default();

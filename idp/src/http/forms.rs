@@ -48,8 +48,11 @@ where
     }
 }
 
-/// The signed-in user and their browser session. Without a session, a redirect to
-/// the login page that comes back here (for GET requests).
+/// The signed-in user and their browser session, for every signed-in page and
+/// action except `/password/new`. Without a session: a redirect to the login page
+/// that comes back here (for GET requests). While the user still has to replace a
+/// one-time password: GET requests go to `/password/new`, anything else is refused
+/// (403 page), like token issuance waits for the new password.
 pub struct SignedIn {
     /// The user.
     pub user: UserRow,
@@ -57,11 +60,24 @@ pub struct SignedIn {
     pub session: SessionRow,
 }
 
+/// The signed-in user of `/password/new`: like [`SignedIn`], but also while the
+/// one-time password still has to be replaced (that is what the page is for).
+pub struct SignedInForNewPassword {
+    /// The user.
+    pub user: UserRow,
+    /// The browser session.
+    pub session: SessionRow,
+}
+
+/// A signed-in provider operator (the admin pages): [`SignedIn`] whose user is an
+/// operator; 403 page for other users.
+pub struct Operator(pub UserRow);
+
 /// Why [`SignedIn`] was not available.
 pub enum NotSignedIn {
-    /// No session: go and log in.
+    /// No session (go and log in), or a password to replace first: a redirect there.
     Login(String),
-    /// A failure looking the session up.
+    /// A failure looking the session up, or a refused action (an error page).
     Error(PageError),
 }
 
@@ -74,6 +90,43 @@ impl IntoResponse for NotSignedIn {
     }
 }
 
+/// The session and user of the request, whatever the state of the password.
+async fn session_user(
+    parts: &mut Parts,
+    app: &AppState,
+) -> Result<(UserRow, SessionRow), NotSignedIn> {
+    let cookies = Cookies::from_request_parts(parts, app)
+        .await
+        .map_err(|_| NotSignedIn::Error(PageError::BadRequest("error.params")))?;
+    let back = match parts.method {
+        Method::GET => safe_return_to(Some(parts.uri.path())).unwrap_or("/"),
+        _ => "/",
+    };
+    let login = || NotSignedIn::Login(format!("/login?return_to={back}"));
+    let session = session::current(app, &cookies)
+        .await
+        .map_err(|e| NotSignedIn::Error(PageError::Internal(e)))?
+        .ok_or_else(login)?;
+    let user = users::find_by_id(&app.db, &session.user_id)
+        .await
+        .map_err(|e| NotSignedIn::Error(e.into()))?
+        .ok_or_else(login)?;
+    Ok((user, session))
+}
+
+impl<S> FromRequestParts<S> for SignedInForNewPassword
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = NotSignedIn;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let (user, session) = session_user(parts, &AppState::from_ref(state)).await?;
+        Ok(Self { user, session })
+    }
+}
+
 impl<S> FromRequestParts<S> for SignedIn
 where
     S: Send + Sync,
@@ -82,23 +135,31 @@ where
     type Rejection = NotSignedIn;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let app = AppState::from_ref(state);
-        let cookies = Cookies::from_request_parts(parts, state)
-            .await
-            .map_err(|_| NotSignedIn::Error(PageError::BadRequest("error.params")))?;
-        let back = match parts.method {
-            Method::GET => safe_return_to(Some(parts.uri.path())).unwrap_or("/"),
-            _ => "/",
-        };
-        let login = || NotSignedIn::Login(format!("/login?return_to={back}"));
-        let session = session::current(&app, &cookies)
-            .await
-            .map_err(|e| NotSignedIn::Error(PageError::Internal(e)))?
-            .ok_or_else(login)?;
-        let user = users::find_by_id(&app.db, &session.user_id)
-            .await
-            .map_err(|e| NotSignedIn::Error(e.into()))?
-            .ok_or_else(login)?;
+        let (user, session) = session_user(parts, &AppState::from_ref(state)).await?;
+        if user.must_change_password() {
+            return Err(match parts.method {
+                Method::GET | Method::HEAD => NotSignedIn::Login("/password/new".to_owned()),
+                _ => NotSignedIn::Error(PageError::NotAllowed("password_new.first")),
+            });
+        }
         Ok(Self { user, session })
+    }
+}
+
+impl<S> FromRequestParts<S> for Operator
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = NotSignedIn;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let SignedIn { user, session: _ } = SignedIn::from_request_parts(parts, state).await?;
+        if !user.is_operator() {
+            return Err(NotSignedIn::Error(PageError::NotAllowed(
+                "error.operator_only",
+            )));
+        }
+        Ok(Self(user))
     }
 }

@@ -17,7 +17,7 @@ use tower_cookies::Cookies;
 use super::client_ip::ClientIp;
 use super::error::{page, PageError};
 use super::fields::{FieldErrors, Fields, CODE_DIGITS, CODE_FORMAT};
-use super::forms::{CsrfForm, SignedIn};
+use super::forms::{CsrfForm, SignedIn, SignedInForNewPassword};
 use super::{lang, session};
 use crate::account::{self, Reason, SetPasswordError};
 use crate::codes::{self, Purpose};
@@ -114,7 +114,7 @@ fn with_status(mut response: Response, status: StatusCode) -> Response {
 pub async fn new_form(
     State(state): State<AppState>,
     cookies: Cookies,
-    SignedIn { user, session: _ }: SignedIn,
+    SignedInForNewPassword { user, session: _ }: SignedInForNewPassword,
     query: Result<Query<RequestQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let request_id = query.ok().and_then(|Query(q)| q.request_id);
@@ -137,7 +137,7 @@ pub async fn new_form(
 pub async fn new_submit(
     State(state): State<AppState>,
     cookies: Cookies,
-    SignedIn { user, session: s }: SignedIn,
+    SignedInForNewPassword { user, session: s }: SignedInForNewPassword,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
     let request_id = params.get("request_id");

@@ -76,9 +76,6 @@ pub async fn show(
     }: SignedIn,
     query: Result<Query<ProfileQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    if user.must_change_password() {
-        return Ok(Redirect::to("/password/new").into_response());
-    }
     let lang = lang::preferred(user.locale.as_deref(), None);
     let now = state.clock.now();
     let zone = user.zoneinfo.as_deref();
@@ -213,12 +210,16 @@ pub async fn end_others(
     Ok(Redirect::to(&format!("{PROFILE}?notice=session_ended")).into_response())
 }
 
-/// `POST /profile/support-pin`: a new support PIN.
+/// `POST /profile/support-pin`: a new support PIN; 403 page for a user whose
+/// company's level has no phone support (and so no PIN).
 pub async fn rotate_pin(
     State(state): State<AppState>,
     SignedIn { user, session: _ }: SignedIn,
     CsrfForm(_params): CsrfForm,
 ) -> Result<Response, PageError> {
-    crate::support::rotate_pin(&state, &user).await?;
-    Ok(Redirect::to(&format!("{PROFILE}?notice=pin_rotated")).into_response())
+    match crate::support::rotate_pin(&state, &user).await? {
+        Some(_) => Ok(Redirect::to(&format!("{PROFILE}?notice=pin_rotated")).into_response()),
+        // Only levels with phone support have a PIN.
+        None => Err(PageError::NotAllowed("support.not_included")),
+    }
 }

@@ -1,7 +1,9 @@
 //! The browser side of a login: the session cookie (SSO), the browser-binding
 //! cookie, and CSRF tokens.
 //!
-//! Cookies hold 256 random bits; the database stores only their SHA-256. Both are
+//! Cookies hold 256 random bits; the database stores only their SHA-256. The
+//! browser-binding cookie also carries a MAC of its bits, so only ids the provider
+//! issued are accepted, and it is replaced at every login. Both are
 //! HttpOnly, SameSite=Lax, Path=/, without Domain, and `__Host-` prefixed and Secure
 //! when the issuer is https.
 
@@ -10,6 +12,7 @@ use tower_cookies::cookie::{time::Duration as CookieDuration, SameSite};
 use tower_cookies::{Cookie, Cookies};
 
 use crate::crypto;
+use crate::db::auth_requests;
 use crate::db::sessions::{self, NewSession, SessionRow};
 use crate::db::users::UserRow;
 use crate::state::AppState;
@@ -58,7 +61,8 @@ pub async fn current(state: &AppState, cookies: &Cookies) -> anyhow::Result<Opti
 }
 
 /// Starts a new session for `user` after a successful login: a new random id every
-/// time (the old session, if any, ends), so a planted id never becomes logged in.
+/// time (the old session, if any, ends), so a planted id never becomes logged in;
+/// and a new browser-binding id, with the pending authorization requests moved to it.
 ///
 /// # Errors
 /// Database errors.
@@ -100,6 +104,7 @@ pub async fn start(
         id,
         Some(state.config.session.absolute_seconds),
     ));
+    rotate_browser_id(state, cookies).await?;
     Ok(SessionRow {
         sid,
         user_id: user.id.clone(),
@@ -119,27 +124,80 @@ pub fn clear(state: &AppState, cookies: &Cookies) {
     ));
 }
 
-/// The browser-binding id (from its cookie, set now if absent). Pending authorization
+/// A new browser-binding id: `<random>.<MAC>`, 256 random bits (base64url) and
+/// their HMAC-SHA-256 under a key derived from the KEK, so every process can tell
+/// an id it issued from one a client chose.
+fn new_browser_id(state: &AppState) -> String {
+    let random = crypto::random_token(32);
+    let mac = browser_mac(state, &random);
+    format!("{random}.{mac}")
+}
+
+fn browser_mac(state: &AppState, random: &str) -> String {
+    let key = crypto::hmac_sha256(&state.csrf_key, b"idp_browser cookie");
+    crypto::b64url(&crypto::hmac_sha256(&key, random.as_bytes()))
+}
+
+/// Whether a cookie value is a browser-binding id this provider issued.
+fn is_issued(state: &AppState, value: &str) -> bool {
+    match value.split_once('.') {
+        Some((random, mac)) if random.len() == 43 => {
+            crypto::ct_eq(browser_mac(state, random).as_bytes(), mac.as_bytes())
+        }
+        _ => false,
+    }
+}
+
+/// The browser-binding id (from its cookie; a new one is set now if the cookie is
+/// absent or holds a value this provider did not issue). Pending authorization
 /// requests and CSRF tokens are tied to it.
 pub fn browser_id(state: &AppState, cookies: &Cookies) -> String {
-    let name = cookie_name(state, "idp_browser");
-    if let Some(c) = cookies.get(&name) {
-        let value = c.value();
-        if value.len() == 43 {
-            return value.to_owned();
-        }
+    if let Some(id) = existing_browser_id(state, cookies) {
+        return id;
     }
-    let id = crypto::random_token(32);
-    cookies.add(build_cookie(state, name, id.clone(), None));
+    let id = new_browser_id(state);
+    cookies.add(build_cookie(
+        state,
+        cookie_name(state, "idp_browser"),
+        id.clone(),
+        None,
+    ));
     id
 }
 
-/// The browser-binding id if the cookie is present (never sets one).
+/// The browser-binding id if the cookie holds one this provider issued (never sets
+/// one).
 pub fn existing_browser_id(state: &AppState, cookies: &Cookies) -> Option<String> {
     cookies
         .get(&cookie_name(state, "idp_browser"))
         .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43)
+        .filter(|v| is_issued(state, v))
+}
+
+/// Replaces the browser-binding id at a login: a new id in the cookie, and the
+/// browser's pending authorization requests re-bound to it in one statement, so the
+/// login still resumes while an id known before the login (planted, or read from the
+/// browser) binds nothing afterwards. CSRF tokens follow the new id.
+///
+/// # Errors
+/// Database errors.
+async fn rotate_browser_id(state: &AppState, cookies: &Cookies) -> anyhow::Result<()> {
+    let new = new_browser_id(state);
+    if let Some(old) = existing_browser_id(state, cookies) {
+        auth_requests::rebind(
+            &state.db,
+            &crypto::sha256_b64(old.as_bytes()),
+            &crypto::sha256_b64(new.as_bytes()),
+        )
+        .await?;
+    }
+    cookies.add(build_cookie(
+        state,
+        cookie_name(state, "idp_browser"),
+        new,
+        None,
+    ));
+    Ok(())
 }
 
 /// The CSRF token for a browser: HMAC of its binding id, so it is bound to that

@@ -2,9 +2,14 @@
 //! [`super::issue::user_claims`]:
 //! - `company`: `company` (the company's name) and `company_domain`;
 //! - `roles`: `roles`, an array of role names (`super_admin`, ...);
-//! - `support` (UserInfo only, never in the ID token): `support_level`
-//!   (none | standard | plus | priority), `support_phone` (the region's number, when
-//!   the company has support) and `support_pin`.
+//! - `support` (UserInfo only, never in the ID token): `support_level`,
+//!   `support_phone` (the region's number, when the company has a region) and
+//!   `support_pin`, only for users of a company whose level includes phone support
+//!   (`support.phone_levels`, default plus and priority). For other levels none of
+//!   the three is released, not even `support_level`: the support line, the PIN and
+//!   the company's level are what the user guide shows Plus and Priority customers
+//!   only, and a missing `support_level` already tells a relying party "no phone
+//!   support".
 
 use serde_json::{json, Map, Value};
 

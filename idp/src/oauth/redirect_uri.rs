@@ -16,10 +16,74 @@ pub enum RedirectUriError {
     /// Userinfo is forbidden.
     #[error("'{0}' must not contain user information")]
     Userinfo(String),
+    /// A private-use scheme must be a reverse domain name in lower case, and never
+    /// one a browser runs or opens itself (`javascript`, `data`, `file`, ...).
+    #[error(
+        "'{0}': a private-use scheme must be a reverse domain name such as com.example.app \
+         (RFC 8252 §7.1), and not javascript, data, file or another browser scheme"
+    )]
+    Scheme(String),
+    /// A back-channel logout URI must be an http or https URL with a host.
+    #[error("'{0}' must be an http or https URL")]
+    NotHttp(String),
 }
 
-/// Checks that `uri` may be registered: absolute; https, or http on a loopback host,
-/// or a private-use scheme with a dot (RFC 8252 §7.1); no fragment; no userinfo.
+/// Schemes a browser or the operating system handles itself, compared after lower
+/// case and with `.`, `-` and `+` removed (so `java.script` is `javascript`).
+const BROWSER_SCHEMES: &[&str] = &[
+    "javascript",
+    "vbscript",
+    "livescript",
+    "data",
+    "file",
+    "blob",
+    "about",
+    "filesystem",
+    "ws",
+    "wss",
+    "mailto",
+    "tel",
+    "sms",
+    "ftp",
+    "view-source",
+    "chrome",
+    "resource",
+    "intent",
+    "http",
+    "https",
+];
+
+/// Whether `scheme` (as typed) is a private-use scheme RFC 8252 §7.1 allows: a
+/// reverse domain name of two or more dot-separated labels of lower-case letters,
+/// digits and inner hyphens whose first label is all letters (`com.example.app`),
+/// and not a browser scheme in any spelling.
+fn is_private_use_scheme(scheme: &str) -> bool {
+    let labels: Vec<&str> = scheme.split('.').collect();
+    let well_formed = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+        && labels[0].bytes().all(|b| b.is_ascii_lowercase());
+    let squashed: String = scheme
+        .chars()
+        .filter(|c| !matches!(c, '.' | '-' | '+'))
+        .flat_map(char::to_lowercase)
+        .collect();
+    let browser = BROWSER_SCHEMES
+        .iter()
+        .any(|b| b.replace('-', "") == squashed);
+    well_formed && !browser
+}
+
+/// Checks that `uri` may be registered as a redirect_uri or
+/// post_logout_redirect_uri: absolute; https, or http on a loopback host, or a
+/// private-use scheme that is a reverse domain name (RFC 8252 §7.1; never
+/// `javascript`, `data`, `file` and the like, in any spelling); no fragment; no
+/// userinfo.
 ///
 /// # Errors
 /// The first rule broken.
@@ -37,9 +101,37 @@ pub fn validate_registered(uri: &str) -> Result<(), RedirectUriError> {
             Some("127.0.0.1" | "[::1]" | "localhost") => Ok(()),
             _ => Err(RedirectUriError::NotHttps(uri.into())),
         },
-        scheme if scheme.contains('.') => Ok(()),
-        _ => Err(RedirectUriError::NotHttps(uri.into())),
+        _ => {
+            // The scheme as typed: the parser lower-cases it, but matching is exact.
+            let typed = uri.split_once(':').map_or(uri, |(s, _)| s);
+            if is_private_use_scheme(typed) {
+                Ok(())
+            } else if typed.contains('.') || typed.contains('-') || typed.contains('+') {
+                Err(RedirectUriError::Scheme(uri.into()))
+            } else {
+                Err(RedirectUriError::NotHttps(uri.into()))
+            }
+        }
     }
+}
+
+/// Checks a `backchannel_logout_uri` (Back-Channel Logout 1.0 §2.2): an absolute
+/// http or https URL with a host, without fragment or userinfo.
+///
+/// # Errors
+/// The first rule broken.
+pub fn validate_backchannel(uri: &str) -> Result<(), RedirectUriError> {
+    let parsed = url::Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute(uri.into()))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(RedirectUriError::NotHttp(uri.into()));
+    }
+    if uri.contains('#') {
+        return Err(RedirectUriError::Fragment(uri.into()));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(RedirectUriError::Userinfo(uri.into()));
+    }
+    Ok(())
 }
 
 /// Whether a requested redirect_uri matches a registered one: exact string equality,
@@ -134,5 +226,65 @@ mod tests {
         assert!(validate_registered("https://u:p@a.example/cb").is_err());
         assert!(validate_registered("/cb").is_err());
         assert!(validate_registered("javascript:alert(1)").is_err());
+    }
+
+    /// Item "private-use schemes" of issue 8: reverse-domain schemes only, never a
+    /// browser scheme in disguise.
+    #[test]
+    fn private_use_schemes_are_reverse_domain_names() {
+        for good in [
+            "com.example.app:/oauth2redirect",
+            "com.example.app:/cb",
+            "de.acme-industries.portal:/cb",
+            "io.example.app2:/cb",
+        ] {
+            assert_eq!(validate_registered(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "java.script:alert(1)",
+            "Java.Script:alert(1)",
+            "java-script.x:alert(1)",
+            "javascript:alert(1)",
+            "JAVASCRIPT:alert(1)",
+            "vb.script:msgbox(1)",
+            "da.ta:text/html,<script>alert(1)</script>",
+            "fi.le:///etc/passwd",
+            "bl.ob:https://a.example/x",
+            "ab.out:blank",
+            "file.system:x",
+            "w.s://a.example",
+            "ws.s://a.example",
+            "mail.to:x@a.example",
+            "te.l:123",
+            "ht.tps://a.example/cb",
+            "Com.Example.App:/cb",
+            "com.example.app-:/cb",
+            "com..example:/cb",
+            "1com.example:/cb",
+            "c0m.example:/cb",
+            "com.exam_ple:/cb",
+            "com+example.app:/cb",
+            "myapp:/cb",
+            "data:text/html,x",
+            "file:///etc/passwd",
+        ] {
+            assert!(validate_registered(bad).is_err(), "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn backchannel_logout_uris_are_http_urls() {
+        assert_eq!(validate_backchannel("https://rp.example/bc"), Ok(()));
+        assert_eq!(validate_backchannel("http://10.0.0.5:8080/bc?x=1"), Ok(()));
+        for bad in [
+            "com.example.app:/bc",
+            "java.script:alert(1)",
+            "file:///x",
+            "/bc",
+            "https://rp.example/bc#f",
+            "https://u:p@rp.example/bc",
+        ] {
+            assert!(validate_backchannel(bad).is_err(), "{bad} must be refused");
+        }
     }
 }

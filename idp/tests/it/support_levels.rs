@@ -1,0 +1,271 @@
+//! Support information only for support levels with phone support (issue 8, item
+//! 12): by default Plus and Priority. Users of other levels get no support claims, no
+//! support section or PIN on the profile, cannot create a PIN, and no operator's PIN
+//! check matches them.
+
+use reqwest::StatusCode;
+
+use crate::harness::*;
+use idp::admin::{ClientSpec, UserSpec};
+
+const SCOPE: &str = "openid profile email company support";
+const NOT_INCLUDED: &str = "does not include phone support";
+
+/// A user `username` of "ACME Demo" (acme-demo.example), support `level` in EMEA.
+async fn company_user(app: &TestApp, username: &str, level: &str) -> idp::db::users::UserRow {
+    let user = idp::admin::create_user(
+        &app.state.db,
+        &app.state.passwords,
+        UserSpec {
+            username: username.into(),
+            email: format!("{username}@acme-demo.example"),
+            given_name: "Sam".into(),
+            family_name: "Carter".into(),
+            password: Some(PASSWORD.into()),
+            company: Some("ACME Demo".into()),
+            ..UserSpec::default()
+        },
+        app.clock_now(),
+    )
+    .await
+    .unwrap()
+    .user;
+    set_level(app, level).await;
+    user
+}
+
+async fn set_level(app: &TestApp, level: &str) {
+    idp::support::set_company_support(&app.state, "acme-demo.example", level, Some("EMEA"), "test")
+        .await
+        .unwrap();
+}
+
+/// UserInfo for a fresh login of `username` with the support scope.
+async fn userinfo(app: &TestApp, username: &str) -> serde_json::Value {
+    let client = app
+        .client_with(ClientSpec {
+            scope: SCOPE.into(),
+            ..ClientSpec::default()
+        })
+        .await;
+    let (verifier, challenge) = pkce();
+    let callback = Browser::new()
+        .login(
+            app,
+            &authorize_url(app, &client, &challenge, &[("scope", SCOPE)]),
+            username,
+        )
+        .await;
+    let (status, tokens) =
+        exchange(app, &client, &param(&callback, "code").unwrap(), &verifier).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    reqwest::Client::new()
+        .get(app.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn stored_pin(app: &TestApp, username: &str) -> Option<String> {
+    let (pin,): (Option<String>,) =
+        sqlx::query_as("SELECT support_pin FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    pin
+}
+
+#[tokio::test]
+async fn levels_without_phone_support_release_no_support_claims() {
+    let app = TestApp::spawn().await;
+    company_user(&app, "basic", "none").await;
+    for level in ["none", "standard"] {
+        set_level(&app, level).await;
+        let info = userinfo(&app, "basic").await;
+        for claim in ["support_level", "support_phone", "support_pin"] {
+            assert!(info.get(claim).is_none(), "{level}: {claim} in {info}");
+        }
+        assert_eq!(info["company"], "ACME Demo", "the company claims stay");
+    }
+    assert_eq!(stored_pin(&app, "basic").await, None, "no PIN was created");
+    // Plus and Priority get all three.
+    for level in ["plus", "priority"] {
+        set_level(&app, level).await;
+        let info = userinfo(&app, "basic").await;
+        assert_eq!(info["support_level"], level);
+        assert_eq!(
+            info["support_phone"],
+            app.state.config.support.regions["EMEA"]
+        );
+        assert_eq!(info["support_pin"].as_str().map(str::len), Some(6));
+    }
+}
+
+#[tokio::test]
+async fn the_profile_shows_no_pin_and_refuses_a_new_one_without_phone_support() {
+    let app = TestApp::spawn().await;
+    company_user(&app, "plain", "standard").await;
+    let browser = Browser::new();
+    browser
+        .submit_login(&app.url("/login"), "plain", PASSWORD)
+        .await;
+    let (status, _, page) = browser.get(&app.url("/profile")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(NOT_INCLUDED), "{page}");
+    assert!(!page.contains("support-pin") && !page.contains("/profile/support-pin"));
+    assert!(!page.contains("Support level"), "not even the level");
+    let (status, _, page) = browser
+        .submit_form(&app, "/profile", "/profile/support-pin", &[])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains(NOT_INCLUDED));
+    assert_eq!(stored_pin(&app, "plain").await, None, "no PIN was created");
+    let user = idp::db::users::find_by_login(&app.state.db, "plain")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(idp::support::pin(&app.state, &user.id).await.is_err());
+    assert_eq!(stored_pin(&app, "plain").await, None);
+
+    // Upgraded to Plus, the same page shows and rotates a PIN.
+    set_level(&app, "plus").await;
+    let (_, _, page) = browser.get(&app.url("/profile")).await;
+    assert!(page.contains("id=\"support-pin\"") && !page.contains(NOT_INCLUDED));
+    let (status, location, _) = browser
+        .submit_form(&app, "/profile", "/profile/support-pin", &[])
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/profile?notice=pin_rotated"))
+    );
+}
+
+#[tokio::test]
+async fn operators_pin_checks_never_match_users_without_phone_support() {
+    let app = TestApp::spawn().await;
+    let user = company_user(&app, "caller", "priority").await;
+    let pin = idp::support::pin(&app.state, &user.id).await.unwrap();
+    idp::admin::create_user(
+        &app.state.db,
+        &app.state.passwords,
+        UserSpec {
+            username: "agent".into(),
+            email: "agent@provider.example".into(),
+            password: Some(PASSWORD.into()),
+            operator: true,
+            ..UserSpec::default()
+        },
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+    let ops = Browser::new();
+    ops.submit_login(&app.url("/login"), "agent", PASSWORD)
+        .await;
+    let check = |level: &'static str| {
+        let (app, ops, pin) = (&app, &ops, pin.clone());
+        async move {
+            set_level(app, level).await;
+            let (status, _, page) = ops
+                .submit_form(
+                    app,
+                    "/admin/support",
+                    "/admin/support",
+                    &[("email", "caller@acme-demo.example"), ("pin", &pin)],
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            page
+        }
+    };
+    assert!(check("priority").await.contains("The PIN matches"));
+    // Downgraded: the PIN the caller still has proves nothing any more.
+    for level in ["standard", "none"] {
+        assert!(check(level).await.contains("does not match"), "{level}");
+    }
+}
+
+#[tokio::test]
+async fn operators_check_a_pin_for_either_spelling_of_the_address() {
+    let app = TestApp::spawn().await;
+    let user = idp::admin::create_user(
+        &app.state.db,
+        &app.state.passwords,
+        UserSpec {
+            username: "anna".into(),
+            email: "anna@bücher.example".into(),
+            password: Some(PASSWORD.into()),
+            company: Some("Bücher".into()),
+            ..UserSpec::default()
+        },
+        app.clock_now(),
+    )
+    .await
+    .unwrap()
+    .user;
+    idp::support::set_company_support(&app.state, "xn--bcher-kva.example", "plus", None, "test")
+        .await
+        .unwrap();
+    let pin = idp::support::pin(&app.state, &user.id).await.unwrap();
+    // Through the operator's command, as a support agent types the caller's address.
+    for spelling in [
+        "anna@bücher.example",
+        "anna@xn--bcher-kva.example",
+        "Anna@BÜCHER.example",
+    ] {
+        let out = app.cli(&[
+            "support",
+            "verify-pin",
+            "--email",
+            spelling,
+            "--pin",
+            &pin,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(answer["match"], true, "{spelling}");
+    }
+}
+
+#[tokio::test]
+async fn the_levels_with_phone_support_are_configurable() {
+    let app = TestApp::spawn_with(|c| {
+        c.support.phone_levels = vec!["standard".into(), "plus".into(), "priority".into()];
+    })
+    .await;
+    company_user(&app, "std", "standard").await;
+    let info = userinfo(&app, "std").await;
+    assert_eq!(info["support_level"], "standard");
+    assert!(info["support_pin"].is_string());
+    set_level(&app, "none").await;
+    assert!(userinfo(&app, "std").await.get("support_level").is_none());
+
+    // Only real levels, each once; `none` never includes phone support.
+    for bad in [
+        vec!["none"],
+        vec!["gold"],
+        vec!["plus", "plus"],
+        vec!["Plus"],
+    ] {
+        let mut config = app.state.config.clone();
+        config.support.phone_levels = bad.iter().map(|l| (*l).to_owned()).collect();
+        let error = config.validate().expect_err("refused").to_string();
+        assert!(error.contains("support.phone_levels"), "{bad:?}: {error}");
+    }
+    let mut config = app.state.config.clone();
+    config.support.phone_levels = Vec::new();
+    assert!(
+        config.validate().is_ok(),
+        "no phone support at all is a choice"
+    );
+}
