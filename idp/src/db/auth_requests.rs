@@ -1,7 +1,19 @@
 //! Pending authorization requests: a validated request waiting for the browser that
 //! made it to finish logging in.
+//!
+//! Storage is bounded (docs/security.md): before a request is stored, the oldest
+//! pending requests of its client, its browser and its client network are evicted so
+//! that each keeps at most its cap (`authorize.*`), the new one included. The client
+//! cap uses a per-client sequence number (`authorization_request_counters`), so it
+//! costs one index range however large the cap; the browser and network caps skip at
+//! most their cap in an index. Expired requests count until the purge removes them.
 
 use super::Db;
+use crate::config::AuthorizeConfig;
+
+/// Most rows one insert evicts per cap (more only after a cap was lowered; the rest
+/// go with the next inserts and the purge).
+const EVICT_BATCH: i64 = 1000;
 
 /// A pending request.
 #[derive(Debug, sqlx::FromRow)]
@@ -12,30 +24,85 @@ pub struct PendingRow {
     pub created_at: i64,
 }
 
-/// Stores a pending request.
+/// A pending request to store.
+#[derive(Debug)]
+pub struct NewPending<'a> {
+    /// SHA-256 (base64url) of the id in the login URL.
+    pub id_hash: &'a str,
+    /// SHA-256 (base64url) of the browser-binding cookie.
+    pub browser_hash: &'a str,
+    /// The client that made the request.
+    pub client_id: &'a str,
+    /// The client network (`ClientIp::network`: an IPv4 address or an IPv6 /64).
+    pub network: &'a str,
+    /// JSON of the validated request.
+    pub params: &'a str,
+    /// Now (Unix seconds).
+    pub created_at: i64,
+    /// When it expires (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// Stores a pending request, first evicting the oldest ones of the same client,
+/// browser and network beyond `caps` (the new request always stays), in one
+/// transaction. Concurrent inserts for different clients may overshoot the browser
+/// and network caps by the number of inserts in flight; inserts for one client are
+/// serialised by its counter row.
 ///
 /// # Errors
 /// Database errors.
-pub async fn insert(
-    db: &Db,
-    id_hash: &str,
-    browser_hash: &str,
-    params: &str,
-    now: i64,
-    expires_at: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO authorization_requests (id_hash, browser_hash, params, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+pub async fn insert(db: &Db, new: &NewPending<'_>, caps: &AuthorizeConfig) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    let (seq,): (i64,) = sqlx::query_as(
+        "INSERT INTO authorization_request_counters (client_id, next_seq) VALUES ($1, 1) \
+         ON CONFLICT (client_id) DO UPDATE \
+         SET next_seq = authorization_request_counters.next_seq + 1 \
+         RETURNING next_seq",
     )
-    .bind(id_hash)
-    .bind(browser_hash)
-    .bind(params)
-    .bind(now)
-    .bind(expires_at)
-    .execute(db.pool())
+    .bind(new.client_id)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(())
+    sqlx::query("DELETE FROM authorization_requests WHERE client_id = $1 AND client_seq <= $2")
+        .bind(new.client_id)
+        .bind(seq - caps.max_pending_per_client)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "DELETE FROM authorization_requests WHERE id_hash IN \
+         (SELECT id_hash FROM authorization_requests WHERE browser_hash = $1 \
+          ORDER BY created_at DESC LIMIT $2 OFFSET $3)",
+    )
+    .bind(new.browser_hash)
+    .bind(EVICT_BATCH)
+    .bind(caps.max_pending_per_browser - 1)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM authorization_requests WHERE id_hash IN \
+         (SELECT id_hash FROM authorization_requests WHERE network = $1 \
+          ORDER BY created_at DESC LIMIT $2 OFFSET $3)",
+    )
+    .bind(new.network)
+    .bind(EVICT_BATCH)
+    .bind(caps.max_pending_per_network - 1)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO authorization_requests \
+         (id_hash, browser_hash, client_id, network, client_seq, params, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(new.id_hash)
+    .bind(new.browser_hash)
+    .bind(new.client_id)
+    .bind(new.network)
+    .bind(seq)
+    .bind(new.params)
+    .bind(new.created_at)
+    .bind(new.expires_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }
 
 /// The unexpired pending request with this id, if it belongs to this browser.

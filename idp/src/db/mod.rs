@@ -135,16 +135,20 @@ impl Db {
         Ok(())
     }
 
-    /// Deletes rows that can no longer be used: expired pending requests, codes and
-    /// tokens, and ended sessions, each kept `keep_seconds` past its end for audits.
+    /// Deletes rows that can no longer be used: expired pending requests at once (they
+    /// hold attacker-chosen parameters and serve no audit), and expired codes and
+    /// tokens and ended sessions kept `keep_seconds` past their end for audits.
     ///
     /// # Errors
     /// Database errors.
     pub async fn purge_expired(&self, now: i64, keep_seconds: i64) -> anyhow::Result<u64> {
         let cutoff = now - keep_seconds;
-        let mut n = 0;
+        let mut n = sqlx::query("DELETE FROM authorization_requests WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         for sql in [
-            "DELETE FROM authorization_requests WHERE expires_at < $1",
             "DELETE FROM access_tokens WHERE expires_at < $1",
             "DELETE FROM refresh_tokens WHERE expires_at < $1",
             "DELETE FROM browser_sessions WHERE expires_at < $1 OR ended_at < $1",
