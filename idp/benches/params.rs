@@ -87,7 +87,11 @@ fn main() {
             black_box(parse_before(black_box(input.as_bytes()), 4096));
         });
         let after = median(|| {
-            black_box(Params::parse_limited(black_box(input.as_bytes()), 4096, 100));
+            black_box(Params::parse_limited(
+                black_box(input.as_bytes()),
+                4096,
+                100,
+            ));
         });
         println!("{label:<28} {before:>12.2?} {after:>12.2?}");
     }

@@ -540,8 +540,14 @@ impl Config {
         }
         let a = &self.authorize;
         for (name, v) in [
-            ("authorize.max_pending_per_browser", a.max_pending_per_browser),
-            ("authorize.max_pending_per_network", a.max_pending_per_network),
+            (
+                "authorize.max_pending_per_browser",
+                a.max_pending_per_browser,
+            ),
+            (
+                "authorize.max_pending_per_network",
+                a.max_pending_per_network,
+            ),
             ("authorize.max_pending_per_client", a.max_pending_per_client),
         ] {
             if !(1..=10_000_000).contains(&v) {

@@ -7,9 +7,21 @@
 //! cap uses a per-client sequence number (`authorization_request_counters`), so it
 //! costs one index range however large the cap; the browser and network caps skip at
 //! most their cap in an index. Expired requests count until the purge removes them.
+//!
+//! On PostgreSQL a deleted row keeps its space until a VACUUM marks it reusable, so
+//! a flood would grow the table with every eviction until autovacuum comes by (about
+//! a minute). Each process therefore vacuums the table after every
+//! [`VACUUM_EVERY_EVICTIONS`] evictions, which bounds the table by the caps plus that
+//! many rows per process. SQLite reuses freed pages at once.
 
-use super::Db;
+use std::sync::atomic::Ordering;
+
+use super::{Backend, Db};
 use crate::config::AuthorizeConfig;
+
+/// Evictions by one process after which it vacuums `authorization_requests` on
+/// PostgreSQL.
+pub const VACUUM_EVERY_EVICTIONS: u64 = 500;
 
 /// Most rows one insert evicts per cap (more only after a cap was lowered; the rest
 /// go with the next inserts and the purge).
@@ -53,6 +65,7 @@ pub struct NewPending<'a> {
 /// Database errors.
 pub async fn insert(db: &Db, new: &NewPending<'_>, caps: &AuthorizeConfig) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
+    let mut evicted = 0;
     let (seq,): (i64,) = sqlx::query_as(
         "INSERT INTO authorization_request_counters (client_id, next_seq) VALUES ($1, 1) \
          ON CONFLICT (client_id) DO UPDATE \
@@ -62,12 +75,14 @@ pub async fn insert(db: &Db, new: &NewPending<'_>, caps: &AuthorizeConfig) -> sq
     .bind(new.client_id)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM authorization_requests WHERE client_id = $1 AND client_seq <= $2")
-        .bind(new.client_id)
-        .bind(seq - caps.max_pending_per_client)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
+    evicted +=
+        sqlx::query("DELETE FROM authorization_requests WHERE client_id = $1 AND client_seq <= $2")
+            .bind(new.client_id)
+            .bind(seq - caps.max_pending_per_client)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    evicted += sqlx::query(
         "DELETE FROM authorization_requests WHERE id_hash IN \
          (SELECT id_hash FROM authorization_requests WHERE browser_hash = $1 \
           ORDER BY created_at DESC LIMIT $2 OFFSET $3)",
@@ -76,8 +91,9 @@ pub async fn insert(db: &Db, new: &NewPending<'_>, caps: &AuthorizeConfig) -> sq
     .bind(EVICT_BATCH)
     .bind(caps.max_pending_per_browser - 1)
     .execute(&mut *tx)
-    .await?;
-    sqlx::query(
+    .await?
+    .rows_affected();
+    evicted += sqlx::query(
         "DELETE FROM authorization_requests WHERE id_hash IN \
          (SELECT id_hash FROM authorization_requests WHERE network = $1 \
           ORDER BY created_at DESC LIMIT $2 OFFSET $3)",
@@ -86,7 +102,8 @@ pub async fn insert(db: &Db, new: &NewPending<'_>, caps: &AuthorizeConfig) -> sq
     .bind(EVICT_BATCH)
     .bind(caps.max_pending_per_network - 1)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
     sqlx::query(
         "INSERT INTO authorization_requests \
          (id_hash, browser_hash, client_id, network, client_seq, params, created_at, expires_at) \
@@ -102,7 +119,17 @@ pub async fn insert(db: &Db, new: &NewPending<'_>, caps: &AuthorizeConfig) -> sq
     .bind(new.expires_at)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await
+    tx.commit().await?;
+    if evicted > 0 && db.backend() == Backend::Postgres {
+        let before = db.pending_evictions().fetch_add(evicted, Ordering::Relaxed);
+        if (before + evicted) / VACUUM_EVERY_EVICTIONS > before / VACUUM_EVERY_EVICTIONS {
+            // Not in a transaction; the simple query protocol.
+            sqlx::raw_sql("VACUUM authorization_requests")
+                .execute(db.pool())
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The unexpired pending request with this id, if it belongs to this browser.

@@ -43,6 +43,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Pending authorization requests this process evicted (see [`auth_requests`]).
+    pending_evictions: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Db {
@@ -84,7 +86,11 @@ impl Db {
             .connect_with(options)
             .await
             .context("cannot connect to the database")?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            pending_evictions: Default::default(),
+        })
     }
 
     /// Applies pending migrations for this backend.
@@ -119,6 +125,11 @@ impl Db {
     /// The connection pool.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// How many pending authorization requests this process evicted.
+    pub(crate) fn pending_evictions(&self) -> &std::sync::atomic::AtomicU64 {
+        &self.pending_evictions
     }
 
     /// Which backend this is.

@@ -276,10 +276,6 @@ mod tests {
             forced: true,
         })
         .unwrap();
-        assert!(
-            json.len() <= MAX_PENDING_JSON_BYTES,
-            "{} bytes",
-            json.len()
-        );
+        assert!(json.len() <= MAX_PENDING_JSON_BYTES, "{} bytes", json.len());
     }
 }

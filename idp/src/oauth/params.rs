@@ -60,12 +60,16 @@ impl Params {
             if let Some(problem) = params.malformed.get_mut(name.as_ref()) {
                 if *problem == Problem::Oversized {
                     *problem = Problem::Repeated;
-                    params.first_repeated.get_or_insert_with(|| name.to_string());
+                    params
+                        .first_repeated
+                        .get_or_insert_with(|| name.to_string());
                 }
                 continue;
             }
             if params.values.remove(name.as_ref()).is_some() {
-                params.first_repeated.get_or_insert_with(|| name.to_string());
+                params
+                    .first_repeated
+                    .get_or_insert_with(|| name.to_string());
                 params
                     .malformed
                     .insert(name.into_owned(), Problem::Repeated);
@@ -81,7 +85,9 @@ impl Params {
                 || value.contains('\u{FFFD}')
                 || name.contains('\u{FFFD}')
             {
-                params.first_oversized.get_or_insert_with(|| name.to_string());
+                params
+                    .first_oversized
+                    .get_or_insert_with(|| name.to_string());
                 params
                     .malformed
                     .insert(name.into_owned(), Problem::Oversized);

@@ -13,11 +13,14 @@ mod process;
 
 mod authorize;
 mod bad_input;
+mod connections;
 mod keys_and_config;
 mod login;
 mod onboarding;
 mod openidconnect_flow;
+mod params_limits;
 mod password_lifecycle;
+mod pending_requests;
 mod support_logout;
 mod token;
 mod tokens_api;
