@@ -11,6 +11,9 @@
 //! - **idle** (keep-alive, between requests): closed `keep_alive_idle` after the last
 //!   request finished.
 //!
+//! With HTTP/2 (cleartext, prior knowledge) any frame between requests, a PING too,
+//! counts as the start of a head; a connection is closed by dropping it.
+//!
 //! hyper's own HTTP/1 `header_read_timeout` is off: it restarts whenever a connection
 //! waits for a head, so it would also close idle keep-alive connections after the
 //! header timeout, and hyper-util's protocol detection waits without any timeout.

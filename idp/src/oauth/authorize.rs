@@ -79,8 +79,9 @@ pub const LENGTH_LIMITS: &[(&str, usize)] = &[
     ("max_age", 19),
 ];
 
-/// A parameter's value that breaks [`LENGTH_LIMITS`] or contains control characters
-/// (`state` must be printable ASCII, RFC 6749 Appendix A.5), as an error.
+/// A parameter's value that breaks [`LENGTH_LIMITS`], or a stored one with characters
+/// it may not hold (`state` must be printable ASCII, RFC 6749 Appendix A.5; `nonce`,
+/// `login_hint` and `ui_locales` must be free of control characters), as an error.
 fn check_value(name: &str, value: &str) -> Result<(), OAuthError> {
     let max = LENGTH_LIMITS
         .iter()
@@ -91,10 +92,12 @@ fn check_value(name: &str, value: &str) -> Result<(), OAuthError> {
             "parameter '{name}' is too long (at most {max} bytes)"
         )));
     }
-    let printable = if name == "state" {
-        value.bytes().all(|b| (0x20..=0x7e).contains(&b))
-    } else {
-        !value.chars().any(char::is_control)
+    let printable = match name {
+        "state" => value.bytes().all(|b| (0x20..=0x7e).contains(&b)),
+        // Stored and shown as they are; scope, prompt and max_age have their own
+        // grammar and errors.
+        "nonce" | "login_hint" | "ui_locales" => !value.chars().any(char::is_control),
+        _ => true,
     };
     if !printable {
         return Err(OAuthError::invalid_request(format!(
