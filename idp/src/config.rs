@@ -34,6 +34,8 @@ pub struct Config {
     pub passwords: PasswordsConfig,
     /// HTTP limits.
     pub http: HttpConfig,
+    /// Bounds on pending authorization requests.
+    pub authorize: AuthorizeConfig,
     /// Logging.
     pub log: LogConfig,
     /// Outgoing e-mail.
@@ -254,6 +256,43 @@ pub struct HttpConfig {
     /// A header carrying the client IP set by a trusted reverse proxy (for example
     /// `X-Forwarded-For`; its first address is used). Unset: the peer address.
     pub client_ip_header: Option<String>,
+    /// Most parameters in one query string or form body (each `name=value` pair
+    /// counts); more is `invalid_request` "too many parameters" (a 400 page on pages).
+    pub max_params: usize,
+    /// Seconds from a connection's first byte of a request head to the complete head,
+    /// and the most a new connection may wait before sending anything; then it is closed.
+    pub header_read_timeout_seconds: u64,
+    /// Seconds an idle keep-alive connection (no request in progress) stays open.
+    pub keep_alive_idle_seconds: u64,
+    /// Most connections served at once; at the cap no new one is accepted until one
+    /// ends (the kernel's listen backlog holds the rest).
+    pub max_connections: usize,
+}
+
+/// Bounds on pending authorization requests (a validated request waiting for its
+/// browser to log in, RFC 6749 §4.1.1). Before a new one is stored, the oldest pending
+/// requests of its browser, its client network and its client are evicted so that
+/// each stays within its cap: the newest request always wins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthorizeConfig {
+    /// Pending requests per browser (its binding cookie).
+    pub max_pending_per_browser: i64,
+    /// Pending requests per client network (an IPv4 address or an IPv6 /64, see
+    /// `ClientIp::network`); offices behind one NAT share it.
+    pub max_pending_per_network: i64,
+    /// Pending requests per client (relying party), from everywhere.
+    pub max_pending_per_client: i64,
+}
+
+impl Default for AuthorizeConfig {
+    fn default() -> Self {
+        Self {
+            max_pending_per_browser: 16,
+            max_pending_per_network: 512,
+            max_pending_per_client: 10_000,
+        }
+    }
 }
 
 /// Logging.
@@ -277,6 +316,7 @@ impl Default for Config {
             tokens: TokensConfig::default(),
             passwords: PasswordsConfig::default(),
             http: HttpConfig::default(),
+            authorize: AuthorizeConfig::default(),
             log: LogConfig::default(),
             mail: MailConfig::default(),
             registration: RegistrationConfig::default(),
@@ -363,6 +403,10 @@ impl Default for HttpConfig {
             max_body_bytes: 64 * 1024,
             max_param_bytes: 4096,
             client_ip_header: None,
+            max_params: 100,
+            header_read_timeout_seconds: 10,
+            keep_alive_idle_seconds: 75,
+            max_connections: 4096,
         }
     }
 }
@@ -501,6 +545,35 @@ impl Config {
         }
         if self.http.max_body_bytes < 1024 || self.http.max_param_bytes < 256 {
             bail!("http limits are too small");
+        }
+        let h = &self.http;
+        if !(20..=10_000).contains(&h.max_params) {
+            bail!("http.max_params must be between 20 and 10000");
+        }
+        if !(1..=300).contains(&h.header_read_timeout_seconds) {
+            bail!("http.header_read_timeout_seconds must be between 1 and 300");
+        }
+        if !(1..=3600).contains(&h.keep_alive_idle_seconds) {
+            bail!("http.keep_alive_idle_seconds must be between 1 and 3600");
+        }
+        if !(1..=1_000_000).contains(&h.max_connections) {
+            bail!("http.max_connections must be between 1 and 1000000");
+        }
+        let a = &self.authorize;
+        for (name, v) in [
+            (
+                "authorize.max_pending_per_browser",
+                a.max_pending_per_browser,
+            ),
+            (
+                "authorize.max_pending_per_network",
+                a.max_pending_per_network,
+            ),
+            ("authorize.max_pending_per_client", a.max_pending_per_client),
+        ] {
+            if !(1..=10_000_000).contains(&v) {
+                bail!("{name} must be between 1 and 10000000");
+            }
         }
         Ok(())
     }

@@ -28,7 +28,6 @@ pub mod templates;
 pub mod throttle;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -41,7 +40,8 @@ rust_i18n::i18n!("locales", fallback = "en");
 const PURGE_KEEP_SECONDS: i64 = 24 * 3600;
 
 /// Serves the provider on `listener` until `shutdown` resolves, then finishes
-/// in-flight requests. Also runs the background jobs (key reload, purge).
+/// in-flight requests, with the connection limits of `http.*` ([`http::server`]).
+/// Also runs the background jobs (key reload, purge).
 ///
 /// # Errors
 /// I/O errors of the listener.
@@ -53,13 +53,9 @@ pub async fn serve(
     let jobs = tokio::spawn(background_jobs(state.clone()));
     let mail_worker = tokio::spawn(mail::worker(state.clone()));
     let logout_worker = tokio::spawn(logout::worker(state.clone()));
+    let limits = http::server::ConnectionLimits::from(&state.config.http);
     let app = http::router(state);
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let result = http::server::serve(listener, app, limits, shutdown).await;
     jobs.abort();
     mail_worker.abort();
     logout_worker.abort();

@@ -1,7 +1,31 @@
 //! Pending authorization requests: a validated request waiting for the browser that
 //! made it to finish logging in.
+//!
+//! Storage is bounded (docs/security.md): before a request is stored, the oldest
+//! pending requests of its client, its browser and its client network are evicted so
+//! that each keeps at most its cap (`authorize.*`), the new one included. The client
+//! cap uses a per-client sequence number (`authorization_request_counters`), so it
+//! costs one index range however large the cap; the browser and network caps skip at
+//! most their cap in an index. Expired requests count until the purge removes them.
+//!
+//! On PostgreSQL a deleted row keeps its space until a VACUUM marks it reusable, so
+//! a flood would grow the table with every eviction until autovacuum comes by (about
+//! a minute). Each process therefore vacuums the table after every
+//! [`VACUUM_EVERY_EVICTIONS`] evictions, which bounds the table by the caps plus that
+//! many rows per process. SQLite reuses freed pages at once.
 
-use super::Db;
+use std::sync::atomic::Ordering;
+
+use super::{Backend, Db};
+use crate::config::AuthorizeConfig;
+
+/// Evictions by one process after which it vacuums `authorization_requests` on
+/// PostgreSQL.
+pub const VACUUM_EVERY_EVICTIONS: u64 = 500;
+
+/// Most rows one insert evicts per cap (more only after a cap was lowered; the rest
+/// go with the next inserts and the purge).
+const EVICT_BATCH: i64 = 1000;
 
 /// A pending request.
 #[derive(Debug, sqlx::FromRow)]
@@ -12,29 +36,99 @@ pub struct PendingRow {
     pub created_at: i64,
 }
 
-/// Stores a pending request.
+/// A pending request to store.
+#[derive(Debug)]
+pub struct NewPending<'a> {
+    /// SHA-256 (base64url) of the id in the login URL.
+    pub id_hash: &'a str,
+    /// SHA-256 (base64url) of the browser-binding cookie.
+    pub browser_hash: &'a str,
+    /// The client that made the request.
+    pub client_id: &'a str,
+    /// The client network (`ClientIp::network`: an IPv4 address or an IPv6 /64).
+    pub network: &'a str,
+    /// JSON of the validated request.
+    pub params: &'a str,
+    /// Now (Unix seconds).
+    pub created_at: i64,
+    /// When it expires (Unix seconds).
+    pub expires_at: i64,
+}
+
+/// Stores a pending request, first evicting the oldest ones of the same client,
+/// browser and network beyond `caps` (the new request always stays), in one
+/// transaction. Concurrent inserts for different clients may overshoot the browser
+/// and network caps by the number of inserts in flight; inserts for one client are
+/// serialised by its counter row.
 ///
 /// # Errors
 /// Database errors.
-pub async fn insert(
-    db: &Db,
-    id_hash: &str,
-    browser_hash: &str,
-    params: &str,
-    now: i64,
-    expires_at: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO authorization_requests (id_hash, browser_hash, params, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+pub async fn insert(db: &Db, new: &NewPending<'_>, caps: &AuthorizeConfig) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    let mut evicted = 0;
+    let (seq,): (i64,) = sqlx::query_as(
+        "INSERT INTO authorization_request_counters (client_id, next_seq) VALUES ($1, 1) \
+         ON CONFLICT (client_id) DO UPDATE \
+         SET next_seq = authorization_request_counters.next_seq + 1 \
+         RETURNING next_seq",
     )
-    .bind(id_hash)
-    .bind(browser_hash)
-    .bind(params)
-    .bind(now)
-    .bind(expires_at)
-    .execute(db.pool())
+    .bind(new.client_id)
+    .fetch_one(&mut *tx)
     .await?;
+    evicted +=
+        sqlx::query("DELETE FROM authorization_requests WHERE client_id = $1 AND client_seq <= $2")
+            .bind(new.client_id)
+            .bind(seq - caps.max_pending_per_client)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    evicted += sqlx::query(
+        "DELETE FROM authorization_requests WHERE id_hash IN \
+         (SELECT id_hash FROM authorization_requests WHERE browser_hash = $1 \
+          ORDER BY created_at DESC LIMIT $2 OFFSET $3)",
+    )
+    .bind(new.browser_hash)
+    .bind(EVICT_BATCH)
+    .bind(caps.max_pending_per_browser - 1)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    evicted += sqlx::query(
+        "DELETE FROM authorization_requests WHERE id_hash IN \
+         (SELECT id_hash FROM authorization_requests WHERE network = $1 \
+          ORDER BY created_at DESC LIMIT $2 OFFSET $3)",
+    )
+    .bind(new.network)
+    .bind(EVICT_BATCH)
+    .bind(caps.max_pending_per_network - 1)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "INSERT INTO authorization_requests \
+         (id_hash, browser_hash, client_id, network, client_seq, params, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(new.id_hash)
+    .bind(new.browser_hash)
+    .bind(new.client_id)
+    .bind(new.network)
+    .bind(seq)
+    .bind(new.params)
+    .bind(new.created_at)
+    .bind(new.expires_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if evicted > 0 && db.backend() == Backend::Postgres {
+        let before = db.pending_evictions().fetch_add(evicted, Ordering::Relaxed);
+        if (before + evicted) / VACUUM_EVERY_EVICTIONS > before / VACUUM_EVERY_EVICTIONS {
+            // Not in a transaction; the simple query protocol.
+            sqlx::raw_sql("VACUUM authorization_requests")
+                .execute(db.pool())
+                .await?;
+        }
+    }
     Ok(())
 }
 

@@ -43,6 +43,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Pending authorization requests this process evicted (see [`auth_requests`]).
+    pending_evictions: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Db {
@@ -84,7 +86,11 @@ impl Db {
             .connect_with(options)
             .await
             .context("cannot connect to the database")?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            pending_evictions: Default::default(),
+        })
     }
 
     /// Applies pending migrations for this backend.
@@ -121,6 +127,11 @@ impl Db {
         &self.pool
     }
 
+    /// How many pending authorization requests this process evicted.
+    pub(crate) fn pending_evictions(&self) -> &std::sync::atomic::AtomicU64 {
+        &self.pending_evictions
+    }
+
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -135,19 +146,23 @@ impl Db {
         Ok(())
     }
 
-    /// Deletes rows that can no longer be used: expired pending requests, codes and
-    /// tokens, and ended sessions, each kept `keep_seconds` past its end for audits.
+    /// Deletes rows that can no longer be used: expired pending requests at once (they
+    /// hold attacker-chosen parameters and serve no audit), and expired codes and
+    /// tokens and ended sessions kept `keep_seconds` past their end for audits.
     /// Refresh-token history lives until its family's absolute end (so reuse of any
     /// old token is recognised until then). Every statement is served by an index on
-    /// the column it filters (migration 0005).
+    /// the column it filters.
     ///
     /// # Errors
     /// Database errors.
     pub async fn purge_expired(&self, now: i64, keep_seconds: i64) -> anyhow::Result<u64> {
         let cutoff = now - keep_seconds;
-        let mut n = 0;
+        let mut n = sqlx::query("DELETE FROM authorization_requests WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         for sql in [
-            "DELETE FROM authorization_requests WHERE expires_at < $1",
             "DELETE FROM access_tokens WHERE expires_at < $1",
             "DELETE FROM refresh_tokens WHERE expires_at < $1",
             "DELETE FROM browser_sessions WHERE expires_at < $1 OR ended_at < $1",

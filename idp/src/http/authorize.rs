@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use tower_cookies::Cookies;
 
+use super::client_ip::ClientIp;
 use super::error::PageError;
 use super::extract::{ParamsError, RequestParams};
 use super::session;
@@ -32,9 +33,10 @@ pub struct Pending {
 pub async fn handle(
     State(state): State<AppState>,
     cookies: Cookies,
+    ip: ClientIp,
     params: Result<RequestParams, ParamsError>,
 ) -> Response {
-    match authorize(&state, &cookies, params).await {
+    match authorize(&state, &cookies, &ip.network(), params).await {
         Ok(response) => response,
         Err(e) => error_response(&state, e),
     }
@@ -43,6 +45,7 @@ pub async fn handle(
 async fn authorize(
     state: &AppState,
     cookies: &Cookies,
+    network: &str,
     params: Result<RequestParams, ParamsError>,
 ) -> Result<Response, Error> {
     let RequestParams(params) =
@@ -88,15 +91,21 @@ async fn authorize(
             };
             let browser = session::browser_id(state, cookies);
             let id = crypto::random_token(32);
+            let client_id = request.client_id.clone();
             let pending =
                 serde_json::to_string(&Pending { request, forced }).map_err(anyhow::Error::from)?;
             auth_requests::insert(
                 &state.db,
-                &crypto::sha256_b64(id.as_bytes()),
-                &crypto::sha256_b64(browser.as_bytes()),
-                &pending,
-                now,
-                now + state.config.session.authorization_request_seconds,
+                &auth_requests::NewPending {
+                    id_hash: &crypto::sha256_b64(id.as_bytes()),
+                    browser_hash: &crypto::sha256_b64(browser.as_bytes()),
+                    client_id: &client_id,
+                    network,
+                    params: &pending,
+                    created_at: now,
+                    expires_at: now + state.config.session.authorization_request_seconds,
+                },
+                &state.config.authorize,
             )
             .await?;
             Ok(Redirect::to(&format!("{page}?request_id={id}")).into_response())
@@ -229,5 +238,45 @@ fn error_response(state: &AppState, e: Error) -> Response {
                 ("iss", Some(&state.config.issuer)),
             ],
         )),
+    }
+}
+
+/// The most bytes of JSON one pending request takes with the parameter limits of
+/// [`crate::oauth::authorize::LENGTH_LIMITS`], every escapable character escaped, and
+/// a registered client_id and redirect_uri of up to 256 bytes each (docs/security.md
+/// derives the storage bound from it).
+pub const MAX_PENDING_JSON_BYTES: usize = 7 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::authorize::LENGTH_LIMITS;
+
+    #[test]
+    fn the_largest_pending_request_fits_the_documented_bound() {
+        let max = |name: &str| LENGTH_LIMITS.iter().find(|(n, _)| *n == name).unwrap().1;
+        // '"' is printable ASCII (allowed in state) and doubles when escaped.
+        let worst = |name: &str| "\"".repeat(max(name));
+        let request = AuthorizationRequest {
+            client_id: "c".repeat(256),
+            redirect_uri: format!("https://{}", "r".repeat(248)),
+            redirect_uri_given: true,
+            scope: crate::oauth::scope::SUPPORTED.join(" "),
+            state: Some(worst("state")),
+            nonce: Some(worst("nonce")),
+            code_challenge: Some("c".repeat(43)),
+            prompt_none: false,
+            prompt_login: true,
+            max_age: Some(i64::MAX),
+            login_hint: Some(worst("login_hint")),
+            id_token_hint_sub: Some("s".repeat(64)),
+            ui_locales: Some(worst("ui_locales")),
+        };
+        let json = serde_json::to_string(&Pending {
+            request,
+            forced: true,
+        })
+        .unwrap();
+        assert!(json.len() <= MAX_PENDING_JSON_BYTES, "{} bytes", json.len());
     }
 }

@@ -19,8 +19,8 @@ use crate::state::AppState;
 /// The parameters of a POSTed form whose CSRF token belongs to this browser and whose
 /// `Origin`, if sent, is the issuer's.
 ///
-/// Rejections: 400 page for a body that is not a form (or too large), 403 "Form
-/// expired" for a missing or wrong token.
+/// Rejections: 400 page for a body that is not a form (or too large, or with more
+/// than `http.max_params` fields), 403 "Form expired" for a missing or wrong token.
 pub struct CsrfForm(pub Params);
 
 impl<S> FromRequest<S> for CsrfForm
@@ -41,6 +41,9 @@ where
             RequestParams::from_request(Request::from_parts(parts, body), state)
                 .await
                 .map_err(|_| PageError::BadRequest("error.params"))?;
+        if params.too_many() {
+            return Err(PageError::BadRequest(super::extract::TOO_MANY_PARAMS));
+        }
         if !session::check_form(&app, &cookies, &headers, params.get("csrf_token")) {
             return Err(PageError::Forbidden);
         }

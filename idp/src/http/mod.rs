@@ -19,6 +19,7 @@ pub mod password;
 pub mod profile;
 pub mod register;
 pub mod revocation;
+pub mod server;
 pub mod session;
 pub mod token;
 pub mod userinfo;
@@ -53,6 +54,8 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 /// Builds the router with every endpoint and the security headers.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.http.max_body_bytes;
+    let query_limit =
+        axum::middleware::from_fn_with_state(state.clone(), extract::limit_query_params);
     let https = state.config.is_https();
     // Endpoints a browser application (a public client) calls from JavaScript:
     // CORS for any origin, without cookies (they use none).
@@ -131,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(home))
         .fallback(|| async { PageError::NotFound })
         .with_state(state)
+        .layer(query_limit)
         .layer(axum::middleware::from_fn(lang::negotiate))
         .layer(CookieManagerLayer::new())
         .layer(RequestBodyLimitLayer::new(max_body))

@@ -64,17 +64,66 @@ pub enum AuthorizeError {
     Internal(anyhow::Error),
 }
 
+/// The longest accepted value, in bytes, of each parameter that is stored with a
+/// pending request, echoed back, or parsed beyond an exact comparison. A longer value
+/// is `invalid_request` naming the parameter (redirected to the client: these are
+/// checked after client_id and redirect_uri). Every other parameter is bounded by
+/// `http.max_param_bytes`. Real clients stay far below: `state` is 32–64 characters
+/// from Spring Security, openid-client and Authlib and a few hundred from ASP.NET
+/// Core (its protected properties); OIDC implementers are advised to keep `nonce`
+/// within 128; an e-mail address, the usual `login_hint`, has at most 254.
+pub const LENGTH_LIMITS: &[(&str, usize)] = &[
+    ("state", 2048),
+    ("nonce", 512),
+    ("login_hint", 254),
+    ("ui_locales", 128),
+    ("scope", 1024),
+    ("prompt", 128),
+    ("max_age", 19),
+];
+
+/// A parameter's value that breaks [`LENGTH_LIMITS`], or a stored one with characters
+/// it may not hold (`state` must be printable ASCII, RFC 6749 Appendix A.5; `nonce`,
+/// `login_hint` and `ui_locales` must be free of control characters), as an error.
+fn check_value(name: &str, value: &str) -> Result<(), OAuthError> {
+    let max = LENGTH_LIMITS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(usize::MAX, |(_, max)| *max);
+    if value.len() > max {
+        return Err(OAuthError::invalid_request(format!(
+            "parameter '{name}' is too long (at most {max} bytes)"
+        )));
+    }
+    let printable = match name {
+        "state" => value.bytes().all(|b| (0x20..=0x7e).contains(&b)),
+        // Stored and shown as they are; scope, prompt and max_age have their own
+        // grammar and errors.
+        "nonce" | "login_hint" | "ui_locales" => !value.chars().any(char::is_control),
+        _ => true,
+    };
+    if !printable {
+        return Err(OAuthError::invalid_request(format!(
+            "parameter '{name}' contains characters that are not allowed"
+        )));
+    }
+    Ok(())
+}
+
 /// The client_id of a request, or the error page explaining why it has none.
 ///
 /// # Errors
-/// [`AuthorizeError::Page`] when client_id is missing, repeated or oversized.
+/// [`AuthorizeError::Page`] when client_id is missing, repeated or oversized, or
+/// unreadable because the request has more than `http.max_params` parameters.
 pub fn client_id(params: &Params) -> Result<&str, AuthorizeError> {
     if params.is_malformed("client_id") {
         return Err(AuthorizeError::Page("error.client_id_malformed"));
     }
-    params
-        .get("client_id")
-        .ok_or(AuthorizeError::Page("error.no_client_id"))
+    match params.get("client_id") {
+        Some(client_id) => Ok(client_id),
+        None if params.too_many() => Err(AuthorizeError::Page("error.too_many_params")),
+        None => Err(AuthorizeError::Page("error.no_client_id")),
+    }
 }
 
 /// Validates a request for a known `client`. An id_token_hint must be an ID token of
@@ -102,14 +151,24 @@ pub async fn validate(
             _ => return Err(AuthorizeError::Page("error.redirect_uri_missing")),
         },
     };
-    // From here on, errors go back to the client.
-    let state = params.get("state").map(str::to_owned);
+    // From here on, errors go back to the client; a state that breaks its limits is
+    // not echoed.
+    let state = params
+        .get("state")
+        .filter(|s| check_value("state", s).is_ok())
+        .map(str::to_owned);
     let fail = |code: ErrorCode, description: &'static str| AuthorizeError::Redirect {
         redirect_uri: redirect_uri.clone(),
         state: state.clone(),
         error: OAuthError::new(code, description),
     };
-    if let Err(error) = params.check() {
+    let checked = params.check().and_then(|()| {
+        LENGTH_LIMITS
+            .iter()
+            .filter_map(|(name, _)| params.get(name).map(|value| check_value(name, value)))
+            .collect::<Result<Vec<()>, OAuthError>>()
+    });
+    if let Err(error) = checked {
         return Err(AuthorizeError::Redirect {
             redirect_uri: redirect_uri.clone(),
             state: state.clone(),
