@@ -82,28 +82,20 @@ pub async fn insert(db: &Db, new: &NewPending<'_>, caps: &AuthorizeConfig) -> sq
             .execute(&mut *tx)
             .await?
             .rows_affected();
-    evicted += sqlx::query(
-        "DELETE FROM authorization_requests WHERE id_hash IN \
-         (SELECT id_hash FROM authorization_requests WHERE browser_hash = $1 \
-          ORDER BY created_at DESC LIMIT $2 OFFSET $3)",
+    evicted += evict_oldest(
+        &mut tx,
+        "browser_hash",
+        new.browser_hash,
+        caps.max_pending_per_browser,
     )
-    .bind(new.browser_hash)
-    .bind(EVICT_BATCH)
-    .bind(caps.max_pending_per_browser - 1)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    evicted += sqlx::query(
-        "DELETE FROM authorization_requests WHERE id_hash IN \
-         (SELECT id_hash FROM authorization_requests WHERE network = $1 \
-          ORDER BY created_at DESC LIMIT $2 OFFSET $3)",
+    .await?;
+    evicted += evict_oldest(
+        &mut tx,
+        "network",
+        new.network,
+        caps.max_pending_per_network,
     )
-    .bind(new.network)
-    .bind(EVICT_BATCH)
-    .bind(caps.max_pending_per_network - 1)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .await?;
     sqlx::query(
         "INSERT INTO authorization_requests \
          (id_hash, browser_hash, client_id, network, client_seq, params, created_at, expires_at) \
@@ -130,6 +122,28 @@ pub async fn insert(db: &Db, new: &NewPending<'_>, caps: &AuthorizeConfig) -> sq
         }
     }
     Ok(())
+}
+
+/// Deletes the oldest pending requests whose `column` (`browser_hash` or `network`,
+/// each indexed with `created_at`) is `value`, keeping the newest `cap - 1` (room for
+/// the one being stored); returns how many went.
+async fn evict_oldest(
+    tx: &mut sqlx::AnyConnection,
+    column: &'static str,
+    value: &str,
+    cap: i64,
+) -> sqlx::Result<u64> {
+    Ok(sqlx::query(&format!(
+        "DELETE FROM authorization_requests WHERE id_hash IN \
+         (SELECT id_hash FROM authorization_requests WHERE {column} = $1 \
+          ORDER BY created_at DESC LIMIT $2 OFFSET $3)"
+    ))
+    .bind(value)
+    .bind(EVICT_BATCH)
+    .bind(cap - 1)
+    .execute(tx)
+    .await?
+    .rows_affected())
 }
 
 /// The unexpired pending request with this id, if it belongs to this browser.
