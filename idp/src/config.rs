@@ -10,7 +10,7 @@ use figment::providers::{Env, Format as _, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::keys::SigningAlg;
+use crate::crypto::keys::SigningAlg;
 
 /// The whole provider configuration. See docs/configuration.md for every key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -527,7 +527,8 @@ impl Config {
         }
         let phone = &self.support.phone_levels;
         for (i, level) in phone.iter().enumerate() {
-            if !crate::support::LEVELS[1..].contains(&level.as_str()) || phone[..i].contains(level)
+            if !crate::account::support::LEVELS[1..].contains(&level.as_str())
+                || phone[..i].contains(level)
             {
                 bail!("support.phone_levels: each of standard, plus, priority at most once (got {level:?})");
             }

@@ -5,27 +5,17 @@
 //! future resolves, so tests bind port 0 and run the real server in-process.
 
 pub mod account;
-pub mod admin;
 pub mod cli;
 pub mod clock;
-pub mod codes;
 pub mod config;
 pub mod crypto;
 pub mod db;
-pub mod email_policy;
 pub mod http;
-pub mod i18n;
-pub mod keys;
-pub mod logout;
-pub mod mail;
 pub mod oauth;
-pub mod onboarding;
-pub mod password;
-pub mod password_policy;
+pub mod outbox;
+pub mod policy;
 pub mod state;
-pub mod support;
-pub mod templates;
-pub mod throttle;
+pub mod ui;
 
 use std::future::Future;
 use std::time::Duration;
@@ -51,8 +41,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let jobs = tokio::spawn(background_jobs(state.clone()));
-    let mail_worker = tokio::spawn(mail::worker(state.clone()));
-    let logout_worker = tokio::spawn(logout::worker(state.clone()));
+    let mail_worker = tokio::spawn(outbox::mail::worker(state.clone()));
+    let logout_worker = tokio::spawn(account::sessions::worker(state.clone()));
     let limits = http::server::ConnectionLimits::from(&state.config.http);
     let app = http::router(state);
     let result = http::server::serve(listener, app, limits, shutdown).await;

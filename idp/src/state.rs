@@ -7,13 +7,13 @@ use anyhow::Context as _;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::crypto::keys::{Kek, Keys};
+use crate::crypto::passwords::Passwords;
 use crate::db::Db;
-use crate::email_policy::EmailPolicy;
 use crate::http::discovery;
-use crate::keys::{Kek, Keys};
-use crate::mail::Mailer;
-use crate::password::Passwords;
-use crate::password_policy::PasswordPolicy;
+use crate::outbox::mail::Mailer;
+use crate::policy::email::EmailPolicy;
+use crate::policy::password::PasswordPolicy;
 
 /// Cheap-to-clone handle on everything a request needs.
 #[derive(Clone)]
@@ -71,7 +71,7 @@ impl AppState {
         };
         let keys = Keys::load_or_create(&db, &kek, clock.as_ref()).await?;
         let passwords = Passwords::new(&config.passwords)?;
-        crate::templates::render(
+        crate::ui::templates::render(
             "error.html",
             minijinja::context! { title => "", message => "" },
         )?;

@@ -10,10 +10,10 @@ use tower_cookies::Cookies;
 use super::error::{page, PageError};
 use super::forms::{CsrfForm, Operator};
 use super::{lang, session};
+use crate::account::registration::{self, DecisionError};
 use crate::db::{companies, registrations};
-use crate::i18n;
-use crate::onboarding::{self, DecisionError};
 use crate::state::AppState;
+use crate::ui::i18n;
 
 const QUEUE: &str = "/admin/registrations";
 
@@ -151,7 +151,7 @@ async fn decide(
     }
     let actor = format!("operator:{}", me.username);
     let result = if approve {
-        onboarding::approve(&state, &id, &actor)
+        registration::approve(&state, &id, &actor)
             .await
             .map(|_| "approved")
     } else {
@@ -160,7 +160,7 @@ async fn decide(
         {
             return Ok(back("reason_required", &id));
         }
-        onboarding::reject(&state, &id, &actor, reason)
+        registration::reject(&state, &id, &actor, reason)
             .await
             .map(|()| "rejected")
     };

@@ -13,10 +13,10 @@ use super::error::{page, PageError};
 use super::fields::{FieldErrors, Fields, PIN_DIGITS, PIN_FORMAT};
 use super::forms::{CsrfForm, Operator};
 use super::{lang, session};
+use crate::account::support;
 use crate::db::{companies, users};
-use crate::i18n;
 use crate::state::AppState;
-use crate::support;
+use crate::ui::i18n;
 
 const COMPANIES: &str = "/admin/companies";
 

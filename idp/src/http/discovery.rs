@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use serde_json::{json, Value};
 
 use crate::config::Config;
-use crate::keys::SigningAlg;
+use crate::crypto::keys::SigningAlg;
 use crate::oauth::scope;
 use crate::state::AppState;
 

@@ -8,9 +8,9 @@ use minijinja::context;
 use serde_json::json;
 
 use super::lang;
-use crate::i18n;
 use crate::oauth::error::{ErrorCode, OAuthError, TokenError};
-use crate::templates;
+use crate::ui::i18n;
+use crate::ui::templates;
 
 /// An error shown to a person as a page, in the request's language.
 #[derive(Debug, thiserror::Error)]

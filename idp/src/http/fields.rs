@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
-use crate::email_policy::{self, NormalizedEmail};
 use crate::oauth::params::Params;
+use crate::policy::email::{self, NormalizedEmail};
 
 /// Field name → i18n key of what is wrong with it. The key `form` holds a problem
 /// with a parameter that is not one of the form's fields.
@@ -66,14 +66,14 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A required e-mail address, normalised ([`email_policy::normalize`]): its
+    /// A required e-mail address, normalised ([`email::normalize`]): its
     /// syntax error key otherwise.
     pub fn email(&mut self, name: &'static str) -> Option<NormalizedEmail> {
         let raw = self.required(name);
         if raw.is_empty() {
             return None;
         }
-        match email_policy::normalize(raw) {
+        match email::normalize(raw) {
             Ok(email) => Some(email),
             Err(rejection) => {
                 self.errors.insert(name, rejection.message_key());

@@ -7,7 +7,7 @@ use axum::http::header::ACCEPT_LANGUAGE;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::i18n;
+use crate::ui::i18n;
 
 tokio::task_local! {
     static LANG: &'static str;

@@ -19,9 +19,9 @@ use super::{lang, session};
 use crate::crypto;
 use crate::db::users::{self, UserRow};
 use crate::db::{auth_requests, clients};
-use crate::i18n;
+use crate::policy::throttle::{self, Action};
 use crate::state::AppState;
-use crate::throttle::{self, Action};
+use crate::ui::i18n;
 
 /// The i18n key of the one message for every failed login.
 pub const LOGIN_FAILED: &str = "login.failed";

@@ -17,10 +17,10 @@ use tower_cookies::Cookies;
 use super::error::{page, PageError};
 use super::extract::{ParamsError, RequestParams};
 use super::{lang, session};
-use crate::i18n;
-use crate::logout;
+use crate::account::sessions;
 use crate::oauth::{authorization_response, id_token_hint};
 use crate::state::AppState;
+use crate::ui::i18n;
 
 /// `GET|POST /logout`.
 pub async fn handle(
@@ -39,7 +39,8 @@ pub async fn handle(
             return Err(PageError::Forbidden);
         }
         if let Some(s) = session::current(&state, &cookies).await? {
-            logout::end_session(&state, &s.user_id, &s.sid, &format!("user:{}", s.user_id)).await?;
+            sessions::end_session(&state, &s.user_id, &s.sid, &format!("user:{}", s.user_id))
+                .await?;
         }
         session::clear(&state, &cookies);
         return Ok(signed_out());
@@ -72,7 +73,7 @@ pub async fn handle(
             return Ok(confirm_page(&state, &browser, true));
         }
         Some(s) => {
-            logout::end_session(
+            sessions::end_session(
                 &state,
                 &s.user_id,
                 &s.sid,

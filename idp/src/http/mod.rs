@@ -44,7 +44,7 @@ use self::discovery::paths;
 use self::error::{page, PageError};
 use crate::db::users;
 use crate::state::AppState;
-use crate::templates::STYLE_CSS;
+use crate::ui::templates::STYLE_CSS;
 
 /// The Content-Security-Policy of every response: no inline script, no framing;
 /// scripts, styles and images from this origin only.
@@ -186,7 +186,7 @@ async fn register_js() -> impl IntoResponse {
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        crate::templates::REGISTER_JS,
+        crate::ui::templates::REGISTER_JS,
     )
 }
 
@@ -206,6 +206,6 @@ async fn home(State(state): State<AppState>, cookies: Cookies) -> Result<Respons
     Ok(page(
         StatusCode::OK,
         "home.html",
-        context! { lang, title => crate::templates::PRODUCT, user },
+        context! { lang, title => crate::ui::templates::PRODUCT, user },
     ))
 }

@@ -19,16 +19,16 @@ use super::error::{page, PageError};
 use super::fields::{FieldErrors, Fields, CODE_DIGITS, CODE_FORMAT};
 use super::forms::{CsrfForm, SignedIn, SignedInForNewPassword};
 use super::{lang, session};
-use crate::account::{self, Reason, SetPasswordError};
-use crate::codes::{self, Purpose};
+use crate::account::email_codes::{self, Purpose};
+use crate::account::password::{self, Reason, SetPasswordError};
 use crate::db::companies;
 use crate::db::email_codes::CodeRow;
 use crate::db::users::{self, UserRow};
-use crate::i18n;
 use crate::oauth::params::Params;
-use crate::password_policy::PasswordRejection;
+use crate::policy::password::PasswordRejection;
+use crate::policy::throttle::{self, Account, Action};
 use crate::state::AppState;
-use crate::throttle::{self, Account, Action};
+use crate::ui::i18n;
 
 /// Query with an optional pending authorization request.
 #[derive(Deserialize)]
@@ -164,7 +164,7 @@ pub async fn new_submit(
         );
         return Ok(with_status(response, StatusCode::BAD_REQUEST));
     }
-    account::set_password(&state, &user, new, Some(&s.sid), None, Reason::Initial)
+    password::set_password(&state, &user, new, Some(&s.sid), None, Reason::Initial)
         .await
         .map_err(|e| PageError::Internal(e.into()))?;
     Ok(Redirect::to(&next(request_id)).into_response())
@@ -267,7 +267,7 @@ pub async fn change_code(
             ));
         }
     }
-    codes::issue(&state, &user, Purpose::PasswordChange).await?;
+    email_codes::issue(&state, &user, Purpose::PasswordChange).await?;
     Ok(Redirect::to(&format!("{CHANGE}?sent=1")).into_response())
 }
 
@@ -325,7 +325,8 @@ pub async fn change_submit(
             ))
         }
     };
-    let Some(valid) = codes::verify(&state, &user.id, Purpose::PasswordChange, code).await? else {
+    let Some(valid) = email_codes::verify(&state, &user.id, Purpose::PasswordChange, code).await?
+    else {
         attempt.failed(&state).await?;
         return Ok(fail(
             i18n::text(lang, "code.wrong", &[]),
@@ -368,7 +369,7 @@ async fn set_with_code(
     if let Err(rejection) = check_policy(state, user, new, confirmation).await? {
         return Ok(Err(rejection_message(lang, &rejection)));
     }
-    match account::set_password(state, user, new, keep_sid, Some(code), reason).await {
+    match password::set_password(state, user, new, keep_sid, Some(code), reason).await {
         Ok(()) => Ok(Ok(())),
         Err(SetPasswordError::CodeUsed) => Ok(Err(i18n::text(lang, "code.wrong", &[]))),
         Err(SetPasswordError::Internal(e)) => Err(PageError::Internal(e)),
@@ -505,7 +506,9 @@ async fn account_by_email(state: &AppState, email: &str) -> Result<Option<UserRo
 
 async fn send_reset_code(state: &AppState, user: Option<UserRow>) -> anyhow::Result<()> {
     match user {
-        Some(user) if user.is_active() => codes::issue(state, &user, Purpose::PasswordReset).await,
+        Some(user) if user.is_active() => {
+            email_codes::issue(state, &user, Purpose::PasswordReset).await
+        }
         _ => Ok(()),
     }
 }
@@ -611,7 +614,7 @@ pub async fn reset_submit(
     let user = user.filter(UserRow::is_active);
     // Unknown addresses go through the same steps against an impossible user id.
     let user_id = user.as_ref().map_or("-", |u| u.id.as_str());
-    let valid = codes::verify(&state, user_id, Purpose::PasswordReset, code).await?;
+    let valid = email_codes::verify(&state, user_id, Purpose::PasswordReset, code).await?;
     let (Some(user), Some(valid)) = (user, valid) else {
         attempt.failed(&state).await?;
         return Ok(fail(

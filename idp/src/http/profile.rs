@@ -13,8 +13,8 @@ use super::error::{page, PageError};
 use super::forms::{CsrfForm, SignedIn};
 use super::{lang, session};
 use crate::db::{audit, companies, sessions, users};
-use crate::i18n;
 use crate::state::AppState;
+use crate::ui::i18n;
 
 const PROFILE: &str = "/profile";
 
@@ -96,7 +96,7 @@ pub async fn show(
         Some(id) => companies::find(state.db.pool(), id).await?.map(|c| c.name),
         None => None,
     };
-    let support = crate::support::info(&state, &user).await?;
+    let support = crate::account::support::info(&state, &user).await?;
     let notice = query
         .ok()
         .and_then(|Query(q)| q.notice)
@@ -173,7 +173,8 @@ pub async fn end_session(
     CsrfForm(_params): CsrfForm,
 ) -> Result<Response, PageError> {
     let ended =
-        crate::logout::end_session(&state, &user.id, &sid, &format!("user:{}", user.id)).await?;
+        crate::account::sessions::end_session(&state, &user.id, &sid, &format!("user:{}", user.id))
+            .await?;
     Ok(Redirect::to(if ended {
         "/profile?notice=session_ended"
     } else {
@@ -193,9 +194,14 @@ pub async fn end_others(
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let ended =
-        crate::logout::end_other_sessions(&mut tx, &state, &user.id, Some(&current.sid), now)
-            .await?;
+    let ended = crate::account::sessions::end_other_sessions(
+        &mut tx,
+        &state,
+        &user.id,
+        Some(&current.sid),
+        now,
+    )
+    .await?;
     audit::record(
         &mut *tx,
         now,
@@ -217,7 +223,7 @@ pub async fn rotate_pin(
     SignedIn { user, session: _ }: SignedIn,
     CsrfForm(_params): CsrfForm,
 ) -> Result<Response, PageError> {
-    match crate::support::rotate_pin(&state, &user).await? {
+    match crate::account::support::rotate_pin(&state, &user).await? {
         Some(_) => Ok(Redirect::to(&format!("{PROFILE}?notice=pin_rotated")).into_response()),
         // Only levels with phone support have a PIN.
         None => Err(PageError::NotAllowed("support.not_included")),

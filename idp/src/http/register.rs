@@ -14,12 +14,12 @@ use super::error::{page, PageError};
 use super::fields::{FieldErrors, Fields};
 use super::forms::CsrfForm;
 use super::{lang, session};
-use crate::email_policy;
-use crate::i18n;
+use crate::account::registration::{self, RegistrationForm, REQUIRED};
 use crate::oauth::params::Params;
-use crate::onboarding::{self, RegistrationForm, REQUIRED};
+use crate::policy::email;
+use crate::policy::throttle::{self, Account, Action};
 use crate::state::AppState;
-use crate::throttle::{self, Account, Action};
+use crate::ui::i18n;
 
 /// A country option of the form.
 #[derive(Serialize)]
@@ -93,8 +93,8 @@ pub async fn submit(
     let request_id = params.get("request_id").filter(|id| id.len() <= 64);
     let form = form_from(&params);
     if params.check().is_err() {
-        let mut errors = onboarding::FieldErrors::new();
-        for field in onboarding::FIELDS {
+        let mut errors = registration::FieldErrors::new();
+        for field in registration::FIELDS {
             if params.is_malformed(field) {
                 errors.insert(field, "form.unreadable");
             }
@@ -120,12 +120,12 @@ pub async fn submit(
         )),
         Ok(valid) => {
             // Every accepted registration counts, so nobody can flood an inbox or the queue.
-            let address = email_policy::normalize(&form.email)
+            let address = email::normalize(&form.email)
                 .map_or_else(|_| form.email.trim().to_lowercase(), |e| e.to_string());
             if let Some(blocked) = count_mail(&state, &address, &client.network(), lang).await? {
                 return Ok(blocked);
             }
-            onboarding::register(&state, valid, lang).await?;
+            registration::register(&state, valid, lang).await?;
             let email = form.email.trim().to_lowercase();
             Ok(page(
                 StatusCode::OK,
@@ -144,7 +144,7 @@ fn render_form(
     state: &AppState,
     browser: &str,
     form: &RegistrationForm,
-    errors: &onboarding::FieldErrors,
+    errors: &registration::FieldErrors,
     request_id: Option<&str>,
     status: StatusCode,
 ) -> Response {
@@ -183,7 +183,7 @@ pub async fn confirm_page(
         .and_then(|Query(q)| q.token)
         .filter(|t| t.len() <= 64);
     let valid = match &token {
-        Some(t) => onboarding::token_is_valid(&state, t).await?,
+        Some(t) => registration::token_is_valid(&state, t).await?,
         None => false,
     };
     let browser = session::browser_id(&state, &cookies);
@@ -203,7 +203,7 @@ pub async fn confirm(
 ) -> Result<Response, PageError> {
     let browser = session::browser_id(&state, &cookies);
     let confirmed = match params.get("token").filter(|t| t.len() <= 64) {
-        Some(token) => onboarding::confirm(&state, token).await?.is_some(),
+        Some(token) => registration::confirm(&state, token).await?.is_some(),
         None => false,
     };
     let mut response = confirm_view(
@@ -273,7 +273,7 @@ pub async fn resend(
     if let Some(blocked) = count_mail(&state, email.as_str(), &client.network(), lang).await? {
         return Ok(blocked);
     }
-    onboarding::resend(&state, email.as_str()).await?;
+    registration::resend(&state, email.as_str()).await?;
     Ok(page(
         StatusCode::OK,
         "register_sent.html",

@@ -14,9 +14,9 @@
 use serde_json::{json, Map, Value};
 
 use super::scope::Scope;
+use crate::account::support;
 use crate::db::users::UserRow;
 use crate::state::AppState;
-use crate::support;
 
 /// The product claims of `user` for `scope`; `with_support` adds the support claims
 /// (UserInfo only).

@@ -6,8 +6,8 @@ use anyhow::Context as _;
 use super::redirect_uri;
 use super::scope::Scope;
 use crate::crypto;
+use crate::crypto::keys::SigningAlg;
 use crate::db::clients::ClientRow;
-use crate::keys::SigningAlg;
 
 /// How a client authenticates at the token endpoint (RFC 7591 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

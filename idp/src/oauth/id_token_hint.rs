@@ -5,8 +5,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::crypto::keys::JwtType;
 use crate::db::clients;
-use crate::keys::JwtType;
 use crate::oauth::client::Client;
 use crate::state::AppState;
 

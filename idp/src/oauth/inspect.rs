@@ -4,8 +4,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::crypto;
+use crate::crypto::keys::JwtType;
 use crate::db::{grants, tokens};
-use crate::keys::JwtType;
 use crate::state::AppState;
 
 /// The validated claims of a live access token.

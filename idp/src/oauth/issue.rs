@@ -9,11 +9,11 @@ use super::authorize::AuthorizationRequest;
 use super::client::{Client, GrantType};
 use super::scope::Scope;
 use crate::crypto;
+use crate::crypto::keys::JwtType;
 use crate::db::grants::{self, GrantRow};
 use crate::db::sessions::SessionRow;
 use crate::db::tokens::{self, NewAccessToken};
 use crate::db::users::UserRow;
-use crate::keys::JwtType;
 use crate::state::AppState;
 
 /// Creates the grant and its code for `request`, authorized by `session`, and returns

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use crate::harness::*;
 use crate::mailbox::SmtpSink;
-use idp::admin::UserSpec;
+use idp::account::users::UserSpec;
 
 const URL_LIKE: &str = "Web or e-mail addresses are not allowed in this field.";
 
@@ -134,7 +134,7 @@ async fn operators_cannot_create_users_with_web_addresses_in_names() {
         ("www.evil-phish.example", None),
         ("Ada", Some("Visit evil-phish.example")),
     ] {
-        let result = idp::admin::create_user(
+        let result = idp::account::users::create_user(
             &app.state.db,
             &app.state.passwords,
             UserSpec {
@@ -168,7 +168,7 @@ async fn operators_cannot_create_users_with_web_addresses_in_names() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("family_name"));
     assert_eq!(app.count("users").await, 0);
     // The company's own domain is fine.
-    idp::admin::create_user(
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -207,7 +207,7 @@ async fn look_alike_domains_are_refused_in_their_a_label_spelling_too() {
     assert_eq!(app.count("registrations").await, 0);
 
     // A genuine IDN address: its spellings name one account, at login and at sign-up.
-    idp::admin::create_user(
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 
 use crate::harness::*;
-use idp::admin::ClientSpec;
+use idp::account::users::ClientSpec;
 use idp::oauth::client::AuthMethod;
 
 /// Expects an error redirect to the client with `error`, the unchanged state and iss.

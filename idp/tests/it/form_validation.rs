@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 
 use crate::harness::*;
-use idp::admin::UserSpec;
+use idp::account::users::UserSpec;
 
 const REQUIRED: &str = "This field is required.";
 const UNREADABLE: &str = "This entry is too long or contains characters that are not allowed.";
@@ -59,7 +59,7 @@ async fn side_effects(app: &TestApp) -> (i64, i64) {
 }
 
 async fn known(app: &TestApp, username: &str) -> idp::db::users::UserRow {
-    idp::admin::create_user(
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -125,9 +125,13 @@ async fn resend_and_forgot_refuse_missing_repeated_unreadable_and_malformed_addr
 async fn the_reset_form_refuses_bad_fields_without_using_a_try() {
     let app = TestApp::spawn().await;
     let user = known(&app, "resetter").await;
-    idp::codes::issue(&app.state, &user, idp::codes::Purpose::PasswordReset)
-        .await
-        .unwrap();
+    idp::account::email_codes::issue(
+        &app.state,
+        &user,
+        idp::account::email_codes::Purpose::PasswordReset,
+    )
+    .await
+    .unwrap();
     let mailed = app.count("outbox").await;
     let browser = Browser::new();
     let post = |body: String| {
@@ -257,9 +261,13 @@ async fn the_change_form_and_get_code_mark_bad_fields_and_send_nothing() {
         .submit_login(&app.url("/login"), "changer", PASSWORD)
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    idp::codes::issue(&app.state, &user, idp::codes::Purpose::PasswordChange)
-        .await
-        .unwrap();
+    idp::account::email_codes::issue(
+        &app.state,
+        &user,
+        idp::account::email_codes::Purpose::PasswordChange,
+    )
+    .await
+    .unwrap();
     let before = side_effects(&app).await;
     let post = |body: String| {
         let browser = &browser;
@@ -329,7 +337,7 @@ async fn pin_checks(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn the_pin_check_marks_bad_fields_and_checks_nothing() {
     let app = TestApp::spawn().await;
-    idp::admin::create_user(
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use idp::admin::{self, ClientSpec, UserSpec};
+use idp::account::users::{self, ClientSpec, UserSpec};
 use idp::clock::MockClock;
 use idp::config::Config;
 use idp::AppState;
@@ -143,7 +143,7 @@ impl TestApp {
         if spec.redirect_uris.is_empty() {
             spec.redirect_uris = vec![REDIRECT_URI.to_owned()];
         }
-        let registered = admin::create_client(&self.state.db, spec, self.clock_now())
+        let registered = users::create_client(&self.state.db, spec, self.clock_now())
             .await
             .unwrap();
         TestClient {
@@ -157,7 +157,7 @@ impl TestApp {
 
     /// Creates a user with PASSWORD.
     pub async fn user(&self, username: &str) -> idp::db::users::UserRow {
-        admin::create_user(
+        users::create_user(
             &self.state.db,
             &self.state.passwords,
             UserSpec {

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 
 use crate::harness::*;
 use idp::config::Config;
-use idp::keys::Kek;
+use idp::crypto::keys::Kek;
 
 #[tokio::test]
 async fn signing_keys_are_encrypted_at_rest_and_published_without_private_parts() {
@@ -173,7 +173,10 @@ fn a_toml_file_overrides_the_defaults() {
     let c = Config::load(Some(&path)).unwrap();
     assert_eq!(c.issuer, "https://login.example.com");
     assert_eq!(c.tokens.access_token_seconds, 300);
-    assert_eq!(c.tokens.access_token_alg, idp::keys::SigningAlg::ES256);
+    assert_eq!(
+        c.tokens.access_token_alg,
+        idp::crypto::keys::SigningAlg::ES256
+    );
     assert_eq!(
         c.tokens.code_seconds, 60,
         "untouched keys keep their defaults"

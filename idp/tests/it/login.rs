@@ -36,7 +36,11 @@ async fn every_failed_login_gets_the_same_answer() {
         let (status, location, body) = browser.submit_login(&login, username, password).await;
         assert!(location.is_none());
         assert!(
-            body.contains(&idp::i18n::text("en", idp::http::login::LOGIN_FAILED, &[])),
+            body.contains(&idp::ui::i18n::text(
+                "en",
+                idp::http::login::LOGIN_FAILED,
+                &[]
+            )),
             "{body}"
         );
         answers.push(status);

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use crate::harness::*;
 use crate::mailbox::{free_port, SmtpSink};
-use idp::admin::UserSpec;
+use idp::account::users::UserSpec;
 
 const NEW_PASSWORD: &str = "violet kettle drums at dawn";
 
@@ -306,7 +306,7 @@ async fn the_summary_lists_what_is_missing_without_javascript() {
 async fn an_existing_address_gets_the_same_page_and_a_notice() {
     let sink = SmtpSink::start();
     let app = TestApp::spawn_with_smtp(&sink.url()).await;
-    idp::admin::create_user(
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -438,7 +438,7 @@ async fn links_and_one_time_passwords_expire() {
         .fetch_one(app.state.db.pool())
         .await
         .unwrap();
-    idp::onboarding::approve(&app.state, &id, "test")
+    idp::account::registration::approve(&app.state, &id, "test")
         .await
         .unwrap();
     let otp = sink
@@ -591,7 +591,7 @@ async fn bad_input_gets_a_clear_message_and_creates_nothing() {
 async fn operators_decide_in_the_admin_page_and_the_first_user_is_super_admin() {
     let sink = SmtpSink::start();
     let app = TestApp::spawn_with_smtp(&sink.url()).await;
-    idp::admin::create_user(
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {

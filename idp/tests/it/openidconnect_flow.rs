@@ -13,8 +13,8 @@ use openidconnect::{
 };
 
 use crate::harness::*;
-use idp::admin::ClientSpec;
-use idp::keys::SigningAlg;
+use idp::account::users::ClientSpec;
+use idp::crypto::keys::SigningAlg;
 
 fn rp_http() -> openidconnect::reqwest::Client {
     openidconnect::reqwest::ClientBuilder::new()

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 
 use crate::harness::*;
 use crate::process::ProviderProcess;
-use idp::admin::UserSpec;
+use idp::account::users::UserSpec;
 
 const NEW_PASSWORD: &str = "violet kettle drums at dawn";
 
@@ -33,7 +33,7 @@ async fn operator(app: &TestApp) {
         ("ops", "ops.person@provider.example", true, None),
         ("sam", "sam@acme-demo.example", false, Some("ACME Demo")),
     ] {
-        idp::admin::create_user(
+        idp::account::users::create_user(
             &app.state.db,
             &app.state.passwords,
             UserSpec {

@@ -5,13 +5,13 @@ use reqwest::StatusCode;
 
 use crate::harness::*;
 use crate::mailbox::SmtpSink;
-use idp::admin::UserSpec;
+use idp::account::users::UserSpec;
 
 const NEW_PASSWORD: &str = "violet kettle drums at dawn";
 
 /// A user whose mail goes to the sink.
 async fn user(app: &TestApp, username: &str) -> idp::db::users::UserRow {
-    idp::admin::create_user(
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -276,9 +276,13 @@ async fn reset_code(
     user: &idp::db::users::UserRow,
     n: usize,
 ) -> String {
-    idp::codes::issue(&app.state, user, idp::codes::Purpose::PasswordReset)
-        .await
-        .unwrap();
+    idp::account::email_codes::issue(
+        &app.state,
+        user,
+        idp::account::email_codes::Purpose::PasswordReset,
+    )
+    .await
+    .unwrap();
     let mail = sink.wait(&user.email, n).await;
     mail.text
         .lines()

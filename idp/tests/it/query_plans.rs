@@ -30,7 +30,7 @@ use crate::harness::*;
 use crate::mailbox::{free_port, SmtpSink};
 use crate::process::ProviderProcess;
 use crate::support_logout::{backchannel_receiver, portal_spec, wait_for_tokens};
-use idp::admin::{ClientSpec, UserSpec};
+use idp::account::users::{ClientSpec, UserSpec};
 use idp::oauth::client::GrantType;
 
 /// Tables that grow with use. A full scan of one of them is a failure.
@@ -294,7 +294,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
             ..ClientSpec::default()
         })
         .await;
-    let customer = idp::admin::create_user(
+    let customer = idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -309,10 +309,16 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
     .await
     .unwrap()
     .user;
-    idp::support::set_company_support(&app.state, "acme-demo.example", "plus", Some("EMEA"), "t")
-        .await
-        .unwrap();
-    idp::admin::create_user(
+    idp::account::support::set_company_support(
+        &app.state,
+        "acme-demo.example",
+        "plus",
+        Some("EMEA"),
+        "t",
+    )
+    .await
+    .unwrap();
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -547,7 +553,9 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let pin = idp::support::pin(&app.state, &customer.id).await.unwrap();
+    let pin = idp::account::support::pin(&app.state, &customer.id)
+        .await
+        .unwrap();
     let (status, _, page) = ops
         .form(
             "/admin/support",

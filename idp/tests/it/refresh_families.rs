@@ -266,11 +266,11 @@ async fn tokens_issued_before_the_family_migration_keep_their_meaning() {
         .into();
     before.run(db.pool()).await.unwrap();
     let now = idp::clock::Clock::now(&idp::clock::SystemClock);
-    let client = idp::admin::create_client(
+    let client = idp::account::users::create_client(
         &db,
-        idp::admin::ClientSpec {
+        idp::account::users::ClientSpec {
             redirect_uris: vec![REDIRECT_URI.into()],
-            ..idp::admin::ClientSpec::default()
+            ..idp::account::users::ClientSpec::default()
         },
         now,
     )

@@ -6,14 +6,14 @@
 use reqwest::StatusCode;
 
 use crate::harness::*;
-use idp::admin::{ClientSpec, UserSpec};
+use idp::account::users::{ClientSpec, UserSpec};
 
 const SCOPE: &str = "openid profile email company support";
 const NOT_INCLUDED: &str = "does not include phone support";
 
 /// A user `username` of "ACME Demo" (acme-demo.example), support `level` in EMEA.
 async fn company_user(app: &TestApp, username: &str, level: &str) -> idp::db::users::UserRow {
-    let user = idp::admin::create_user(
+    let user = idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -35,9 +35,15 @@ async fn company_user(app: &TestApp, username: &str, level: &str) -> idp::db::us
 }
 
 async fn set_level(app: &TestApp, level: &str) {
-    idp::support::set_company_support(&app.state, "acme-demo.example", level, Some("EMEA"), "test")
-        .await
-        .unwrap();
+    idp::account::support::set_company_support(
+        &app.state,
+        "acme-demo.example",
+        level,
+        Some("EMEA"),
+        "test",
+    )
+    .await
+    .unwrap();
 }
 
 /// UserInfo for a fresh login of `username` with the support scope.
@@ -129,7 +135,9 @@ async fn the_profile_shows_no_pin_and_refuses_a_new_one_without_phone_support() 
         .await
         .unwrap()
         .unwrap();
-    assert!(idp::support::pin(&app.state, &user.id).await.is_err());
+    assert!(idp::account::support::pin(&app.state, &user.id)
+        .await
+        .is_err());
     assert_eq!(stored_pin(&app, "plain").await, None);
 
     // Upgraded to Plus, the same page shows and rotates a PIN.
@@ -149,8 +157,10 @@ async fn the_profile_shows_no_pin_and_refuses_a_new_one_without_phone_support() 
 async fn operators_pin_checks_never_match_users_without_phone_support() {
     let app = TestApp::spawn().await;
     let user = company_user(&app, "caller", "priority").await;
-    let pin = idp::support::pin(&app.state, &user.id).await.unwrap();
-    idp::admin::create_user(
+    let pin = idp::account::support::pin(&app.state, &user.id)
+        .await
+        .unwrap();
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -193,7 +203,7 @@ async fn operators_pin_checks_never_match_users_without_phone_support() {
 #[tokio::test]
 async fn operators_check_a_pin_for_either_spelling_of_the_address() {
     let app = TestApp::spawn().await;
-    let user = idp::admin::create_user(
+    let user = idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -208,10 +218,18 @@ async fn operators_check_a_pin_for_either_spelling_of_the_address() {
     .await
     .unwrap()
     .user;
-    idp::support::set_company_support(&app.state, "xn--bcher-kva.example", "plus", None, "test")
+    idp::account::support::set_company_support(
+        &app.state,
+        "xn--bcher-kva.example",
+        "plus",
+        None,
+        "test",
+    )
+    .await
+    .unwrap();
+    let pin = idp::account::support::pin(&app.state, &user.id)
         .await
         .unwrap();
-    let pin = idp::support::pin(&app.state, &user.id).await.unwrap();
     // Through the operator's command, as a support agent types the caller's address.
     for spelling in [
         "anna@bücher.example",

@@ -10,7 +10,7 @@ use axum::{Form, Router};
 use reqwest::StatusCode;
 
 use crate::harness::*;
-use idp::admin::{ClientSpec, UserSpec};
+use idp::account::users::{ClientSpec, UserSpec};
 
 const SCOPE: &str = "openid profile email company roles support";
 
@@ -25,7 +25,7 @@ pub(crate) fn portal_spec(backchannel: Option<String>) -> ClientSpec {
 
 /// A user of the company "ACME Demo" (acme-demo.example) with `level` support in EMEA.
 async fn company_user(app: &TestApp, username: &str, level: &str) -> idp::db::users::UserRow {
-    let user = idp::admin::create_user(
+    let user = idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -43,9 +43,15 @@ async fn company_user(app: &TestApp, username: &str, level: &str) -> idp::db::us
     .await
     .unwrap()
     .user;
-    idp::support::set_company_support(&app.state, "acme-demo.example", level, Some("EMEA"), "test")
-        .await
-        .unwrap();
+    idp::account::support::set_company_support(
+        &app.state,
+        "acme-demo.example",
+        level,
+        Some("EMEA"),
+        "test",
+    )
+    .await
+    .unwrap();
     user
 }
 
@@ -145,7 +151,9 @@ async fn users_rotate_their_pin_and_operators_check_it_throttled_and_audited() {
         .await
         .unwrap()
         .unwrap();
-    let first = idp::support::pin(&app.state, &user.id).await.unwrap();
+    let first = idp::account::support::pin(&app.state, &user.id)
+        .await
+        .unwrap();
     // The profile shows the PIN and rotates it.
     let browser = Browser::new();
     browser
@@ -160,11 +168,13 @@ async fn users_rotate_their_pin_and_operators_check_it_throttled_and_audited() {
         (status, location.as_deref()),
         (StatusCode::SEE_OTHER, Some("/profile?notice=pin_rotated"))
     );
-    let second = idp::support::pin(&app.state, &user.id).await.unwrap();
+    let second = idp::account::support::pin(&app.state, &user.id)
+        .await
+        .unwrap();
     assert_ne!(first, second);
 
     // An operator checks PINs read out on the phone.
-    idp::admin::create_user(
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -270,7 +280,7 @@ async fn operators_set_support_with_the_cli_and_the_admin_page() {
         let out = app.cli(&bad);
         assert!(!out.status.success(), "{bad:?}");
     }
-    idp::admin::create_user(
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -537,7 +547,7 @@ async fn every_relying_party_of_the_session_gets_a_signed_logout_token() {
     let customer_portal = app.client_with(portal_spec(Some(customer_url))).await;
     let app_client = app
         .client_with(ClientSpec {
-            id_token_alg: idp::keys::SigningAlg::ES256,
+            id_token_alg: idp::crypto::keys::SigningAlg::ES256,
             ..portal_spec(Some(app_url))
         })
         .await;
@@ -564,7 +574,7 @@ async fn every_relying_party_of_the_session_gets_a_signed_logout_token() {
     let verified = app
         .state
         .keys
-        .verify(&token, idp::keys::JwtType::LogoutToken)
+        .verify(&token, idp::crypto::keys::JwtType::LogoutToken)
         .expect("signed by the provider, typ logout+jwt");
     assert_eq!(verified["iss"], app.base);
     assert_eq!(verified["aud"], customer_portal.id);
@@ -632,13 +642,13 @@ async fn sessions_ended_from_the_profile_or_by_a_password_change_tell_the_relyin
     // A password reset ends the last session, and the portal hears of it too.
     let fresh = Browser::new();
     let again = signed_in(&app, &fresh, &portal, "many").await;
-    idp::account::set_password(
+    idp::account::password::set_password(
         &app.state,
         &user,
         "violet kettle drums at dawn",
         None,
         None,
-        idp::account::Reason::Reset,
+        idp::account::password::Reason::Reset,
     )
     .await
     .unwrap();

@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use crate::harness::*;
 use crate::mailbox::SmtpSink;
 use crate::process::ProviderProcess;
-use idp::admin::UserSpec;
+use idp::account::users::UserSpec;
 use idp::config::Config;
 
 /// The burst sizes the issue asks for.
@@ -140,7 +140,7 @@ async fn mails_to(app: &TestApp, address: &str) -> i64 {
 }
 
 async fn user_with_email(app: &TestApp, username: &str, email: &str) -> idp::db::users::UserRow {
-    idp::admin::create_user(
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -603,9 +603,13 @@ async fn parallel_reset_code_guesses_are_bounded_by_the_throttle() {
     for n in BURSTS {
         let email = format!("resetter{n}@acme-industries.com");
         let user = user_with_email(&app, &format!("resetter{n}"), &email).await;
-        idp::codes::issue(&app.state, &user, idp::codes::Purpose::PasswordReset)
-            .await
-            .unwrap();
+        idp::account::email_codes::issue(
+            &app.state,
+            &user,
+            idp::account::email_codes::Purpose::PasswordReset,
+        )
+        .await
+        .unwrap();
         let code = mailed_code(&sink, &email, 1).await;
         let ip = format!("198.51.100.{n}");
         let mut shots = Vec::new();
@@ -643,9 +647,13 @@ async fn a_code_is_compared_at_most_max_attempts_times_whatever_the_concurrency(
         // Reset (no session).
         let email = format!("coder{n}@acme-industries.com");
         let user = user_with_email(&app, &format!("coder{n}"), &email).await;
-        idp::codes::issue(&app.state, &user, idp::codes::Purpose::PasswordReset)
-            .await
-            .unwrap();
+        idp::account::email_codes::issue(
+            &app.state,
+            &user,
+            idp::account::email_codes::Purpose::PasswordReset,
+        )
+        .await
+        .unwrap();
         let code = mailed_code(&sink, &email, 1).await;
         let mut shots = Vec::new();
         for i in 0..n {
@@ -685,9 +693,13 @@ async fn a_code_is_compared_at_most_max_attempts_times_whatever_the_concurrency(
         let email = format!("{name}@acme-industries.com");
         let user = user_with_email(&app, &name, &email).await;
         let http = signed_in_from(&app, "203.0.113.251", &name).await;
-        idp::codes::issue(&app.state, &user, idp::codes::Purpose::PasswordChange)
-            .await
-            .unwrap();
+        idp::account::email_codes::issue(
+            &app.state,
+            &user,
+            idp::account::email_codes::Purpose::PasswordChange,
+        )
+        .await
+        .unwrap();
         let code = mailed_code(&sink, &email, 1).await;
         let mut shots = Vec::new();
         for _ in 0..n {
@@ -735,9 +747,13 @@ async fn parallel_change_code_guesses_are_bounded_by_the_throttle() {
         let user = user_with_email(&app, &name, &email).await;
         let ip = format!("198.51.100.{n}");
         let http = signed_in_from(&app, &ip, &name).await;
-        idp::codes::issue(&app.state, &user, idp::codes::Purpose::PasswordChange)
-            .await
-            .unwrap();
+        idp::account::email_codes::issue(
+            &app.state,
+            &user,
+            idp::account::email_codes::Purpose::PasswordChange,
+        )
+        .await
+        .unwrap();
         let code = mailed_code(&sink, &email, 1).await;
         let mut shots = Vec::new();
         for i in 0..n {
@@ -768,7 +784,7 @@ async fn parallel_change_code_guesses_are_bounded_by_the_throttle() {
 }
 
 async fn operator(app: &TestApp, ip: &str) -> reqwest::Client {
-    idp::admin::create_user(
+    idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -787,7 +803,7 @@ async fn operator(app: &TestApp, ip: &str) -> reqwest::Client {
 
 /// A user of a company with Plus support (so a PIN exists and can match).
 async fn caller(app: &TestApp, username: &str) -> idp::db::users::UserRow {
-    let user = idp::admin::create_user(
+    let user = idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
         UserSpec {
@@ -804,7 +820,7 @@ async fn caller(app: &TestApp, username: &str) -> idp::db::users::UserRow {
     .await
     .unwrap()
     .user;
-    idp::support::set_company_support(
+    idp::account::support::set_company_support(
         &app.state,
         "acme-demo.example",
         "plus",
@@ -813,7 +829,9 @@ async fn caller(app: &TestApp, username: &str) -> idp::db::users::UserRow {
     )
     .await
     .unwrap();
-    idp::support::pin(&app.state, &user.id).await.unwrap();
+    idp::account::support::pin(&app.state, &user.id)
+        .await
+        .unwrap();
     user
 }
 
@@ -840,7 +858,9 @@ async fn parallel_support_pin_checks_are_bounded_on_the_admin_page_and_the_cli()
     let app = TestApp::spawn_with(small).await;
     for n in BURSTS {
         let user = caller(&app, &format!("caller{n}")).await;
-        let pin = idp::support::pin(&app.state, &user.id).await.unwrap();
+        let pin = idp::account::support::pin(&app.state, &user.id)
+            .await
+            .unwrap();
         let ip = format!("198.51.100.{n}");
         let ops = operator(&app, &ip).await;
         let wrong = wrong_pin(&pin);
@@ -869,7 +889,9 @@ async fn parallel_support_pin_checks_are_bounded_on_the_admin_page_and_the_cli()
     // `idp support verify-pin`, n processes at once.
     for n in BURSTS {
         let user = caller(&app, &format!("phoned{n}")).await;
-        let pin = idp::support::pin(&app.state, &user.id).await.unwrap();
+        let pin = idp::account::support::pin(&app.state, &user.id)
+            .await
+            .unwrap();
         let wrong = wrong_pin(&pin);
         let c = &app.state.config;
         let mut runs = Vec::new();

@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 
 use crate::harness::*;
-use idp::admin::ClientSpec;
+use idp::account::users::ClientSpec;
 use idp::oauth::client::{AuthMethod, GrantType};
 
 fn error_of(body: &serde_json::Value) -> &str {

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 
 use crate::harness::*;
-use idp::admin::ClientSpec;
+use idp::account::users::ClientSpec;
 use idp::oauth::client::GrantType;
 
 async fn tokens_for(app: &TestApp, client: &TestClient, user: &str) -> serde_json::Value {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use idp::admin::{self, ClientSpec, UserSpec};
+use idp::account::users::{self, ClientSpec, UserSpec};
 use idp::config::Config;
 use idp::AppState;
 use relying_party_demo::clock::MockClock;
@@ -95,7 +95,7 @@ impl Provider {
     /// Creates `username` at `<username>@<domain>` in the company `company` (created
     /// by its domain if new) with the role super_admin; returns the user's sub.
     pub async fn user(&self, username: &str, domain: &str, company: &str) -> String {
-        admin::create_user(
+        users::create_user(
             &self.state.db,
             &self.state.passwords,
             UserSpec {
@@ -119,14 +119,14 @@ impl Provider {
 
     /// Sets a company's support level and region.
     pub async fn support(&self, domain: &str, level: &str, region: Option<&str>) {
-        idp::support::set_company_support(&self.state, domain, level, region, "test")
+        idp::account::support::set_company_support(&self.state, domain, level, region, "test")
             .await
             .unwrap();
     }
 
     /// The user's support PIN as the provider knows it.
     pub async fn pin(&self, sub: &str) -> String {
-        idp::support::pin(&self.state, sub).await.unwrap()
+        idp::account::support::pin(&self.state, sub).await.unwrap()
     }
 
     /// The provider's browser sessions of `sub`: (sid, ended).
@@ -167,7 +167,7 @@ pub async fn start_portal(
 ) -> RunningPortal {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let registered = admin::create_client(
+    let registered = users::create_client(
         &idp.state.db,
         ClientSpec {
             name: kind.display_name().into(),

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use idp::keys::{JwtType, SigningAlg};
+use idp::crypto::keys::{JwtType, SigningAlg};
 use josekit::jws::{JwsHeader, RS256};
 use josekit::jwt::JwtPayload;
 use reqwest::StatusCode;

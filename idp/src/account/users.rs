@@ -3,19 +3,19 @@
 
 use anyhow::{bail, Context as _};
 
+use crate::account::registration;
 use crate::crypto;
+use crate::crypto::keys::SigningAlg;
+use crate::crypto::passwords::{self, Passwords};
 use crate::db::clients::{self, ClientRow};
 use crate::db::companies;
 use crate::db::users::{self, InsertUserError, UserRow};
 use crate::db::Db;
-use crate::email_policy;
-use crate::i18n;
-use crate::keys::SigningAlg;
 use crate::oauth::client::{hash_secret, AuthMethod, GrantType};
 use crate::oauth::redirect_uri;
 use crate::oauth::scope::Scope;
-use crate::onboarding;
-use crate::password::{self, Passwords};
+use crate::policy::email;
+use crate::ui::i18n;
 
 /// What to register.
 #[derive(Debug, Clone)]
@@ -174,7 +174,7 @@ pub struct CreatedUser {
 ///
 /// # Errors
 /// An invalid username, e-mail or password length; a name or company that breaks
-/// the registration form's rules ([`onboarding::text_field_error`]: no web or
+/// the registration form's rules ([`registration::text_field_error`]: no web or
 /// e-mail addresses); a taken username or e-mail.
 pub async fn create_user(
     db: &Db,
@@ -191,7 +191,7 @@ pub async fn create_user(
     {
         bail!("a username is 1 to 64 letters, digits, '.', '_', '-' or '@'");
     }
-    let email = match email_policy::normalize(&spec.email) {
+    let email = match email::normalize(&spec.email) {
         Ok(email) => email,
         Err(e) => bail!("{}: {e}", spec.email.trim()),
     };
@@ -206,7 +206,7 @@ pub async fn create_user(
         ("family_name", spec.family_name.trim()),
         ("company", company.unwrap_or_default()),
     ] {
-        if let Some(key) = onboarding::text_field_error(field, value, Some(email.domain())) {
+        if let Some(key) = registration::text_field_error(field, value, Some(email.domain())) {
             bail!("{field} {value:?}: {}", i18n::text("en", key, &[]));
         }
     }
@@ -215,7 +215,7 @@ pub async fn create_user(
         Some(p) => (p, false),
         None => (crypto::random_token(15), true),
     };
-    let length = password::normalize(&password).chars().count();
+    let length = passwords::normalize(&password).chars().count();
     if !(8..=128).contains(&length) {
         bail!("a password must have 8 to 128 characters");
     }

@@ -1,6 +1,9 @@
 //! Small cryptographic helpers: CSPRNG tokens, hashes of high-entropy secrets and
 //! constant-time comparison. The only module that touches the random generator.
 
+pub mod keys;
+pub mod passwords;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::db::email_codes::{self, CodeRow};
 use crate::db::users::{self, UserRow};
 use crate::db::{audit, outbox};
-use crate::mail;
+use crate::outbox::mail;
 use crate::state::AppState;
 
 /// Why the password was set.
@@ -71,7 +71,7 @@ pub async fn set_password(
         Reason::Initial => None,
         Reason::Changed | Reason::Reset => Some(mail::render(
             "password_changed",
-            crate::i18n::pick(user.locale.as_deref()),
+            crate::ui::i18n::pick(user.locale.as_deref()),
             context! { name => user.given_name, forgot => state.config.url("/password/forgot") },
         )?),
     };
@@ -82,7 +82,9 @@ pub async fn set_password(
         }
     }
     users::set_password(&mut *tx, &user.id, &hash, now).await?;
-    let ended = crate::logout::end_other_sessions(&mut tx, state, &user.id, keep_sid, now).await?;
+    let ended =
+        crate::account::sessions::end_other_sessions(&mut tx, state, &user.id, keep_sid, now)
+            .await?;
     audit::record(
         &mut *tx,
         now,

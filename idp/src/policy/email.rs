@@ -17,13 +17,19 @@ use unicode_security::MixedScript as _;
 use crate::config::RegistrationConfig;
 
 static FREE: LazyLock<HashSet<String>> =
-    LazyLock::new(|| domains(include_str!("../data/email/free-email-domains.txt")));
-static DISPOSABLE: LazyLock<HashSet<String>> =
-    LazyLock::new(|| domains(include_str!("../data/email/disposable-email-domains.txt")));
-static DISPOSABLE_WILDCARDS: LazyLock<HashSet<String>> =
-    LazyLock::new(|| domains(include_str!("../data/email/disposable-email-wildcards.txt")));
+    LazyLock::new(|| domains(include_str!("../../data/email/free-email-domains.txt")));
+static DISPOSABLE: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    domains(include_str!(
+        "../../data/email/disposable-email-domains.txt"
+    ))
+});
+static DISPOSABLE_WILDCARDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    domains(include_str!(
+        "../../data/email/disposable-email-wildcards.txt"
+    ))
+});
 static ROLE: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| lines(include_str!("../data/email/role-local-parts.txt")).collect());
+    LazyLock::new(|| lines(include_str!("../../data/email/role-local-parts.txt")).collect());
 
 fn lines(text: &'static str) -> impl Iterator<Item = &'static str> {
     text.lines()
@@ -506,9 +512,9 @@ mod tests {
         assert!(DISPOSABLE.iter().all(|d| d.is_ascii()));
         // No entry is lost on the way.
         for text in [
-            include_str!("../data/email/free-email-domains.txt"),
-            include_str!("../data/email/disposable-email-domains.txt"),
-            include_str!("../data/email/disposable-email-wildcards.txt"),
+            include_str!("../../data/email/free-email-domains.txt"),
+            include_str!("../../data/email/disposable-email-domains.txt"),
+            include_str!("../../data/email/disposable-email-wildcards.txt"),
         ] {
             assert!(lines(text).all(|d| idna::domain_to_ascii(d).is_ok()));
         }

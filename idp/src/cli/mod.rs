@@ -8,14 +8,14 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use crate::admin::{self, ClientSpec, CreatedUser, RegisteredClient, UserSpec};
+use crate::account::users::{self, ClientSpec, CreatedUser, RegisteredClient, UserSpec};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::crypto::keys::SigningAlg;
+use crate::crypto::passwords::Passwords;
 use crate::db::clients::ClientRow;
 use crate::db::{self, Db};
-use crate::keys::SigningAlg;
 use crate::oauth::client::{AuthMethod, GrantType};
-use crate::password::Passwords;
 use crate::state::AppState;
 
 /// An OpenID Connect provider for B2B customer portals.
@@ -324,7 +324,7 @@ async fn create_client(config: &Config, args: CreateClient) -> anyhow::Result<()
         backchannel_logout_uri: args.backchannel_logout_uri,
     };
     let RegisteredClient { row, secret } =
-        admin::create_client(&db, spec, SystemClock.now()).await?;
+        users::create_client(&db, spec, SystemClock.now()).await?;
     if args.json {
         println!("{}", client_json(&row, secret.as_deref()));
     } else {
@@ -380,7 +380,7 @@ async fn list_clients(config: &Config, json_out: bool) -> anyhow::Result<()> {
 async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
     if !args.override_email_policy {
         if let Err(e) =
-            crate::email_policy::EmailPolicy::new(&config.registration).check(&args.email)
+            crate::policy::email::EmailPolicy::new(&config.registration).check(&args.email)
         {
             anyhow::bail!(
                 "{}: {e} (the business-only policy; pass --override-email-policy to accept it anyway)",
@@ -395,7 +395,7 @@ async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
             args.given_name.as_str(),
             args.family_name.as_str(),
         ];
-        if let Err(rejection) = crate::password_policy::PasswordPolicy::new(&config.passwords)
+        if let Err(rejection) = crate::policy::password::PasswordPolicy::new(&config.passwords)
             .check(password, password, &personal)
         {
             let message = crate::http::password::rejection_message("en", &rejection);
@@ -419,7 +419,7 @@ async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
     let CreatedUser {
         user,
         generated_password,
-    } = admin::create_user(&db, &passwords, spec, SystemClock.now()).await?;
+    } = users::create_user(&db, &passwords, spec, SystemClock.now()).await?;
     if args.json {
         println!(
             "{}",
@@ -489,8 +489,8 @@ async fn registrations(config: Config, cmd: RegistrationsCommand) -> anyhow::Res
             }
         }
         RegistrationsCommand::Approve { id, json } => {
-            let approved = crate::onboarding::approve(&state, &id, &cli_actor()).await?;
-            crate::mail::deliver_due(&state).await?;
+            let approved = crate::account::registration::approve(&state, &id, &cli_actor()).await?;
+            crate::outbox::mail::deliver_due(&state).await?;
             if json {
                 println!("{}", serde_json::to_value(&approved)?);
             } else {
@@ -506,8 +506,8 @@ async fn registrations(config: Config, cmd: RegistrationsCommand) -> anyhow::Res
             if reason.trim().is_empty() {
                 anyhow::bail!("--reason must not be empty");
             }
-            crate::onboarding::reject(&state, &id, &cli_actor(), &reason).await?;
-            crate::mail::deliver_due(&state).await?;
+            crate::account::registration::reject(&state, &id, &cli_actor(), &reason).await?;
+            crate::outbox::mail::deliver_due(&state).await?;
             if json {
                 println!("{}", json!({ "id": id, "status": "rejected" }));
             } else {
@@ -550,7 +550,7 @@ async fn companies(config: Config, cmd: CompaniesCommand) -> anyhow::Result<()> 
             support_level,
             region,
         } => {
-            crate::support::set_company_support(
+            crate::account::support::set_company_support(
                 &state,
                 &domain,
                 &support_level,
@@ -571,14 +571,15 @@ async fn support(config: Config, cmd: SupportCommand) -> anyhow::Result<()> {
     let state = AppState::build(config, Arc::new(SystemClock)).await?;
     match cmd {
         SupportCommand::VerifyPin { email, pin, json } => {
-            let address = crate::email_policy::normalize(&email)
+            let address = crate::policy::email::normalize(&email)
                 .map_err(|e| anyhow::anyhow!("--email {}: {e}", email.trim()))?;
             let digits = pin.trim();
             if !(4..=10).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 anyhow::bail!("--pin: a support PIN is 4 to 10 digits");
             }
             let outcome =
-                crate::support::verify_pin(&state, &address, digits, &cli_actor(), "cli").await?;
+                crate::account::support::verify_pin(&state, &address, digits, &cli_actor(), "cli")
+                    .await?;
             match (outcome, json) {
                 (Err(blocked), _) => anyhow::bail!(
                     "too many checks; try again in {} minutes",

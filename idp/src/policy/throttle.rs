@@ -29,7 +29,7 @@ use crate::crypto;
 use crate::db::audit;
 use crate::db::throttle::{self as db, STEPS};
 use crate::db::users::{self, UserRow};
-use crate::email_policy;
+use crate::policy::email;
 use crate::state::AppState;
 
 /// What is being guessed (or requested).
@@ -93,13 +93,13 @@ impl Account {
 }
 
 /// What a login name or e-mail address is looked up as: trimmed and lower-cased; an
-/// e-mail address normalised by [`email_policy::normalize`] (so Unicode and A-label
+/// e-mail address normalised by [`email::normalize`] (so Unicode and A-label
 /// spellings of its domain, in any case, give the same key). A name containing `@`
 /// that is not an address is kept lower-cased as typed.
 pub fn login_key(typed: &str) -> String {
     let typed = typed.trim();
     if typed.contains('@') {
-        email_policy::normalize(typed).map_or_else(|_| typed.to_lowercase(), |e| e.to_string())
+        email::normalize(typed).map_or_else(|_| typed.to_lowercase(), |e| e.to_string())
     } else {
         typed.to_lowercase()
     }

@@ -12,14 +12,14 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::codes;
+use crate::account::email_codes;
 use crate::crypto;
 use crate::db::companies::CompanyRow;
 use crate::db::users::{self, UserRow};
 use crate::db::{audit, companies, support as db};
-use crate::email_policy::NormalizedEmail;
+use crate::policy::email::NormalizedEmail;
+use crate::policy::throttle::{self, Account, Action, Blocked};
 use crate::state::AppState;
-use crate::throttle::{self, Account, Action, Blocked};
 
 /// Support levels, lowest first.
 pub const LEVELS: [&str; 4] = ["none", "standard", "plus", "priority"];
@@ -72,7 +72,7 @@ async fn pin_of(state: &AppState, user_id: &str) -> anyhow::Result<String> {
     if let Some(sealed) = db::sealed_pin(&state.db, user_id).await? {
         return open(state, &sealed);
     }
-    let fresh = codes::generate(state.config.support.pin_digits);
+    let fresh = email_codes::generate(state.config.support.pin_digits);
     db::store_pin(&state.db, user_id, &state.kek.seal(fresh.as_bytes())?, true).await?;
     // Another request may have won the race; read back what is stored.
     match db::sealed_pin(&state.db, user_id).await? {
@@ -102,7 +102,7 @@ pub async fn rotate_pin(state: &AppState, user: &UserRow) -> anyhow::Result<Opti
     if phone_support_company(state, user).await?.is_none() {
         return Ok(None);
     }
-    let fresh = codes::generate(state.config.support.pin_digits);
+    let fresh = email_codes::generate(state.config.support.pin_digits);
     db::store_pin(
         &state.db,
         &user.id,

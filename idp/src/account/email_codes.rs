@@ -10,7 +10,7 @@ use crate::crypto;
 use crate::db::email_codes::{self, CodeRow};
 use crate::db::outbox;
 use crate::db::users::UserRow;
-use crate::mail;
+use crate::outbox::mail;
 use crate::state::AppState;
 
 /// What a code is for.
@@ -61,7 +61,7 @@ pub async fn issue(state: &AppState, user: &UserRow, purpose: Purpose) -> anyhow
     let cfg = &state.config.codes;
     let code = generate(cfg.digits);
     let now = state.clock.now();
-    let lang = crate::i18n::pick(user.locale.as_deref());
+    let lang = crate::ui::i18n::pick(user.locale.as_deref());
     let mail = mail::render(
         match purpose {
             Purpose::PasswordChange => "code_change",

@@ -1,6 +1,6 @@
 //! Server-rendered pages and mails (minijinja, HTML auto-escaping for `.html`),
 //! embedded in the binary. Templates call `t("key", name=value)` for texts in the
-//! context's `lang` (see [`crate::i18n`]).
+//! context's `lang` (see [`crate::ui::i18n`]).
 
 use std::sync::LazyLock;
 
@@ -8,14 +8,14 @@ use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error, State};
 use serde::Serialize;
 
-use crate::i18n;
+use crate::ui::i18n;
 
 /// The product name shown in page titles, headers and mails.
 pub const PRODUCT: &str = "Customer Identity";
 
 macro_rules! embedded {
     ($($name:literal),* $(,)?) => {
-        [$(($name, include_str!(concat!("../templates/", $name)))),*]
+        [$(($name, include_str!(concat!("../../templates/", $name)))),*]
     };
 }
 
@@ -112,7 +112,7 @@ pub fn render(name: &str, context: impl Serialize) -> anyhow::Result<String> {
 }
 
 /// The stylesheet served at `/static/style.css`.
-pub const STYLE_CSS: &str = include_str!("../static/style.css");
+pub const STYLE_CSS: &str = include_str!("../../static/style.css");
 
 /// The registration page's script (progressive enhancement of the summary).
-pub const REGISTER_JS: &str = include_str!("../static/register.js");
+pub const REGISTER_JS: &str = include_str!("../../static/register.js");

@@ -82,8 +82,8 @@ mod tests {
         }
         let keys = |lang: &str| -> Vec<String> {
             let text = match lang {
-                "en" => include_str!("../locales/en.yml"),
-                _ => include_str!("../locales/de.yml"),
+                "en" => include_str!("../../locales/en.yml"),
+                _ => include_str!("../../locales/de.yml"),
             };
             let mut keys = Vec::new();
             let mut stack: Vec<(usize, String)> = Vec::new();

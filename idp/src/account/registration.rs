@@ -16,8 +16,8 @@ use crate::crypto;
 use crate::db::registrations::{self, RegistrationRow};
 use crate::db::users::{self, UserRow};
 use crate::db::{audit, companies, is_unique_violation, outbox};
-use crate::email_policy::NormalizedEmail;
-use crate::mail;
+use crate::outbox::mail;
+use crate::policy::email::NormalizedEmail;
 use crate::state::AppState;
 
 /// Raw form input of the registration page.
@@ -365,7 +365,7 @@ fn non_empty(s: &str) -> Option<String> {
 /// # Errors
 /// Database or template failures.
 pub async fn resend(state: &AppState, raw_email: &str) -> anyhow::Result<()> {
-    let Ok(email) = crate::email_policy::normalize(raw_email) else {
+    let Ok(email) = crate::policy::email::normalize(raw_email) else {
         return Ok(());
     };
     let now = state.clock.now();

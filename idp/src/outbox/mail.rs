@@ -13,9 +13,9 @@ use lettre::{
 
 use crate::config::MailConfig;
 use crate::db::outbox::{self, NewMail, OutboxRow};
-use crate::i18n;
 use crate::state::AppState;
-use crate::templates;
+use crate::ui::i18n;
+use crate::ui::templates;
 
 /// A rendered message.
 #[derive(Debug, Clone)]

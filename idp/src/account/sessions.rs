@@ -12,8 +12,8 @@ use serde_json::{json, Map};
 use sqlx::AnyConnection;
 
 use crate::crypto;
+use crate::crypto::keys::{JwtType, SigningAlg};
 use crate::db::{audit, logout as db, sessions};
-use crate::keys::{JwtType, SigningAlg};
 use crate::state::AppState;
 
 /// The `events` member of a logout token (Back-Channel Logout 1.0 §2.4).
@@ -155,7 +155,7 @@ pub async fn deliver_due(state: &AppState, http: &reqwest::Client) -> anyhow::Re
                         tracing::warn!(client_id = %row.client_id, %error, "back-channel logout given up");
                         db::mark_delivered(&state.db, &row.id, now, Some(&error)).await?;
                     } else {
-                        let next = now + crate::mail::backoff_seconds(row.attempts);
+                        let next = now + crate::outbox::mail::backoff_seconds(row.attempts);
                         tracing::info!(client_id = %row.client_id, %error, "back-channel logout failed; will retry");
                         db::mark_failed(&state.db, &row.id, &error, next).await?;
                     }

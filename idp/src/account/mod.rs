@@ -1,0 +1,9 @@
+//! The product's account flows: registration and approval, passwords, e-mailed
+//! codes, support, sessions and the operator's user administration.
+
+pub mod email_codes;
+pub mod password;
+pub mod registration;
+pub mod sessions;
+pub mod support;
+pub mod users;

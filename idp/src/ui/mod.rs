@@ -1,0 +1,4 @@
+//! What users read: the embedded templates and the translated texts.
+
+pub mod i18n;
+pub mod templates;
