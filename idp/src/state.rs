@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::crypto::keys::{Kek, Keys};
 use crate::crypto::passwords::Passwords;
 use crate::db::Db;
-use crate::http::discovery;
+use crate::oauth::discovery;
 use crate::outbox::mail::Mailer;
 use crate::policy::email::EmailPolicy;
 use crate::policy::password::PasswordPolicy;
@@ -34,7 +34,7 @@ pub struct Inner {
     /// Password hashing.
     pub passwords: Passwords,
     /// The discovery document, built once (OIDC Discovery §3).
-    pub discovery: axum::body::Bytes,
+    pub discovery: bytes::Bytes,
     /// Key for CSRF tokens, derived from the KEK so every process shares it.
     pub csrf_key: [u8; 32],
     /// Sends outbox messages.
@@ -75,7 +75,7 @@ impl AppState {
             "error.html",
             minijinja::context! { title => "", message => "" },
         )?;
-        let discovery = axum::body::Bytes::from(serde_json::to_vec(&discovery::document(&config))?);
+        let discovery = bytes::Bytes::from(serde_json::to_vec(&discovery::document(&config))?);
         let csrf_key = kek.derive("csrf");
         let mailer = Mailer::new(&config.mail)?;
         let email_policy = EmailPolicy::new(&config.registration);

@@ -398,7 +398,7 @@ async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
         if let Err(rejection) = crate::policy::password::PasswordPolicy::new(&config.passwords)
             .check(password, password, &personal)
         {
-            let message = crate::http::password::rejection_message("en", &rejection);
+            let message = crate::http::pages::password::rejection_message("en", &rejection);
             anyhow::bail!("the password is refused: {message}");
         }
     }

@@ -209,12 +209,12 @@ struct LoadedKey {
 pub struct KeySet {
     keys: Vec<LoadedKey>,
     active: HashMap<SigningAlg, usize>,
-    jwks: axum::body::Bytes,
+    jwks: bytes::Bytes,
 }
 
 impl KeySet {
     /// The JWKS document (RFC 7517 §5), public parts only.
-    pub fn jwks_json(&self) -> axum::body::Bytes {
+    pub fn jwks_json(&self) -> bytes::Bytes {
         self.jwks.clone()
     }
 
@@ -497,7 +497,7 @@ async fn load_set(db: &Db, kek: &Kek) -> anyhow::Result<KeySet> {
     Ok(KeySet {
         keys,
         active,
-        jwks: axum::body::Bytes::from(jwks),
+        jwks: bytes::Bytes::from(jwks),
     })
 }
 

@@ -7,7 +7,7 @@ use axum::Json;
 use minijinja::context;
 use serde_json::json;
 
-use super::lang;
+use crate::http::lang;
 use crate::oauth::error::{ErrorCode, OAuthError, TokenError};
 use crate::ui::i18n;
 use crate::ui::templates;

@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod discovery;
 pub mod error;
 pub mod id_token_hint;
 pub mod inspect;

@@ -38,7 +38,7 @@ async fn every_failed_login_gets_the_same_answer() {
         assert!(
             body.contains(&idp::ui::i18n::text(
                 "en",
-                idp::http::login::LOGIN_FAILED,
+                idp::http::pages::login::LOGIN_FAILED,
                 &[]
             )),
             "{body}"

@@ -199,7 +199,7 @@ async fn a_browser_binding_id_the_client_chose_is_replaced() {
     assert_ne!(issued, chosen);
     let page = r.text().await.unwrap();
     let csrf = hidden(&page, "csrf_token").unwrap();
-    assert_eq!(csrf, idp::http::session::csrf_token(&app.state, &issued));
+    assert_eq!(csrf, idp::http::browser::csrf_token(&app.state, &issued));
     // Knowing the chosen id (and so its CSRF token) is worth nothing.
     let r = http
         .post(app.url("/login"))
@@ -207,7 +207,7 @@ async fn a_browser_binding_id_the_client_chose_is_replaced() {
         .form(&[
             (
                 "csrf_token",
-                idp::http::session::csrf_token(&app.state, &chosen).as_str(),
+                idp::http::browser::csrf_token(&app.state, &chosen).as_str(),
             ),
             ("username", "ada"),
             ("password", PASSWORD),

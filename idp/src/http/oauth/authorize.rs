@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use tower_cookies::Cookies;
 
-use super::client_ip::ClientIp;
-use super::error::PageError;
-use super::extract::{ParamsError, RequestParams};
-use super::session;
 use crate::crypto;
 use crate::db::{auth_requests, clients};
+use crate::http::browser;
+use crate::http::error::PageError;
+use crate::http::extract::client_ip::ClientIp;
+use crate::http::extract::params::{ParamsError, RequestParams};
 use crate::oauth::authorization_response;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Decision};
 use crate::oauth::client::Client;
@@ -53,7 +53,7 @@ async fn authorize(
     let client_id = authorize::client_id(&params)?;
     let client = find_client(state, client_id).await?;
     let request = authorize::validate(&params, &client, state).await?;
-    let session = session::current(state, cookies).await?;
+    let session = browser::current(state, cookies).await?;
     let now = state.clock.now();
     match request.decide(session.as_ref(), now) {
         Decision::IssueCode => match session {
@@ -89,7 +89,7 @@ async fn authorize(
                 Decision::Login { forced } => (forced, "/login"),
                 _ => (false, "/password/new"),
             };
-            let browser = session::browser_id(state, cookies);
+            let browser = browser::browser_id(state, cookies);
             let id = crypto::random_token(32);
             let client_id = request.client_id.clone();
             let pending =
@@ -147,7 +147,7 @@ pub async fn resume(
 
 async fn resume_inner(state: &AppState, cookies: &Cookies, id: &str) -> Result<Response, Error> {
     let expired = || Error::Page(PageError::BadRequest(EXPIRED));
-    let browser = session::existing_browser_id(state, cookies).ok_or_else(expired)?;
+    let browser = browser::existing_browser_id(state, cookies).ok_or_else(expired)?;
     let id_hash = crypto::sha256_b64(id.as_bytes());
     let browser_hash = crypto::sha256_b64(browser.as_bytes());
     let now = state.clock.now();
@@ -155,7 +155,7 @@ async fn resume_inner(state: &AppState, cookies: &Cookies, id: &str) -> Result<R
         .await?
         .ok_or_else(expired)?;
     let pending: Pending = serde_json::from_str(&row.params).map_err(anyhow::Error::from)?;
-    let session = match session::current(state, cookies).await? {
+    let session = match browser::current(state, cookies).await? {
         Some(s)
             if pending
                 .request

@@ -10,15 +10,17 @@ use minijinja::context;
 use serde::Deserialize;
 use tower_cookies::Cookies;
 
-use super::authorize::{Pending, EXPIRED};
-use super::client_ip::ClientIp;
-use super::error::{page, PageError};
-use super::fields::{FieldErrors, Fields};
-use super::forms::CsrfForm;
-use super::{lang, session};
 use crate::crypto;
 use crate::db::users::{self, UserRow};
 use crate::db::{auth_requests, clients};
+use crate::http::browser;
+use crate::http::error::{page, PageError};
+use crate::http::extract::client_ip::ClientIp;
+use crate::http::extract::csrf_form::CsrfForm;
+use crate::http::extract::fields::{FieldErrors, Fields};
+use crate::http::extract::signed_in::safe_return_to;
+use crate::http::lang;
+use crate::http::oauth::authorize::{Pending, EXPIRED};
 use crate::policy::throttle::{self, Action};
 use crate::state::AppState;
 use crate::ui::i18n;
@@ -34,17 +36,6 @@ pub struct LoginQuery {
     notice: Option<String>,
 }
 
-/// Where a login without an authorization request may return: a local path only.
-pub fn safe_return_to(path: Option<&str>) -> Option<&str> {
-    path.filter(|p| {
-        p.starts_with('/')
-            && !p.starts_with("//")
-            && p.len() <= 200
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'))
-    })
-}
-
 /// `GET /login[?request_id=…|?return_to=/path]`: the form, pre-filled with a login_hint.
 pub async fn form(
     State(state): State<AppState>,
@@ -54,7 +45,7 @@ pub async fn form(
     let Ok(Query(query)) = query else {
         return Err(PageError::BadRequest("error.malformed_link"));
     };
-    let browser = session::browser_id(&state, &cookies);
+    let browser = browser::browser_id(&state, &cookies);
     let context = match &query.request_id {
         Some(id) => Some(load_pending(&state, &browser, id).await?),
         None => None,
@@ -92,7 +83,7 @@ pub async fn submit(
     client: ClientIp,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let browser = session::browser_id(&state, &cookies);
+    let browser = browser::browser_id(&state, &cookies);
     let request_id = params.get("request_id").map(str::to_owned);
     let pending = match &request_id {
         Some(id) => Some(load_pending(&state, &browser, id).await?),
@@ -143,7 +134,7 @@ pub async fn submit(
         }
     };
     attempt.succeeded(&state).await?;
-    session::start(&state, &cookies, &headers, &client.0, &user).await?;
+    browser::start(&state, &cookies, &headers, &client.0, &user).await?;
     tracing::info!(user = %user.id, "login");
     let target = match (request_id, user.must_change_password()) {
         (Some(id), _) => format!("/authorize/resume?request_id={id}"),
@@ -217,7 +208,7 @@ impl LoginView {
         };
         Ok(Self {
             lang: lang::preferred(None, pending.and_then(|p| p.request.ui_locales.as_deref())),
-            csrf_token: session::csrf_token(state, browser),
+            csrf_token: browser::csrf_token(state, browser),
             request_id: request_id.map(str::to_owned),
             client_name,
         })

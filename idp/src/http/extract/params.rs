@@ -8,8 +8,8 @@ use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 
-use super::discovery::paths;
-use super::error::{no_store_json, oauth_error_body, PageError};
+use crate::http::error::{no_store_json, oauth_error_body, PageError};
+use crate::oauth::discovery::paths;
 use crate::oauth::params::{self, Params};
 use crate::state::AppState;
 

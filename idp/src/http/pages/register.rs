@@ -9,12 +9,13 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_cookies::Cookies;
 
-use super::client_ip::ClientIp;
-use super::error::{page, PageError};
-use super::fields::{FieldErrors, Fields};
-use super::forms::CsrfForm;
-use super::{lang, session};
 use crate::account::registration::{self, RegistrationForm, REQUIRED};
+use crate::http::browser;
+use crate::http::error::{page, PageError};
+use crate::http::extract::client_ip::ClientIp;
+use crate::http::extract::csrf_form::CsrfForm;
+use crate::http::extract::fields::{FieldErrors, Fields};
+use crate::http::lang;
 use crate::oauth::params::Params;
 use crate::policy::email;
 use crate::policy::throttle::{self, Account, Action};
@@ -55,7 +56,7 @@ pub async fn form(
         .ok()
         .and_then(|Query(q)| q.request_id)
         .filter(|id| id.len() <= 64);
-    let browser = session::browser_id(&state, &cookies);
+    let browser = browser::browser_id(&state, &cookies);
     Ok(render_form(
         &state,
         &browser,
@@ -89,7 +90,7 @@ pub async fn submit(
     client: ClientIp,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let browser = session::browser_id(&state, &cookies);
+    let browser = browser::browser_id(&state, &cookies);
     let request_id = params.get("request_id").filter(|id| id.len() <= 64);
     let form = form_from(&params);
     if params.check().is_err() {
@@ -154,7 +155,7 @@ fn render_form(
         "register.html",
         context! {
             title => i18n::text(lang, "register.title", &[]),
-            csrf_token => session::csrf_token(state, browser),
+            csrf_token => browser::csrf_token(state, browser),
             form,
             errors,
             required => REQUIRED,
@@ -186,7 +187,7 @@ pub async fn confirm_page(
         Some(t) => registration::token_is_valid(&state, t).await?,
         None => false,
     };
-    let browser = session::browser_id(&state, &cookies);
+    let browser = browser::browser_id(&state, &cookies);
     Ok(confirm_view(
         &state,
         &browser,
@@ -201,7 +202,7 @@ pub async fn confirm(
     cookies: Cookies,
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
-    let browser = session::browser_id(&state, &cookies);
+    let browser = browser::browser_id(&state, &cookies);
     let confirmed = match params.get("token").filter(|t| t.len() <= 64) {
         Some(token) => registration::confirm(&state, token).await?.is_some(),
         None => false,
@@ -232,14 +233,14 @@ fn confirm_view(state: &AppState, browser: &str, view: &str, token: Option<&str>
             title => i18n::text(lang, "confirm.title", &[]),
             state => view,
             token,
-            csrf_token => session::csrf_token(state, browser),
+            csrf_token => browser::csrf_token(state, browser),
         },
     )
 }
 
 /// `GET /register/resend`.
 pub async fn resend_form(State(state): State<AppState>, cookies: Cookies) -> Response {
-    let browser = session::browser_id(&state, &cookies);
+    let browser = browser::browser_id(&state, &cookies);
     render_resend(&state, &browser, "", &FieldErrors::new(), StatusCode::OK)
 }
 
@@ -257,7 +258,7 @@ pub async fn resend(
     let email = match (fields.finish(), email) {
         (Ok(()), Some(email)) => email,
         (checked, _) => {
-            let browser = session::browser_id(&state, &cookies);
+            let browser = browser::browser_id(&state, &cookies);
             let typed = params.get("email").unwrap_or_default();
             let errors = checked.err().unwrap_or_default();
             return Ok(render_resend(
@@ -298,7 +299,7 @@ fn render_resend(
         "register_resend.html",
         context! {
             title => i18n::text(lang, "resend.title", &[]),
-            csrf_token => session::csrf_token(state, browser),
+            csrf_token => browser::csrf_token(state, browser),
             email,
             errors,
         },

@@ -14,10 +14,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use tower_cookies::Cookies;
 
-use super::error::{page, PageError};
-use super::extract::{ParamsError, RequestParams};
-use super::{lang, session};
 use crate::account::sessions;
+use crate::http::browser;
+use crate::http::error::{page, PageError};
+use crate::http::extract::params::{ParamsError, RequestParams};
+use crate::http::lang;
 use crate::oauth::{authorization_response, id_token_hint};
 use crate::state::AppState;
 use crate::ui::i18n;
@@ -35,14 +36,14 @@ pub async fn handle(
     }
     // The confirmation form posts back here with its CSRF token.
     if params.get("confirm").is_some() {
-        if !session::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
+        if !browser::check_form(&state, &cookies, &headers, params.get("csrf_token")) {
             return Err(PageError::Forbidden);
         }
-        if let Some(s) = session::current(&state, &cookies).await? {
+        if let Some(s) = browser::current(&state, &cookies).await? {
             sessions::end_session(&state, &s.user_id, &s.sid, &format!("user:{}", s.user_id))
                 .await?;
         }
-        session::clear(&state, &cookies);
+        browser::clear(&state, &cookies);
         return Ok(signed_out());
     }
     let hint = match params.get("id_token_hint") {
@@ -60,16 +61,16 @@ pub async fn handle(
             return Err(PageError::BadRequest("logout.redirect_unregistered"));
         }
     }
-    let current = session::current(&state, &cookies).await?;
+    let current = browser::current(&state, &cookies).await?;
     let Some(hint) = hint else {
         // No (valid) hint: ask, and never redirect.
-        let browser = session::browser_id(&state, &cookies);
+        let browser = browser::browser_id(&state, &cookies);
         return Ok(confirm_page(&state, &browser, current.is_some()));
     };
     match &current {
         // The browser is signed in as someone else than the hint names: ask.
         Some(s) if s.user_id != hint.sub => {
-            let browser = session::browser_id(&state, &cookies);
+            let browser = browser::browser_id(&state, &cookies);
             return Ok(confirm_page(&state, &browser, true));
         }
         Some(s) => {
@@ -85,7 +86,7 @@ pub async fn handle(
     }
     // Only this browser's own session ends: an ID token alone (it travels in URLs) must
     // not sign its user out of other browsers.
-    session::clear(&state, &cookies);
+    browser::clear(&state, &cookies);
     match redirect {
         Some(uri) => {
             let target = authorization_response(uri, &[("state", params.get("state"))]);
@@ -102,7 +103,7 @@ fn confirm_page(state: &AppState, browser: &str, signed_in: bool) -> Response {
         "logout.html",
         context! {
             title => i18n::text(lang, "logout.title", &[]),
-            csrf_token => session::csrf_token(state, browser),
+            csrf_token => browser::csrf_token(state, browser),
             confirm => true,
             signed_in,
         },

@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::client_auth;
-use super::error::no_store_json;
-use super::extract::{ParamsError, RequestParams};
+use crate::http::error::no_store_json;
+use crate::http::extract::params::{ParamsError, RequestParams};
+use crate::http::oauth::client_auth;
 use crate::oauth::error::TokenError;
 use crate::oauth::inspect;
 use crate::state::AppState;

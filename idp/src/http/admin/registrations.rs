@@ -7,11 +7,13 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_cookies::Cookies;
 
-use super::error::{page, PageError};
-use super::forms::{CsrfForm, Operator};
-use super::{lang, session};
 use crate::account::registration::{self, DecisionError};
 use crate::db::{companies, registrations};
+use crate::http::browser;
+use crate::http::error::{page, PageError};
+use crate::http::extract::csrf_form::CsrfForm;
+use crate::http::extract::signed_in::Operator;
+use crate::http::lang;
 use crate::state::AppState;
 use crate::ui::i18n;
 
@@ -96,7 +98,7 @@ pub async fn queue(
         }
         _ => (None, None),
     };
-    let browser = session::browser_id(&state, &cookies);
+    let browser = browser::browser_id(&state, &cookies);
     Ok(page(
         StatusCode::OK,
         "admin_registrations.html",
@@ -105,7 +107,7 @@ pub async fn queue(
             title => i18n::text(lang, "admin.title", &[]),
             operator => me.username,
             pending => rows,
-            csrf_token => session::csrf_token(&state, &browser),
+            csrf_token => browser::csrf_token(&state, &browser),
             notice,
             error,
         },

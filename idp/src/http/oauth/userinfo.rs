@@ -6,8 +6,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::error::no_store_json;
 use crate::db::users;
+use crate::http::error::no_store_json;
 use crate::oauth::claims::product_claims;
 use crate::oauth::inspect::{self, InvalidToken};
 use crate::oauth::issue::user_claims;

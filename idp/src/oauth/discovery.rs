@@ -1,15 +1,12 @@
-//! OpenID Provider Metadata (OIDC Discovery 1.0 §3, RFC 8414 §2), built once at
-//! startup and served from memory.
+//! OpenID Provider Metadata (OIDC Discovery 1.0 §3, RFC 8414 §2) and the endpoint
+//! paths it advertises; built once at startup and served from memory by
+//! `http::oauth::discovery`.
 
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
 use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::crypto::keys::SigningAlg;
 use crate::oauth::scope;
-use crate::state::AppState;
 
 /// The endpoint paths, relative to the issuer.
 pub mod paths {
@@ -68,15 +65,4 @@ pub fn document(config: &Config) -> Value {
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
     })
-}
-
-/// `GET /.well-known/openid-configuration`.
-pub async fn get(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        state.discovery.clone(),
-    )
 }

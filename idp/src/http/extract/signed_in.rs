@@ -1,55 +1,17 @@
-//! Extractors for the pages' state-changing forms and signed-in pages, so every
-//! handler gets the same checks without repeating them.
+//! Extractors of the signed-in pages: the user and session, with the gates of the
+//! forced password change and of operator pages, so every handler gets them.
 
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_cookies::Cookies;
 
-use super::error::PageError;
-use super::extract::RequestParams;
-use super::login::safe_return_to;
-use super::session;
 use crate::db::sessions::SessionRow;
 use crate::db::users::{self, UserRow};
-use crate::oauth::params::Params;
+use crate::http::browser;
+use crate::http::error::PageError;
 use crate::state::AppState;
-
-/// The parameters of a POSTed form whose CSRF token belongs to this browser and whose
-/// `Origin`, if sent, is the issuer's.
-///
-/// Rejections: 400 page for a body that is not a form (or too large, or with more
-/// than `http.max_params` fields), 403 "Form expired" for a missing or wrong token.
-pub struct CsrfForm(pub Params);
-
-impl<S> FromRequest<S> for CsrfForm
-where
-    S: Send + Sync,
-    AppState: FromRef<S>,
-{
-    type Rejection = PageError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let app = AppState::from_ref(state);
-        let (mut parts, body) = req.into_parts();
-        let cookies = Cookies::from_request_parts(&mut parts, state)
-            .await
-            .map_err(|_| PageError::BadRequest("error.params"))?;
-        let headers = parts.headers.clone();
-        let RequestParams(params) =
-            RequestParams::from_request(Request::from_parts(parts, body), state)
-                .await
-                .map_err(|_| PageError::BadRequest("error.params"))?;
-        if params.too_many() {
-            return Err(PageError::BadRequest(super::extract::TOO_MANY_PARAMS));
-        }
-        if !session::check_form(&app, &cookies, &headers, params.get("csrf_token")) {
-            return Err(PageError::Forbidden);
-        }
-        Ok(Self(params))
-    }
-}
 
 /// The signed-in user and their browser session, for every signed-in page and
 /// action except `/password/new`. Without a session: a redirect to the login page
@@ -106,7 +68,7 @@ async fn session_user(
         _ => "/",
     };
     let login = || NotSignedIn::Login(format!("/login?return_to={back}"));
-    let session = session::current(app, &cookies)
+    let session = browser::current(app, &cookies)
         .await
         .map_err(|e| NotSignedIn::Error(PageError::Internal(e)))?
         .ok_or_else(login)?;
@@ -165,4 +127,15 @@ where
         }
         Ok(Self(user))
     }
+}
+
+/// Where a login without an authorization request may return: a local path only.
+pub fn safe_return_to(path: Option<&str>) -> Option<&str> {
+    path.filter(|p| {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && p.len() <= 200
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.'))
+    })
 }

@@ -9,10 +9,12 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_cookies::Cookies;
 
-use super::error::{page, PageError};
-use super::forms::{CsrfForm, SignedIn};
-use super::{lang, session};
 use crate::db::{audit, companies, sessions, users};
+use crate::http::browser;
+use crate::http::error::{page, PageError};
+use crate::http::extract::csrf_form::CsrfForm;
+use crate::http::extract::signed_in::SignedIn;
+use crate::http::lang;
 use crate::state::AppState;
 use crate::ui::i18n;
 
@@ -107,14 +109,14 @@ pub async fn show(
             "pin_rotated" => Some(i18n::text(lang, "support.pin_rotated", &[])),
             _ => None,
         });
-    let browser = session::browser_id(&state, &cookies);
+    let browser = browser::browser_id(&state, &cookies);
     Ok(page(
         StatusCode::OK,
         "profile.html",
         context! {
             lang,
             title => i18n::text(lang, "profile.title", &[]),
-            csrf_token => session::csrf_token(&state, &browser),
+            csrf_token => browser::csrf_token(&state, &browser),
             user => context! {
                 name => user.display_name(),
                 username => user.username,
