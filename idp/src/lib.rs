@@ -41,8 +41,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let jobs = tokio::spawn(background_jobs(state.clone()));
-    let mail_worker = tokio::spawn(outbox::mail::worker(state.clone()));
-    let logout_worker = tokio::spawn(account::sessions::worker(state.clone()));
+    let mail_worker = tokio::spawn(mail_worker(state.clone()));
+    let logout_worker = tokio::spawn(backchannel_worker(state.clone()));
     let limits = http::server::ConnectionLimits::from(&state.config.http);
     let app = http::router(state);
     let result = http::server::serve(listener, app, limits, shutdown).await;
@@ -50,6 +50,34 @@ pub async fn serve(
     mail_worker.abort();
     logout_worker.abort();
     result
+}
+
+/// Drains the mail outbox when woken by a new message, or every
+/// `mail.poll_interval_ms`.
+async fn mail_worker(state: AppState) {
+    let interval = Duration::from_millis(state.config.mail.poll_interval_ms.max(10));
+    outbox::run_worker("mail", interval, &state.mail_wakeup, || {
+        outbox::mail::deliver_due(&state.db, &state.mailer, state.clock.as_ref())
+    })
+    .await;
+}
+
+/// Delivers back-channel logout tokens when woken by a logout, or every second.
+async fn backchannel_worker(state: AppState) {
+    let http = match outbox::backchannel::client() {
+        Ok(http) => http,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the back-channel logout client");
+            return;
+        }
+    };
+    outbox::run_worker(
+        "backchannel_logout",
+        Duration::from_secs(1),
+        &state.logout_wakeup,
+        || outbox::backchannel::deliver_due(&state.db, state.clock.as_ref(), &http),
+    )
+    .await;
 }
 
 /// Reloads signing keys (another process may rotate them) and purges dead rows.

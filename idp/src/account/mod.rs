@@ -1,6 +1,7 @@
 //! The product's account flows: registration and approval, passwords, e-mailed
 //! codes, support, sessions and the operator's user administration.
 
+pub mod approval;
 pub mod email_codes;
 pub mod password;
 pub mod registration;

@@ -3,7 +3,6 @@
 
 use anyhow::{bail, Context as _};
 
-use crate::account::registration;
 use crate::crypto;
 use crate::crypto::keys::SigningAlg;
 use crate::crypto::passwords::{self, Passwords};
@@ -15,6 +14,7 @@ use crate::oauth::client::{hash_secret, AuthMethod, GrantType};
 use crate::oauth::redirect_uri;
 use crate::oauth::scope::Scope;
 use crate::policy::email;
+use crate::policy::text;
 use crate::ui::i18n;
 
 /// What to register.
@@ -174,7 +174,7 @@ pub struct CreatedUser {
 ///
 /// # Errors
 /// An invalid username, e-mail or password length; a name or company that breaks
-/// the registration form's rules ([`registration::text_field_error`]: no web or
+/// the registration form's rules ([`text::text_field_error`]: no web or
 /// e-mail addresses); a taken username or e-mail.
 pub async fn create_user(
     db: &Db,
@@ -206,7 +206,7 @@ pub async fn create_user(
         ("family_name", spec.family_name.trim()),
         ("company", company.unwrap_or_default()),
     ] {
-        if let Some(key) = registration::text_field_error(field, value, Some(email.domain())) {
+        if let Some(key) = text::text_field_error(field, value, Some(email.domain())) {
             bail!("{field} {value:?}: {}", i18n::text("en", key, &[]));
         }
     }

@@ -489,8 +489,9 @@ async fn registrations(config: Config, cmd: RegistrationsCommand) -> anyhow::Res
             }
         }
         RegistrationsCommand::Approve { id, json } => {
-            let approved = crate::account::registration::approve(&state, &id, &cli_actor()).await?;
-            crate::outbox::mail::deliver_due(&state).await?;
+            let approved = crate::account::approval::approve(&state, &id, &cli_actor()).await?;
+            crate::outbox::mail::deliver_due(&state.db, &state.mailer, state.clock.as_ref())
+                .await?;
             if json {
                 println!("{}", serde_json::to_value(&approved)?);
             } else {
@@ -506,8 +507,9 @@ async fn registrations(config: Config, cmd: RegistrationsCommand) -> anyhow::Res
             if reason.trim().is_empty() {
                 anyhow::bail!("--reason must not be empty");
             }
-            crate::account::registration::reject(&state, &id, &cli_actor(), &reason).await?;
-            crate::outbox::mail::deliver_due(&state).await?;
+            crate::account::approval::reject(&state, &id, &cli_actor(), &reason).await?;
+            crate::outbox::mail::deliver_due(&state.db, &state.mailer, state.clock.as_ref())
+                .await?;
             if json {
                 println!("{}", json!({ "id": id, "status": "rejected" }));
             } else {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod id_token_hint;
 pub mod inspect;
 pub mod issue;
+pub mod logout_token;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;

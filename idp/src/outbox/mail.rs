@@ -11,9 +11,10 @@ use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor,
 };
 
+use crate::clock::Clock;
 use crate::config::MailConfig;
 use crate::db::outbox::{self, NewMail, OutboxRow};
-use crate::state::AppState;
+use crate::db::Db;
 use crate::ui::i18n;
 use crate::ui::templates;
 
@@ -174,68 +175,35 @@ async fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Seconds to wait before retrying after `attempts` failures: 15 s, doubling, at
-/// most one hour.
-pub fn backoff_seconds(attempts: i64) -> i64 {
-    let exp = u32::try_from(attempts.clamp(0, 12)).unwrap_or(12);
-    (15_i64 << exp).min(3600)
-}
-
 /// Sends every due message once; returns how many were sent.
 ///
 /// # Errors
 /// Database errors (send failures are recorded, not returned).
-pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
+pub async fn deliver_due(db: &Db, mailer: &Mailer, clock: &dyn Clock) -> anyhow::Result<usize> {
     let mut sent = 0;
     loop {
-        let now = state.clock.now();
-        let batch = outbox::claim(&state.db, now, 120, 20).await?;
+        let now = clock.now();
+        let batch = outbox::claim(db, now, 120, 20).await?;
         if batch.is_empty() {
             return Ok(sent);
         }
         for row in batch {
-            match state.mailer.send(&row).await {
+            match mailer.send(&row).await {
                 Ok(()) => {
-                    outbox::mark_sent(&state.db, &row.id, state.clock.now()).await?;
+                    outbox::mark_sent(db, &row.id, clock.now()).await?;
                     sent += 1;
                 }
                 Err(error) if error.permanent => {
                     tracing::warn!(id = %row.id, error = %error.message, "mail cannot be delivered; given up");
-                    outbox::mark_given_up(&state.db, &row.id, &error.message, state.clock.now())
-                        .await?;
+                    outbox::mark_given_up(db, &row.id, &error.message, clock.now()).await?;
                 }
                 Err(error) => {
-                    let next = state.clock.now() + backoff_seconds(row.attempts);
+                    let next = clock.now() + super::backoff_seconds(row.attempts);
                     tracing::warn!(id = %row.id, attempts = row.attempts + 1, error = %error.message,
                         "mail delivery failed; will retry");
-                    outbox::mark_failed(&state.db, &row.id, &error.message, next).await?;
+                    outbox::mark_failed(db, &row.id, &error.message, next).await?;
                 }
             }
         }
-    }
-}
-
-/// The delivery worker: drains the outbox when woken by a new message or every
-/// `mail.poll_interval_ms`.
-pub async fn worker(state: AppState) {
-    let interval = Duration::from_millis(state.config.mail.poll_interval_ms.max(10));
-    loop {
-        if let Err(e) = deliver_due(&state).await {
-            tracing::warn!(error = %format!("{e:#}"), "mail worker");
-        }
-        let _ = tokio::time::timeout(interval, state.mail_wakeup.notified()).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_an_hour() {
-        assert_eq!(backoff_seconds(0), 15);
-        assert_eq!(backoff_seconds(1), 30);
-        assert_eq!(backoff_seconds(4), 240);
-        assert_eq!(backoff_seconds(20), 3600);
     }
 }

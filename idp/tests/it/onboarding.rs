@@ -438,7 +438,7 @@ async fn links_and_one_time_passwords_expire() {
         .fetch_one(app.state.db.pool())
         .await
         .unwrap();
-    idp::account::registration::approve(&app.state, &id, "test")
+    idp::account::approval::approve(&app.state, &id, "test")
         .await
         .unwrap();
     let otp = sink

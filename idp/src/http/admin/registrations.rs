@@ -7,7 +7,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use tower_cookies::Cookies;
 
-use crate::account::registration::{self, DecisionError};
+use crate::account::approval::{self, DecisionError};
 use crate::db::{companies, registrations};
 use crate::http::browser;
 use crate::http::error::{page, PageError};
@@ -153,7 +153,7 @@ async fn decide(
     }
     let actor = format!("operator:{}", me.username);
     let result = if approve {
-        registration::approve(&state, &id, &actor)
+        approval::approve(&state, &id, &actor)
             .await
             .map(|_| "approved")
     } else {
@@ -162,7 +162,7 @@ async fn decide(
         {
             return Ok(back("reason_required", &id));
         }
-        registration::reject(&state, &id, &actor, reason)
+        approval::reject(&state, &id, &actor, reason)
             .await
             .map(|()| "rejected")
     };
