@@ -7,7 +7,8 @@ use anyhow::Context as _;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::crypto::keys::{Kek, Keys};
+use crate::crypto::kek::Kek;
+use crate::crypto::keys::Keys;
 use crate::crypto::passwords::Passwords;
 use crate::db::Db;
 use crate::oauth::discovery;

@@ -1,6 +1,7 @@
 //! Small cryptographic helpers: CSPRNG tokens, hashes of high-entropy secrets and
 //! constant-time comparison. The only module that touches the random generator.
 
+pub mod kek;
 pub mod keys;
 pub mod passwords;
 

@@ -1,17 +1,19 @@
 //! Protocol logic of OAuth 2.0 and OpenID Connect, free of HTTP framework types.
 
+pub mod access_token;
 pub mod authorize;
 pub mod claims;
 pub mod client;
 pub mod discovery;
 pub mod error;
 pub mod id_token_hint;
-pub mod inspect;
+pub mod introspection;
 pub mod issue;
 pub mod logout_token;
 pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod revocation;
 pub mod scope;
 pub mod token;
 

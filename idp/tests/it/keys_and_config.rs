@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 
 use crate::harness::*;
 use idp::config::Config;
-use idp::crypto::keys::Kek;
+use idp::crypto::kek::Kek;
 
 #[tokio::test]
 async fn signing_keys_are_encrypted_at_rest_and_published_without_private_parts() {

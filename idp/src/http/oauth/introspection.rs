@@ -8,7 +8,6 @@ use crate::http::error::no_store_json;
 use crate::http::extract::params::{ParamsError, RequestParams};
 use crate::http::oauth::client_auth;
 use crate::oauth::error::TokenError;
-use crate::oauth::inspect;
 use crate::state::AppState;
 
 /// `POST /introspect`: the token's metadata for the client it was issued to, and
@@ -29,7 +28,7 @@ pub async fn post(
             return Err(TokenError::invalid_client());
         }
         let token = params.require("token")?;
-        Ok(inspect::introspect(&state, &client.client_id, token).await?)
+        Ok(crate::oauth::introspection::introspect(&state, &client.client_id, token).await?)
     }
     .await;
     match result {

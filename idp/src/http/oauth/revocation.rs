@@ -8,7 +8,6 @@ use crate::http::error::no_store_json;
 use crate::http::extract::params::{ParamsError, RequestParams};
 use crate::http::oauth::client_auth;
 use crate::oauth::error::TokenError;
-use crate::oauth::inspect;
 use crate::state::AppState;
 
 /// `POST /revoke`: 200 with an empty JSON object whether or not the token was known
@@ -24,7 +23,7 @@ pub async fn post(
         params.check()?;
         let client = client_auth::authenticate(&state, &headers, &params).await?;
         let token = params.require("token")?;
-        inspect::revoke(&state, &client.client_id, token).await?;
+        crate::oauth::revocation::revoke(&state, &client.client_id, token).await?;
         Ok(())
     }
     .await;

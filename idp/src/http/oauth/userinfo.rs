@@ -8,8 +8,8 @@ use serde_json::json;
 
 use crate::db::users;
 use crate::http::error::no_store_json;
+use crate::oauth::access_token::{self, InvalidToken};
 use crate::oauth::claims::product_claims;
-use crate::oauth::inspect::{self, InvalidToken};
 use crate::oauth::issue::user_claims;
 use crate::oauth::scope::Scope;
 use crate::state::AppState;
@@ -19,7 +19,7 @@ pub async fn handle(State(state): State<AppState>, headers: HeaderMap) -> Respon
     let Some(token) = bearer(&headers) else {
         return challenge(StatusCode::UNAUTHORIZED, None, "");
     };
-    let at = match inspect::access_token(&state, token).await {
+    let at = match access_token::validate(&state, token).await {
         Ok(at) => at,
         Err(InvalidToken::Internal(e)) => return internal(e),
         Err(e) => {

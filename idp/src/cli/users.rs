@@ -1,0 +1,117 @@
+//! `idp users …`: accounts an operator creates.
+
+use super::*;
+use crate::account::users::{self, CreatedUser, UserSpec};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::crypto::passwords::Passwords;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+/// `idp users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user (for demos and tests); prints a generated password if none is given.
+    Create(CreateUser),
+}
+
+/// `idp users create`.
+#[derive(Debug, Args)]
+pub struct CreateUser {
+    /// Login name (letters, digits, `.`, `_`, `-`, `@`); lower-cased.
+    #[arg(long)]
+    pub username: String,
+    /// E-mail address; lower-cased.
+    #[arg(long)]
+    pub email: String,
+    /// Given name.
+    #[arg(long, default_value = "")]
+    pub given_name: String,
+    /// Family name.
+    #[arg(long, default_value = "")]
+    pub family_name: String,
+    /// The password (the password policy applies); read from IDP_NEW_PASSWORD if set,
+    /// generated otherwise.
+    #[arg(long, env = "IDP_NEW_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// BCP 47 locale, e.g. en or de.
+    #[arg(long)]
+    pub locale: Option<String>,
+    /// IANA time zone, e.g. Europe/Berlin.
+    #[arg(long)]
+    pub zoneinfo: Option<String>,
+    /// Make the user a provider operator (admin pages, approvals).
+    #[arg(long)]
+    pub operator: bool,
+    /// Put the user in the company of their e-mail domain, creating it with this name.
+    #[arg(long)]
+    pub company: Option<String>,
+    /// A role (repeatable), e.g. super_admin.
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+    /// Accept an address the business-only policy refuses (free, disposable or role
+    /// address); syntax and confusable checks still apply.
+    #[arg(long)]
+    pub override_email_policy: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(super) async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
+    if !args.override_email_policy {
+        if let Err(e) =
+            crate::policy::email::EmailPolicy::new(&config.registration).check(&args.email)
+        {
+            anyhow::bail!(
+                "{}: {e} (the business-only policy; pass --override-email-policy to accept it anyway)",
+                args.email.trim()
+            );
+        }
+    }
+    if let Some(password) = &args.password {
+        let personal = [
+            args.email.as_str(),
+            args.username.as_str(),
+            args.given_name.as_str(),
+            args.family_name.as_str(),
+        ];
+        if let Err(rejection) = crate::policy::password::PasswordPolicy::new(&config.passwords)
+            .check(password, password, &personal)
+        {
+            let message = crate::http::pages::password::rejection_message("en", &rejection);
+            anyhow::bail!("the password is refused: {message}");
+        }
+    }
+    let db = open_db(config).await?;
+    let passwords = Passwords::new(&config.passwords)?;
+    let spec = UserSpec {
+        username: args.username,
+        email: args.email,
+        given_name: args.given_name,
+        family_name: args.family_name,
+        password: args.password,
+        locale: args.locale,
+        zoneinfo: args.zoneinfo,
+        operator: args.operator,
+        company: args.company,
+        roles: args.roles,
+    };
+    let CreatedUser {
+        user,
+        generated_password,
+    } = users::create_user(&db, &passwords, spec, SystemClock.now()).await?;
+    if args.json {
+        println!(
+            "{}",
+            json!({ "sub": user.id, "username": user.username, "email": user.email, "password": generated_password })
+        );
+    } else {
+        println!("sub:      {}", user.id);
+        println!("username: {}", user.username);
+        if let Some(p) = generated_password {
+            println!("password: {p}");
+        }
+    }
+    Ok(())
+}
