@@ -302,7 +302,17 @@ pub struct LogConfig {
     /// A tracing `EnvFilter` directive, e.g. `info,idp=debug`.
     pub filter: String,
     /// `text` or `json`.
-    pub format: String,
+    pub format: LogFormat,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 impl Default for Config {
@@ -415,7 +425,7 @@ impl Default for LogConfig {
     fn default() -> Self {
         Self {
             filter: "info,sqlx=warn".into(),
-            format: "text".into(),
+            format: LogFormat::Text,
         }
     }
 }

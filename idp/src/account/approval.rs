@@ -3,8 +3,8 @@
 //! who must replace it at the first login; rejection mails the reason.
 
 use crate::crypto;
-use crate::db::registrations::{self};
-use crate::db::users::{self, UserRow};
+use crate::db::registrations::{self, RegistrationStatus};
+use crate::db::users::{self, Role, User};
 use crate::db::{audit, companies, outbox};
 use crate::outbox::mail;
 use crate::state::AppState;
@@ -76,7 +76,7 @@ pub async fn approve(state: &AppState, id: &str, actor: &str) -> Result<Approved
     let otp_hash = state.passwords.hash(&otp).await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let reg = registrations::decide(&mut *tx, id, "approved", actor, None, now)
+    let reg = registrations::decide(&mut *tx, id, RegistrationStatus::Approved, actor, None, now)
         .await?
         .ok_or(DecisionError::NotPending)?;
     if users::login_exists(&mut *tx, &reg.email).await? {
@@ -96,25 +96,24 @@ pub async fn approve(state: &AppState, id: &str, actor: &str) -> Result<Approved
             (c, true)
         }
     };
-    let mut user = UserRow::new(
+    let mut user = User::new(
         crypto::random_id(),
         reg.email.clone(),
         reg.email.clone(),
         now,
     );
-    user.email_verified = 1;
+    user.email_verified = true;
     user.given_name = reg.given_name.clone();
     user.family_name = reg.family_name.clone();
     user.locale = Some(reg.locale.clone());
     user.company_id = Some(company.id.clone());
     user.roles = if new_company {
-        r#"["super_admin"]"#
+        vec![Role::SuperAdmin]
     } else {
-        "[]"
-    }
-    .into();
+        Vec::new()
+    };
     user.password_hash = Some(otp_hash);
-    user.must_change_password = 1;
+    user.must_change_password = true;
     user.password_expires_at = Some(now + state.config.registration.one_time_password_seconds);
     user.job_title = reg.job_title.clone();
     user.phone = reg.phone.clone();
@@ -169,9 +168,16 @@ pub async fn reject(
     let reason = reason.trim();
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let reg = registrations::decide(&mut *tx, id, "rejected", actor, Some(reason), now)
-        .await?
-        .ok_or(DecisionError::NotPending)?;
+    let reg = registrations::decide(
+        &mut *tx,
+        id,
+        RegistrationStatus::Rejected,
+        actor,
+        Some(reason),
+        now,
+    )
+    .await?
+    .ok_or(DecisionError::NotPending)?;
     audit::record(
         &mut *tx,
         now,

@@ -9,7 +9,7 @@ use minijinja::context;
 use crate::crypto;
 use crate::db::email_codes::{self, CodeRow};
 use crate::db::outbox;
-use crate::db::users::UserRow;
+use crate::db::users::User;
 use crate::outbox::mail;
 use crate::state::AppState;
 
@@ -57,7 +57,7 @@ fn code_hash(state: &AppState, user_id: &str, purpose: Purpose, code: &str) -> S
 ///
 /// # Errors
 /// Database or template failures.
-pub async fn issue(state: &AppState, user: &UserRow, purpose: Purpose) -> anyhow::Result<()> {
+pub async fn issue(state: &AppState, user: &User, purpose: Purpose) -> anyhow::Result<()> {
     let cfg = &state.config.codes;
     let code = generate(cfg.digits);
     let now = state.clock.now();

@@ -8,7 +8,7 @@ use minijinja::context;
 use serde_json::json;
 
 use crate::db::email_codes::{self, CodeRow};
-use crate::db::users::{self, UserRow};
+use crate::db::users::{self, User};
 use crate::db::{audit, outbox};
 use crate::outbox::mail;
 use crate::state::AppState;
@@ -59,7 +59,7 @@ impl From<sqlx::Error> for SetPasswordError {
 /// [`SetPasswordError::CodeUsed`] when the code is gone; internal failures.
 pub async fn set_password(
     state: &AppState,
-    user: &UserRow,
+    user: &User,
     new_password: &str,
     keep_sid: Option<&str>,
     code: Option<&CodeRow>,

@@ -11,7 +11,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use crate::crypto;
-use crate::db::registrations::{self, RegistrationRow};
+use crate::db::registrations::{self, RegistrationRow, RegistrationStatus};
 use crate::db::users::{self};
 use crate::db::{audit, is_unique_violation, outbox};
 use crate::outbox::mail;
@@ -156,11 +156,16 @@ pub async fn register(
     // working): whoever owns the mailbox confirms what they submitted, and nobody can
     // squat an address by registering it first with made-up data.
     let open = registrations::find_open_by_email(&mut *tx, &email).await?;
-    if open.as_ref().is_some_and(|r| r.status == "unconfirmed") {
+    if open
+        .as_ref()
+        .is_some_and(|r| r.status == RegistrationStatus::Unconfirmed)
+    {
         registrations::supersede_unconfirmed(&mut *tx, &email, now).await?;
     }
     let known = users::login_exists(&mut *tx, &email).await?
-        || open.as_ref().is_some_and(|r| r.status == "pending");
+        || open
+            .as_ref()
+            .is_some_and(|r| r.status == RegistrationStatus::Pending);
     let mut inserted = false;
     if !known {
         let f = &valid.form;
@@ -174,7 +179,7 @@ pub async fn register(
             job_title: non_empty(&f.job_title),
             phone: non_empty(&f.phone),
             locale: lang.to_owned(),
-            status: "unconfirmed".into(),
+            status: RegistrationStatus::Unconfirmed,
             created_at: now,
             confirmed_at: None,
             decided_at: None,

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::account::email_codes;
 use crate::crypto;
 use crate::db::companies::CompanyRow;
-use crate::db::users::{self, UserRow};
+use crate::db::users::{self, User};
 use crate::db::{audit, companies, support as db};
 use crate::policy::email::NormalizedEmail;
 use crate::policy::throttle::{self, Account, Action, Blocked};
@@ -44,7 +44,7 @@ pub struct SupportInfo {
 /// Database failures.
 pub async fn phone_support_company(
     state: &AppState,
-    user: &UserRow,
+    user: &User,
 ) -> anyhow::Result<Option<CompanyRow>> {
     Ok(company(state, user)
         .await?
@@ -83,7 +83,7 @@ async fn pin_of(state: &AppState, user_id: &str) -> anyhow::Result<String> {
 
 /// The stored PIN of a user with phone support, never creating one; `None` for
 /// users without phone support (a PIN kept from an earlier level stays unused).
-async fn released_pin(state: &AppState, user: &UserRow) -> anyhow::Result<Option<String>> {
+async fn released_pin(state: &AppState, user: &User) -> anyhow::Result<Option<String>> {
     if phone_support_company(state, user).await?.is_none() {
         return Ok(None);
     }
@@ -98,7 +98,7 @@ async fn released_pin(state: &AppState, user: &UserRow) -> anyhow::Result<Option
 ///
 /// # Errors
 /// Database failures.
-pub async fn rotate_pin(state: &AppState, user: &UserRow) -> anyhow::Result<Option<String>> {
+pub async fn rotate_pin(state: &AppState, user: &User) -> anyhow::Result<Option<String>> {
     if phone_support_company(state, user).await?.is_none() {
         return Ok(None);
     }
@@ -130,7 +130,7 @@ fn open(state: &AppState, sealed: &str) -> anyhow::Result<String> {
 ///
 /// # Errors
 /// Database failures.
-pub async fn company(state: &AppState, user: &UserRow) -> anyhow::Result<Option<CompanyRow>> {
+pub async fn company(state: &AppState, user: &User) -> anyhow::Result<Option<CompanyRow>> {
     Ok(match &user.company_id {
         Some(id) => companies::find(state.db.pool(), id).await?,
         None => None,
@@ -143,7 +143,7 @@ pub async fn company(state: &AppState, user: &UserRow) -> anyhow::Result<Option<
 ///
 /// # Errors
 /// Database or decryption failures.
-pub async fn info(state: &AppState, user: &UserRow) -> anyhow::Result<Option<SupportInfo>> {
+pub async fn info(state: &AppState, user: &User) -> anyhow::Result<Option<SupportInfo>> {
     let Some(company) = phone_support_company(state, user).await? else {
         return Ok(None);
     };

@@ -8,7 +8,7 @@ use crate::crypto::keys::SigningAlg;
 use crate::crypto::passwords::{self, Passwords};
 use crate::db::clients::{self, ClientRow};
 use crate::db::companies;
-use crate::db::users::{self, InsertUserError, UserRow};
+use crate::db::users::{self, InsertUserError, Role, User};
 use crate::db::Db;
 use crate::oauth::client::{hash_secret, AuthMethod, GrantType};
 use crate::oauth::redirect_uri;
@@ -157,15 +157,15 @@ pub struct UserSpec {
     pub operator: bool,
     /// The user's company: found by the e-mail domain, or created with this name.
     pub company: Option<String>,
-    /// Role names, e.g. `super_admin`.
-    pub roles: Vec<String>,
+    /// Roles, e.g. [`Role::SuperAdmin`].
+    pub roles: Vec<Role>,
 }
 
 /// A created user and the generated password, if one was generated.
 #[derive(Debug)]
 pub struct CreatedUser {
     /// The stored row.
-    pub user: UserRow,
+    pub user: User,
     /// The generated password.
     pub generated_password: Option<String>,
 }
@@ -223,15 +223,15 @@ pub async fn create_user(
         .hash(&password)
         .await
         .context("hashing the password")?;
-    let mut user = UserRow::new(crypto::random_id(), username, email, now);
-    user.email_verified = 1;
+    let mut user = User::new(crypto::random_id(), username, email, now);
+    user.email_verified = true;
     user.given_name = spec.given_name.trim().to_owned();
     user.family_name = spec.family_name.trim().to_owned();
     user.locale = spec.locale;
     user.zoneinfo = spec.zoneinfo;
     user.password_hash = Some(hash);
-    user.is_operator = i64::from(spec.operator);
-    user.roles = serde_json::to_string(&spec.roles)?;
+    user.is_operator = spec.operator;
+    user.roles = spec.roles;
     if let Some(name) = company {
         let domain = user
             .email

@@ -91,7 +91,7 @@ fn init_tracing(config: &Config) {
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
-    let _ = if config.log.format == "json" {
+    let _ = if config.log.format == crate::config::LogFormat::Json {
         builder.json().try_init()
     } else {
         builder.try_init()

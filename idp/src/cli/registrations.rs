@@ -9,14 +9,16 @@ use clap::Subcommand;
 use serde_json::json;
 use std::sync::Arc;
 
+use crate::db::registrations::RegistrationStatus;
+
 /// `idp registrations …`.
 #[derive(Debug, Subcommand)]
 pub enum RegistrationsCommand {
     /// List registrations (by default the confirmed ones waiting for a decision).
     List {
         /// unconfirmed, pending, approved, rejected.
-        #[arg(long, default_value = "pending")]
-        status: String,
+        #[arg(long, value_enum, default_value_t = RegistrationStatus::Pending)]
+        status: RegistrationStatus,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -47,13 +49,7 @@ pub(super) async fn registrations(config: Config, cmd: RegistrationsCommand) -> 
     let state = AppState::build(config, Arc::new(SystemClock)).await?;
     match cmd {
         RegistrationsCommand::List { status, json } => {
-            if !matches!(
-                status.as_str(),
-                "unconfirmed" | "pending" | "approved" | "rejected"
-            ) {
-                anyhow::bail!("--status must be unconfirmed, pending, approved or rejected");
-            }
-            let rows = db::registrations::list_by_status(&state.db, &status).await?;
+            let rows = db::registrations::list_by_status(&state.db, status).await?;
             let mut list = Vec::new();
             for r in &rows {
                 let domain = r.email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();

@@ -5,6 +5,7 @@ use crate::account::users::{self, CreatedUser, UserSpec};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::passwords::Passwords;
+use crate::db::users::Role;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -48,7 +49,7 @@ pub struct CreateUser {
     pub company: Option<String>,
     /// A role (repeatable), e.g. super_admin.
     #[arg(long = "role")]
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     /// Accept an address the business-only policy refuses (free, disposable or role
     /// address); syntax and confusable checks still apply.
     #[arg(long)]

@@ -222,6 +222,29 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
     })
 }
 
+/// Reads an enum stored as TEXT on both backends through its `FromStr`; a stored
+/// value it does not know is a decode error naming `$column` (`table.column`).
+macro_rules! text_column {
+    ($t:ty, $column:literal) => {
+        impl sqlx::Type<sqlx::Any> for $t {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <String as sqlx::Type<sqlx::Any>>::type_info()
+            }
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <String as sqlx::Type<sqlx::Any>>::compatible(ty)
+            }
+        }
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $t {
+            fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <String as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
+                text.parse()
+                    .map_err(|_| format!("{}: not a stored value: {text:?}", $column).into())
+            }
+        }
+    };
+}
+pub(crate) use text_column;
+
 /// `true` when `err` is a unique-constraint violation, on either backend.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
@@ -230,7 +253,7 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     }
 }
 
-/// Converts a 0/1 column to `bool`.
-pub(crate) fn flag(v: i64) -> bool {
-    v != 0
-}
+/// A 0/1 column that holds something else.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is not 0 or 1")]
+pub(crate) struct BadFlag(pub i64);

@@ -5,6 +5,60 @@ use sqlx::{Any, Executor};
 
 use super::Db;
 
+/// Where a registration is in its life (stored as its lower-case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationStatus {
+    /// Waiting for the confirmation link to be opened.
+    Unconfirmed,
+    /// Confirmed, waiting for an operator's decision.
+    Pending,
+    /// Approved: the account exists.
+    Approved,
+    /// Rejected by an operator.
+    Rejected,
+    /// Replaced by a newer registration of the same address.
+    #[value(skip)]
+    Superseded,
+}
+
+impl RegistrationStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unconfirmed => "unconfirmed",
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Superseded => "superseded",
+        }
+    }
+}
+
+impl std::str::FromStr for RegistrationStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        [
+            Self::Unconfirmed,
+            Self::Pending,
+            Self::Approved,
+            Self::Rejected,
+            Self::Superseded,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+        .ok_or(())
+    }
+}
+
+super::text_column!(RegistrationStatus, "registrations.status");
+
+impl std::fmt::Display for RegistrationStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A registration as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RegistrationRow {
@@ -26,8 +80,8 @@ pub struct RegistrationRow {
     pub phone: Option<String>,
     /// Language for mails (`en`, `de`).
     pub locale: String,
-    /// unconfirmed | pending | approved | rejected | superseded.
-    pub status: String,
+    /// Where it is in its life.
+    pub status: RegistrationStatus,
     /// Unix seconds.
     pub created_at: i64,
     /// When the address was confirmed.
@@ -67,7 +121,7 @@ pub async fn insert<'e>(
     .bind(&r.job_title)
     .bind(&r.phone)
     .bind(&r.locale)
-    .bind(&r.status)
+    .bind(r.status.as_str())
     .bind(r.created_at)
     .bind(r.confirmed_at)
     .bind(r.decided_at)
@@ -180,11 +234,14 @@ pub async fn renew_token<'e>(
 ///
 /// # Errors
 /// Database errors.
-pub async fn list_by_status(db: &Db, status: &str) -> sqlx::Result<Vec<RegistrationRow>> {
+pub async fn list_by_status(
+    db: &Db,
+    status: RegistrationStatus,
+) -> sqlx::Result<Vec<RegistrationRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM registrations WHERE status = $1 ORDER BY created_at, id"
     ))
-    .bind(status)
+    .bind(status.as_str())
     .fetch_all(db.pool())
     .await
 }
@@ -197,7 +254,7 @@ pub async fn list_by_status(db: &Db, status: &str) -> sqlx::Result<Vec<Registrat
 pub async fn decide<'e>(
     ex: impl Executor<'e, Database = Any>,
     id: &str,
-    status: &str,
+    status: RegistrationStatus,
     actor: &str,
     reason: Option<&str>,
     now: i64,
@@ -207,7 +264,7 @@ pub async fn decide<'e>(
          WHERE id = $1 AND status = 'pending' RETURNING {COLUMNS}"
     ))
     .bind(id)
-    .bind(status)
+    .bind(status.as_str())
     .bind(actor)
     .bind(reason)
     .bind(now)
@@ -233,4 +290,24 @@ pub async fn supersede_unconfirmed<'e>(
     .execute(ex)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_and_unknown_ones_are_refused() {
+        for status in [
+            RegistrationStatus::Unconfirmed,
+            RegistrationStatus::Pending,
+            RegistrationStatus::Approved,
+            RegistrationStatus::Rejected,
+            RegistrationStatus::Superseded,
+        ] {
+            assert_eq!(status.as_str().parse::<RegistrationStatus>(), Ok(status));
+        }
+        assert!("Pending".parse::<RegistrationStatus>().is_err());
+        assert!("".parse::<RegistrationStatus>().is_err());
+    }
 }

@@ -14,7 +14,7 @@ use tower_cookies::{Cookie, Cookies};
 use crate::crypto;
 use crate::db::auth_requests;
 use crate::db::sessions::{self, NewSession, SessionRow};
-use crate::db::users::UserRow;
+use crate::db::users::User;
 use crate::state::AppState;
 
 fn cookie_name(state: &AppState, base: &'static str) -> String {
@@ -71,7 +71,7 @@ pub async fn start(
     cookies: &Cookies,
     headers: &HeaderMap,
     ip: &str,
-    user: &UserRow,
+    user: &User,
 ) -> anyhow::Result<SessionRow> {
     let now = state.clock.now();
     let name = cookie_name(state, "idp_session");
@@ -110,7 +110,7 @@ pub async fn start(
         user_id: user.id.clone(),
         auth_time: now,
         expires_at,
-        must_change_password: user.must_change_password,
+        must_change_password: i64::from(user.must_change_password),
     })
 }
 

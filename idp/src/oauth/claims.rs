@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use super::scope::Scope;
 use crate::account::support;
-use crate::db::users::UserRow;
+use crate::db::users::User;
 use crate::state::AppState;
 
 /// The product claims of `user` for `scope`; `with_support` adds the support claims
@@ -25,13 +25,13 @@ use crate::state::AppState;
 /// Database or decryption failures.
 pub async fn product_claims(
     state: &AppState,
-    user: &UserRow,
+    user: &User,
     scope: &Scope,
     with_support: bool,
 ) -> anyhow::Result<Map<String, Value>> {
     let mut claims = Map::new();
     if scope.contains("roles") {
-        claims.insert("roles".into(), json!(user.roles()));
+        claims.insert("roles".into(), json!(user.roles));
     }
     let wants_company = scope.contains("company");
     let wants_support = with_support && scope.contains("support");

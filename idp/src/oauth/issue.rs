@@ -13,7 +13,7 @@ use crate::crypto::keys::JwtType;
 use crate::db::grants::{self, GrantRow};
 use crate::db::sessions::SessionRow;
 use crate::db::tokens::{self, NewAccessToken};
-use crate::db::users::UserRow;
+use crate::db::users::User;
 use crate::state::AppState;
 
 /// Creates the grant and its code for `request`, authorized by `session`, and returns
@@ -83,7 +83,7 @@ pub enum Subject<'a> {
         /// The grant.
         grant: &'a GrantRow,
         /// The user.
-        user: &'a UserRow,
+        user: &'a User,
         /// The nonce to echo (only in the code exchange).
         nonce: Option<&'a str>,
         /// The refresh token of the response.
@@ -223,7 +223,7 @@ pub async fn issue_tokens(
 /// The standard claims released for `scope` (OIDC Core §5.1, §5.4): `sub` always,
 /// `profile` gives name, given_name, family_name, locale, zoneinfo, updated_at;
 /// `email` gives email and email_verified. Absent values are omitted.
-pub fn user_claims(user: &UserRow, scope: &Scope) -> Map<String, Value> {
+pub fn user_claims(user: &User, scope: &Scope) -> Map<String, Value> {
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(user.id));
     if scope.contains("profile") {
@@ -245,7 +245,7 @@ pub fn user_claims(user: &UserRow, scope: &Scope) -> Map<String, Value> {
     }
     if scope.contains("email") {
         claims.insert("email".into(), json!(user.email));
-        claims.insert("email_verified".into(), json!(user.email_verified()));
+        claims.insert("email_verified".into(), json!(user.email_verified));
     }
     claims
 }

@@ -28,7 +28,7 @@ use crate::config::ThrottleConfig;
 use crate::crypto;
 use crate::db::audit;
 use crate::db::throttle::{self as db, STEPS};
-use crate::db::users::{self, UserRow};
+use crate::db::users::{self, User};
 use crate::policy::email;
 use crate::state::AppState;
 
@@ -73,7 +73,7 @@ pub enum Account {
 
 impl Account {
     /// The account of `user` if there is one, else the unknown name `normalised`.
-    pub fn of(user: Option<&UserRow>, normalised: &str) -> Self {
+    pub fn of(user: Option<&User>, normalised: &str) -> Self {
         match user {
             Some(u) => Account::User(u.id.clone()),
             None => Account::Unknown(normalised.to_owned()),
@@ -111,7 +111,7 @@ pub fn login_key(typed: &str) -> String {
 ///
 /// # Errors
 /// Database failures.
-pub async fn resolve(state: &AppState, typed: &str) -> anyhow::Result<(Option<UserRow>, Account)> {
+pub async fn resolve(state: &AppState, typed: &str) -> anyhow::Result<(Option<User>, Account)> {
     let key = login_key(typed);
     let user = if key.is_empty() || key.len() > 254 {
         None

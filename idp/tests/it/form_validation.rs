@@ -58,7 +58,7 @@ async fn side_effects(app: &TestApp) -> (i64, i64) {
     (failures, app.count("outbox").await)
 }
 
-async fn known(app: &TestApp, username: &str) -> idp::db::users::UserRow {
+async fn known(app: &TestApp, username: &str) -> idp::db::users::User {
     idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
@@ -249,7 +249,7 @@ async fn the_forced_change_form_marks_missing_repeated_and_unreadable_fields() {
         .await
         .unwrap()
         .unwrap();
-    assert!(still.must_change_password(), "nothing was set");
+    assert!(still.must_change_password, "nothing was set");
 }
 
 #[tokio::test]

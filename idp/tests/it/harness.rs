@@ -156,7 +156,7 @@ impl TestApp {
     }
 
     /// Creates a user with PASSWORD.
-    pub async fn user(&self, username: &str) -> idp::db::users::UserRow {
+    pub async fn user(&self, username: &str) -> idp::db::users::User {
         users::create_user(
             &self.state.db,
             &self.state.passwords,

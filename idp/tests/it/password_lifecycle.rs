@@ -10,7 +10,7 @@ use idp::account::users::UserSpec;
 const NEW_PASSWORD: &str = "violet kettle drums at dawn";
 
 /// A user whose mail goes to the sink.
-async fn user(app: &TestApp, username: &str) -> idp::db::users::UserRow {
+async fn user(app: &TestApp, username: &str) -> idp::db::users::User {
     idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
@@ -273,7 +273,7 @@ async fn forgot_password_continues_the_pending_authorization_request() {
 async fn reset_code(
     app: &TestApp,
     sink: &SmtpSink,
-    user: &idp::db::users::UserRow,
+    user: &idp::db::users::User,
     n: usize,
 ) -> String {
     idp::account::email_codes::issue(

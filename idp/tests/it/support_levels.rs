@@ -12,7 +12,7 @@ const SCOPE: &str = "openid profile email company support";
 const NOT_INCLUDED: &str = "does not include phone support";
 
 /// A user `username` of "ACME Demo" (acme-demo.example), support `level` in EMEA.
-async fn company_user(app: &TestApp, username: &str, level: &str) -> idp::db::users::UserRow {
+async fn company_user(app: &TestApp, username: &str, level: &str) -> idp::db::users::User {
     let user = idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,

@@ -24,7 +24,7 @@ pub(crate) fn portal_spec(backchannel: Option<String>) -> ClientSpec {
 }
 
 /// A user of the company "ACME Demo" (acme-demo.example) with `level` support in EMEA.
-async fn company_user(app: &TestApp, username: &str, level: &str) -> idp::db::users::UserRow {
+async fn company_user(app: &TestApp, username: &str, level: &str) -> idp::db::users::User {
     let user = idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
@@ -35,7 +35,7 @@ async fn company_user(app: &TestApp, username: &str, level: &str) -> idp::db::us
             family_name: "Carter".into(),
             password: Some(PASSWORD.into()),
             company: Some("ACME Demo".into()),
-            roles: vec!["super_admin".into()],
+            roles: vec![idp::db::users::Role::SuperAdmin],
             ..UserSpec::default()
         },
         app.clock_now(),

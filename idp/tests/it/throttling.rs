@@ -139,7 +139,7 @@ async fn mails_to(app: &TestApp, address: &str) -> i64 {
     .await
 }
 
-async fn user_with_email(app: &TestApp, username: &str, email: &str) -> idp::db::users::UserRow {
+async fn user_with_email(app: &TestApp, username: &str, email: &str) -> idp::db::users::User {
     idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,
@@ -802,7 +802,7 @@ async fn operator(app: &TestApp, ip: &str) -> reqwest::Client {
 }
 
 /// A user of a company with Plus support (so a PIN exists and can match).
-async fn caller(app: &TestApp, username: &str) -> idp::db::users::UserRow {
+async fn caller(app: &TestApp, username: &str) -> idp::db::users::User {
     let user = idp::account::users::create_user(
         &app.state.db,
         &app.state.passwords,

@@ -106,7 +106,7 @@ impl Provider {
                 password: Some(PASSWORD.into()),
                 locale: Some("en".into()),
                 company: Some(company.into()),
-                roles: vec!["super_admin".into()],
+                roles: vec![idp::db::users::Role::SuperAdmin],
                 ..UserSpec::default()
             },
             self.now(),

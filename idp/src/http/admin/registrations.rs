@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use tower_cookies::Cookies;
 
 use crate::account::approval::{self, DecisionError};
-use crate::db::{companies, registrations};
+use crate::db::companies;
+use crate::db::registrations::{self, RegistrationStatus};
 use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::extract::csrf_form::CsrfForm;
@@ -50,7 +51,7 @@ pub async fn queue(
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
     let mut rows = Vec::new();
-    for r in registrations::list_by_status(&state.db, "pending").await? {
+    for r in registrations::list_by_status(&state.db, RegistrationStatus::Pending).await? {
         let domain = r
             .email
             .rsplit_once('@')
@@ -82,14 +83,18 @@ pub async fn queue(
             let (email, status) = match reg {
                 Some(id) => registrations::find(state.db.pool(), &id)
                     .await?
-                    .map(|r| (r.email, r.status)),
+                    .map(|r| (r.email, Some(r.status))),
                 None => None,
             }
             .unwrap_or_default();
             let text = |key: &str| i18n::text(lang, key, &[("email", &email)]);
             match n.as_str() {
-                "approved" if status == "approved" => (Some(text("admin.approved")), None),
-                "rejected" if status == "rejected" => (Some(text("admin.rejected")), None),
+                "approved" if status == Some(RegistrationStatus::Approved) => {
+                    (Some(text("admin.approved")), None)
+                }
+                "rejected" if status == Some(RegistrationStatus::Rejected) => {
+                    (Some(text("admin.rejected")), None)
+                }
                 "not_pending" => (None, Some(text("admin.not_pending"))),
                 "account_exists" => (None, Some(text("admin.account_exists"))),
                 "reason_required" => (None, Some(text("admin.reason_required"))),

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_cookies::Cookies;
 
 use crate::db::sessions::SessionRow;
-use crate::db::users::{self, UserRow};
+use crate::db::users::{self, User};
 use crate::http::browser;
 use crate::http::error::PageError;
 use crate::state::AppState;
@@ -20,7 +20,7 @@ use crate::state::AppState;
 /// (403 page), like token issuance waits for the new password.
 pub struct SignedIn {
     /// The user.
-    pub user: UserRow,
+    pub user: User,
     /// The browser session.
     pub session: SessionRow,
 }
@@ -29,14 +29,14 @@ pub struct SignedIn {
 /// one-time password still has to be replaced (that is what the page is for).
 pub struct SignedInForNewPassword {
     /// The user.
-    pub user: UserRow,
+    pub user: User,
     /// The browser session.
     pub session: SessionRow,
 }
 
 /// A signed-in provider operator (the admin pages): [`SignedIn`] whose user is an
 /// operator; 403 page for other users.
-pub struct Operator(pub UserRow);
+pub struct Operator(pub User);
 
 /// Why [`SignedIn`] was not available.
 pub enum NotSignedIn {
@@ -59,7 +59,7 @@ impl IntoResponse for NotSignedIn {
 async fn session_user(
     parts: &mut Parts,
     app: &AppState,
-) -> Result<(UserRow, SessionRow), NotSignedIn> {
+) -> Result<(User, SessionRow), NotSignedIn> {
     let cookies = Cookies::from_request_parts(parts, app)
         .await
         .map_err(|_| NotSignedIn::Error(PageError::BadRequest("error.params")))?;
@@ -101,7 +101,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let (user, session) = session_user(parts, &AppState::from_ref(state)).await?;
-        if user.must_change_password() {
+        if user.must_change_password {
             return Err(match parts.method {
                 Method::GET | Method::HEAD => NotSignedIn::Login("/password/new".to_owned()),
                 _ => NotSignedIn::Error(PageError::NotAllowed("password_new.first")),
@@ -120,7 +120,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let SignedIn { user, session: _ } = SignedIn::from_request_parts(parts, state).await?;
-        if !user.is_operator() {
+        if !user.is_operator {
             return Err(NotSignedIn::Error(PageError::NotAllowed(
                 "error.operator_only",
             )));

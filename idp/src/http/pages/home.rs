@@ -18,12 +18,12 @@ pub async fn show(State(state): State<AppState>, cookies: Cookies) -> Result<Res
         Some(s) => users::find_by_id(&state.db, &s.user_id).await?,
         None => None,
     };
-    if user.as_ref().is_some_and(|u| u.must_change_password()) {
+    if user.as_ref().is_some_and(|u| u.must_change_password) {
         return Ok(axum::response::Redirect::to("/password/new").into_response());
     }
     let lang = lang::preferred(user.as_ref().and_then(|u| u.locale.as_deref()), None);
     let user = user.map(|u| {
-        context! { name => u.display_name(), username => u.username, operator => u.is_operator() }
+        context! { name => u.display_name(), username => u.username, operator => u.is_operator }
     });
     Ok(page(
         StatusCode::OK,

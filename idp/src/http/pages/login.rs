@@ -11,7 +11,7 @@ use serde::Deserialize;
 use tower_cookies::Cookies;
 
 use crate::crypto;
-use crate::db::users::{self, UserRow};
+use crate::db::users::{self, User};
 use crate::db::{auth_requests, clients};
 use crate::http::browser;
 use crate::http::error::{page, PageError};
@@ -136,7 +136,7 @@ pub async fn submit(
     attempt.succeeded(&state).await?;
     browser::start(&state, &cookies, &headers, &client.0, &user).await?;
     tracing::info!(user = %user.id, "login");
-    let target = match (request_id, user.must_change_password()) {
+    let target = match (request_id, user.must_change_password) {
         (Some(id), _) => format!("/authorize/resume?request_id={id}"),
         (None, true) => "/password/new".to_owned(),
         (None, false) => return_to.unwrap_or_else(|| "/".to_owned()),
@@ -149,15 +149,15 @@ pub async fn submit(
 /// a user). A one-time password must be unexpired and is consumed here.
 async fn authenticate(
     state: &AppState,
-    user: Option<UserRow>,
+    user: Option<User>,
     password: &str,
-) -> Result<Option<UserRow>, PageError> {
+) -> Result<Option<User>, PageError> {
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());
     let password_ok = state.passwords.verify(password, phc.as_deref()).await?;
     let Some(user) = user.filter(|u| password_ok && u.is_active()) else {
         return Ok(None);
     };
-    if user.must_change_password() {
+    if user.must_change_password {
         let unexpired = user
             .password_expires_at
             .is_some_and(|t| t > state.clock.now());

@@ -4,7 +4,7 @@
 use super::*;
 use crate::account::email_codes::{self, Purpose};
 use crate::account::password::Reason;
-use crate::db::users::UserRow;
+use crate::db::users::User;
 use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::extract::client_ip::ClientIp;
@@ -178,7 +178,7 @@ pub async fn submit(
 fn render_change(
     state: &AppState,
     browser: &str,
-    user: &UserRow,
+    user: &User,
     notice: Option<String>,
     error: Option<String>,
     errors: &FieldErrors,

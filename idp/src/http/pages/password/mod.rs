@@ -14,7 +14,7 @@ pub mod reset;
 use crate::account::password::{self, Reason, SetPasswordError};
 use crate::db::companies;
 use crate::db::email_codes::CodeRow;
-use crate::db::users::UserRow;
+use crate::db::users::User;
 use crate::http::error::PageError;
 use crate::oauth::params::Params;
 use crate::policy::password::PasswordRejection;
@@ -56,7 +56,7 @@ fn next(request_id: Option<&str>) -> String {
 /// Database failures (the inner result is the policy's verdict).
 pub async fn check_policy(
     state: &AppState,
-    user: &UserRow,
+    user: &User,
     new: &str,
     confirmation: &str,
 ) -> Result<Result<(), PasswordRejection>, PageError> {
@@ -108,7 +108,7 @@ fn with_status(mut response: Response, status: StatusCode) -> Response {
 /// error is the message to show (the code stays valid after a policy refusal).
 async fn set_with_code(
     state: &AppState,
-    user: &UserRow,
+    user: &User,
     params: &Params,
     keep_sid: Option<&str>,
     code: &CodeRow,

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::account::password::{self, Reason};
-use crate::db::users::UserRow;
+use crate::db::users::User;
 use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::extract::csrf_form::CsrfForm;
@@ -27,7 +27,7 @@ pub async fn form(
     query: Result<Query<RequestQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let request_id = query.ok().and_then(|Query(q)| q.request_id);
-    if !user.must_change_password() {
+    if !user.must_change_password {
         return Ok(Redirect::to(&next(request_id.as_deref())).into_response());
     }
     let browser = browser::browser_id(&state, &cookies);
@@ -50,7 +50,7 @@ pub async fn submit(
     CsrfForm(params): CsrfForm,
 ) -> Result<Response, PageError> {
     let request_id = params.get("request_id");
-    if !user.must_change_password() {
+    if !user.must_change_password {
         // A second submit after the password was set: say so instead of pretending.
         return Err(PageError::BadRequest("password_new.already_set"));
     }
@@ -82,7 +82,7 @@ pub async fn submit(
 fn render_new(
     state: &AppState,
     browser: &str,
-    user: &UserRow,
+    user: &User,
     request_id: Option<&str>,
     rejection: Option<&PasswordRejection>,
     errors: &FieldErrors,

@@ -5,7 +5,7 @@
 use super::*;
 use crate::account::email_codes::{self, Purpose};
 use crate::account::password::Reason;
-use crate::db::users::{self, UserRow};
+use crate::db::users::{self, User};
 use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::extract::client_ip::ClientIp;
@@ -104,13 +104,13 @@ pub async fn forgot_submit(
 }
 
 /// The account whose e-mail address (not username) is `email` (normalised).
-async fn account_by_email(state: &AppState, email: &str) -> Result<Option<UserRow>, PageError> {
+async fn account_by_email(state: &AppState, email: &str) -> Result<Option<User>, PageError> {
     Ok(users::find_by_login(&state.db, email)
         .await?
         .filter(|u| u.email == email))
 }
 
-async fn send_reset_code(state: &AppState, user: Option<UserRow>) -> anyhow::Result<()> {
+async fn send_reset_code(state: &AppState, user: Option<User>) -> anyhow::Result<()> {
     match user {
         Some(user) if user.is_active() => {
             email_codes::issue(state, &user, Purpose::PasswordReset).await
@@ -217,7 +217,7 @@ pub async fn submit(
             ))
         }
     };
-    let user = user.filter(UserRow::is_active);
+    let user = user.filter(User::is_active);
     // Unknown addresses go through the same steps against an impossible user id.
     let user_id = user.as_ref().map_or("-", |u| u.id.as_str());
     let valid = email_codes::verify(&state, user_id, Purpose::PasswordReset, code).await?;
