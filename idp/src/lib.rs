@@ -25,6 +25,8 @@ pub mod password_policy;
 pub mod state;
 pub mod support;
 pub mod templates;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod throttle;
 
 use std::future::Future;
@@ -50,15 +52,32 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_inner(listener, state, shutdown, true).await
+}
+
+/// [`serve`], with the mail and back-channel logout workers only if
+/// `delivery_workers`; without them the caller drains the queues (the test harness
+/// calls `deliver_due`, so no test waits for a worker).
+pub(crate) async fn serve_inner(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    delivery_workers: bool,
+) -> std::io::Result<()> {
     let jobs = tokio::spawn(background_jobs(state.clone()));
-    let mail_worker = tokio::spawn(mail::worker(state.clone()));
-    let logout_worker = tokio::spawn(logout::worker(state.clone()));
+    let workers = delivery_workers.then(|| {
+        [
+            tokio::spawn(mail::worker(state.clone())),
+            tokio::spawn(logout::worker(state.clone())),
+        ]
+    });
     let limits = http::server::ConnectionLimits::from(&state.config.http);
     let app = http::router(state);
     let result = http::server::serve(listener, app, limits, shutdown).await;
     jobs.abort();
-    mail_worker.abort();
-    logout_worker.abort();
+    for worker in workers.iter().flatten() {
+        worker.abort();
+    }
     result
 }
 
