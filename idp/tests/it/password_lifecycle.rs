@@ -230,6 +230,8 @@ async fn forgot_password_continues_the_pending_authorization_request() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     let reset = location.unwrap();
     assert_eq!(reset, format!("/password/reset?request_id={request_id}"));
+    // The code is issued off the request path: wait for that task, then deliver.
+    queued(&app, &to).await;
     let mail = sink.delivered(&app, &to, 1).await;
     assert_eq!(mail.subject, "Your code to reset the password");
     assert!(
