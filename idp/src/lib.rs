@@ -15,6 +15,8 @@ pub mod oauth;
 pub mod outbox;
 pub mod policy;
 pub mod state;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod ui;
 
 use std::future::Future;
@@ -40,15 +42,32 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_inner(listener, state, shutdown, true).await
+}
+
+/// [`serve`], with the mail and back-channel logout workers only if
+/// `delivery_workers`; without them the caller drains the queues (the test harness
+/// calls `deliver_due`, so no test waits for a worker).
+pub(crate) async fn serve_inner(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    delivery_workers: bool,
+) -> std::io::Result<()> {
     let jobs = tokio::spawn(background_jobs(state.clone()));
-    let mail_worker = tokio::spawn(mail_worker(state.clone()));
-    let logout_worker = tokio::spawn(backchannel_worker(state.clone()));
+    let workers = delivery_workers.then(|| {
+        [
+            tokio::spawn(mail_worker(state.clone())),
+            tokio::spawn(backchannel_worker(state.clone())),
+        ]
+    });
     let limits = http::server::ConnectionLimits::from(&state.config.http);
     let app = http::router(state);
     let result = http::server::serve(listener, app, limits, shutdown).await;
     jobs.abort();
-    mail_worker.abort();
-    logout_worker.abort();
+    for worker in workers.iter().flatten() {
+        worker.abort();
+    }
     result
 }
 

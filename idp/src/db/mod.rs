@@ -2,8 +2,8 @@
 //!
 //! One SQL dialect serves both backends through sqlx's `Any` driver: `$n`
 //! placeholders, `BIGINT` for integers and timestamps (Unix seconds), `TEXT` for the
-//! rest, `RETURNING` for atomic read-modify-write. Migrations live in
-//! `migrations/sqlite` and `migrations/postgres`.
+//! rest, `RETURNING` for atomic read-modify-write. One `migrations/` folder serves
+//! both backends.
 
 pub mod audit;
 pub mod auth_requests;
@@ -93,20 +93,16 @@ impl Db {
         })
     }
 
-    /// Applies pending migrations for this backend.
+    /// Applies pending migrations (one folder, `migrations/`, for both backends: the
+    /// files use only the shared dialect).
     ///
     /// # Errors
     /// A migration fails or was changed after it was applied.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        match self.backend {
-            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.pool).await,
-            Backend::Postgres => {
-                sqlx::migrate!("../migrations/postgres")
-                    .run(&self.pool)
-                    .await
-            }
-        }
-        .context("database migration failed")
+        sqlx::migrate!("../migrations")
+            .run(&self.pool)
+            .await
+            .context("database migration failed")
     }
 
     /// Begins a transaction. On SQLite it takes the write lock at once

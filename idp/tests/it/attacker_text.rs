@@ -29,7 +29,7 @@ fn form<'a>(email: &'a str, overrides: &[(&'static str, &'a str)]) -> Vec<(&'sta
 }
 
 async fn register(app: &TestApp, fields: &[(&str, &str)]) -> (StatusCode, String) {
-    let (status, _, body) = Browser::new()
+    let Page { status, body, .. } = Browser::new()
         .submit_form(app, "/register", "/register", fields)
         .await;
     (status, body)
@@ -96,10 +96,10 @@ async fn mails_to_an_unconfirmed_address_carry_nothing_the_registrant_typed() {
     let (status, body) = register(&app, &form(email, &[])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let typed = ["Zebulon", "Quirke", "ACME Industries", "IT Manager"];
-    let confirm = sink.wait(email, 1).await;
+    let confirm = sink.delivered(&app, email, 1).await;
     assert_eq!(confirm.subject, "Confirm your registration");
     // The resent link and the notice for a known address are just as plain.
-    let (status, _, _) = Browser::new()
+    let Page { status, .. } = Browser::new()
         .submit_form(
             &app,
             "/register/resend",
@@ -108,12 +108,12 @@ async fn mails_to_an_unconfirmed_address_carry_nothing_the_registrant_typed() {
         )
         .await;
     assert!(status.is_success() || status.is_redirection(), "{status}");
-    let resent = sink.wait(email, 2).await;
+    let resent = sink.delivered(&app, email, 2).await;
     assert_eq!(resent.subject, "Confirm your registration");
     app.user("known").await;
     let (status, _) = register(&app, &form("known@example.com", &[])).await;
     assert_eq!(status, StatusCode::OK);
-    let notice = sink.wait("known@example.com", 1).await;
+    let notice = sink.delivered(&app, "known@example.com", 1).await;
     assert_eq!(notice.subject, "Registration attempt with your address");
     for mail in [&confirm, &resent, &notice] {
         assert!(mail.text.starts_with("Hello,"), "{}", mail.text);
@@ -226,7 +226,9 @@ async fn look_alike_domains_are_refused_in_their_a_label_spelling_too() {
         "ANNA@XN--BCHER-KVA.EXAMPLE",
         "anna@xn--bcher-kva.example",
     ] {
-        let (status, location, _) = Browser::new()
+        let Page {
+            status, location, ..
+        } = Browser::new()
             .submit_login(&app.url("/login"), login, PASSWORD)
             .await;
         assert_eq!(

@@ -8,7 +8,12 @@ use idp::oauth::client::AuthMethod;
 
 /// Expects an error redirect to the client with `error`, the unchanged state and iss.
 async fn expect_redirect_error(app: &TestApp, url: &str, error: &str, state: Option<&str>) {
-    let (status, location, body) = Browser::new().get(url).await;
+    let Page {
+        status,
+        location,
+        body,
+        ..
+    } = Browser::new().get(url).await;
     assert_eq!(status, StatusCode::FOUND, "{url}: {body}");
     let location = url::Url::parse(&location.unwrap()).unwrap();
     assert!(location.as_str().starts_with(REDIRECT_URI), "{location}");
@@ -20,7 +25,12 @@ async fn expect_redirect_error(app: &TestApp, url: &str, error: &str, state: Opt
 
 /// Expects a 400 error page and no redirect.
 async fn expect_error_page(url: &str) -> String {
-    let (status, location, body) = Browser::new().get(url).await;
+    let Page {
+        status,
+        location,
+        body,
+        ..
+    } = Browser::new().get(url).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{url}");
     assert!(
         location.is_none(),
@@ -85,7 +95,9 @@ async fn redirect_uri_may_be_omitted_only_with_a_single_registration() {
         })
         .await;
     let (_, challenge) = pkce();
-    let (status, location, _) = Browser::new()
+    let Page {
+        status, location, ..
+    } = Browser::new()
         .get(&authorize_url(
             &app,
             &one,
@@ -318,7 +330,9 @@ async fn second_client_completes_by_sso_and_prompt_none_works_with_a_session() {
     assert!(param(&silent, "code").is_some());
     assert!(param(&silent, "error").is_none());
     // A fresh browser has no session.
-    let (status, location, _) = Browser::new()
+    let Page {
+        status, location, ..
+    } = Browser::new()
         .get(&authorize_url(&app, &portal_b, &challenge, &[]))
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -410,7 +424,7 @@ async fn login_hint_prefills_and_unknown_parameters_are_ignored() {
             ),
         )
         .await;
-    let (_, _, page) = browser.get(&login).await;
+    let Page { body: page, .. } = browser.get(&login).await;
     assert!(
         page.contains("value=\"hint@example.com\""),
         "login_hint pre-fills the username"
@@ -450,7 +464,9 @@ async fn id_token_hint_of_another_user_with_prompt_none_is_login_required() {
         ))
         .await;
     assert!(param(&ok, "code").is_some());
-    let (status, location, _) = browser
+    let Page {
+        status, location, ..
+    } = browser
         .get(&authorize_url(
             &app,
             &client,
@@ -522,7 +538,9 @@ async fn max_age_zero_always_asks_for_a_fresh_login() {
         Some("st-123"),
     )
     .await;
-    let (status, location, _) = browser
+    let Page {
+        status, location, ..
+    } = browser
         .get(&authorize_url(
             &app,
             &client,

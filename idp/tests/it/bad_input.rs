@@ -261,7 +261,9 @@ async fn an_authorization_error_redirect_never_carries_an_attacker_redirect() {
             ("redirect_uri", "https://evil.example/cb"),
         ],
     );
-    let (status, location, _) = Browser::new().get(&url).await;
+    let Page {
+        status, location, ..
+    } = Browser::new().get(&url).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(location.is_none());
 }

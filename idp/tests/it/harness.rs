@@ -1,121 +1,17 @@
-//! Test harness: spawn the provider, register clients and users, drive a "browser".
+//! Test harness: the shared one (`idp::testing`: the provider, a fresh database,
+//! users, clients, a "browser"), plus the provider's own flows and requests.
 
-use std::sync::Arc;
-
-use idp::account::users::{self, ClientSpec, UserSpec};
-use idp::clock::MockClock;
-use idp::config::Config;
-use idp::AppState;
-use reqwest::header::LOCATION;
+pub use idp::testing::*;
 use reqwest::StatusCode;
-use sqlx::Connection as _;
-use tempfile::TempDir;
 
-pub const PASSWORD: &str = "correct horse battery staple";
-pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
-
-/// A running provider.
-pub struct TestApp {
-    pub base: String,
-    pub state: AppState,
-    pub clock: Arc<MockClock>,
-    _dir: TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+/// Runs the `idp` binary against a provider's database and mail settings.
+pub(crate) trait Cli {
+    /// The binary's output for `args`.
+    fn cli(&self, args: &[&str]) -> std::process::Output;
 }
 
-/// Which database backend the tests run on.
-pub fn backend() -> String {
-    std::env::var("IDP_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into())
-}
-
-pub async fn database_url(dir: &TempDir) -> String {
-    if backend() == "postgres" {
-        let admin_url = std::env::var("IDP_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("idp_t_{}", idp::crypto::random_id());
-        let mut conn = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
-        format!("{base}/{name}")
-    } else {
-        format!("sqlite://{}/idp.sqlite3", dir.path().display())
-    }
-}
-
-impl TestApp {
-    pub async fn spawn() -> Self {
-        Self::spawn_with(|_| {}).await
-    }
-
-    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut config = Config {
-            issuer: format!("http://127.0.0.1:{port}"),
-            database_url: database_url(&dir).await,
-            ..Config::default()
-        };
-        config.keys.kek = Some(idp::crypto::random_token(32));
-        config.keys.kek_file = dir.path().join("kek");
-        // Mail without an SMTP server goes to the test's own folder, never the repository.
-        config.mail.outbox_dir = dir.path().join("outbox");
-        configure(&mut config);
-        config.validate().unwrap();
-        let clock = MockClock::starting_now();
-        let state = AppState::build(config, clock.clone()).await.unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server_state = state.clone();
-        tokio::spawn(async move {
-            idp::serve(listener, server_state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        Self {
-            base: format!("http://127.0.0.1:{port}"),
-            state,
-            clock,
-            _dir: dir,
-            _shutdown: tx,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    /// A second provider process on the same database (and key-encryption key).
-    pub async fn spawn_sharing(other: &TestApp) -> Self {
-        let database_url = other.state.config.database_url.clone();
-        let kek = other.state.config.keys.kek.clone();
-        let smtp = other.state.config.mail.smtp_url.clone();
-        Self::spawn_with(move |c| {
-            c.database_url = database_url;
-            c.keys.kek = kek;
-            c.mail.smtp_url = smtp;
-        })
-        .await
-    }
-
-    /// A provider that mails through `smtp_url` and polls its outbox every 50 ms.
-    pub async fn spawn_with_smtp(smtp_url: &str) -> Self {
-        let url = smtp_url.to_owned();
-        Self::spawn_with(move |c| {
-            c.mail.smtp_url = Some(url);
-            c.mail.poll_interval_ms = 50;
-        })
-        .await
-    }
-
-    /// Runs the `idp` binary against this provider's database and mail settings.
-    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+impl Cli for TestApp {
+    fn cli(&self, args: &[&str]) -> std::process::Output {
         let c = &self.state.config;
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_idp"));
         for (k, _) in std::env::vars() {
@@ -133,88 +29,6 @@ impl TestApp {
         }
         cmd.output().unwrap()
     }
-
-    /// Registers a confidential client (client_secret_basic) with REDIRECT_URI.
-    pub async fn client(&self) -> TestClient {
-        self.client_with(ClientSpec::default()).await
-    }
-
-    pub async fn client_with(&self, mut spec: ClientSpec) -> TestClient {
-        if spec.redirect_uris.is_empty() {
-            spec.redirect_uris = vec![REDIRECT_URI.to_owned()];
-        }
-        let registered = users::create_client(&self.state.db, spec, self.clock_now())
-            .await
-            .unwrap();
-        TestClient {
-            id: registered.row.client_id,
-            secret: registered.secret,
-            redirect_uri: serde_json::from_str::<Vec<String>>(&registered.row.redirect_uris)
-                .unwrap()[0]
-                .clone(),
-        }
-    }
-
-    /// Creates a user with PASSWORD.
-    pub async fn user(&self, username: &str) -> idp::db::users::User {
-        users::create_user(
-            &self.state.db,
-            &self.state.passwords,
-            UserSpec {
-                username: username.into(),
-                email: format!("{username}@example.com"),
-                given_name: "Ada".into(),
-                family_name: "Lovelace".into(),
-                password: Some(PASSWORD.into()),
-                locale: Some("en".into()),
-                zoneinfo: Some("Europe/Berlin".into()),
-                ..UserSpec::default()
-            },
-            self.clock_now(),
-        )
-        .await
-        .unwrap()
-        .user
-    }
-
-    pub fn clock_now(&self) -> i64 {
-        use idp::clock::Clock as _;
-        self.clock.now()
-    }
-
-    /// Counts rows of a table (to prove bad input changed nothing).
-    pub async fn count(&self, table: &str) -> i64 {
-        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(self.state.db.pool())
-            .await
-            .unwrap();
-        n
-    }
-
-    /// A snapshot of every table's row count.
-    pub async fn counts(&self) -> Vec<i64> {
-        let mut out = Vec::new();
-        for t in [
-            "users",
-            "clients",
-            "signing_keys",
-            "browser_sessions",
-            "authorization_requests",
-            "grants",
-            "refresh_tokens",
-            "access_tokens",
-        ] {
-            out.push(self.count(t).await);
-        }
-        out
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct TestClient {
-    pub id: String,
-    pub secret: Option<String>,
-    pub redirect_uri: String,
 }
 
 /// PKCE pair (verifier, S256 challenge).
@@ -253,36 +67,34 @@ pub fn authorize_url(
     app.url(&format!("/authorize?{query}"))
 }
 
-/// A cookie-keeping HTTP client that does not follow redirects.
-pub struct Browser {
-    pub http: reqwest::Client,
+/// The provider's own browser flows: authorization request, login form, forms.
+pub(crate) trait Flows {
+    /// Starts an authorization request; returns the login page URL it redirects to.
+    async fn start(&self, app: &TestApp, url: &str) -> String;
+    /// Submits the login form at `login_url`.
+    async fn submit_login(&self, login_url: &str, username: &str, password: &str) -> Page;
+    /// GETs `page`, then POSTs `fields` plus the page's CSRF token to `action`.
+    async fn submit_form(
+        &self,
+        app: &TestApp,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Page;
+    /// Logs in through the form and follows to the client's callback URL.
+    async fn login(&self, app: &TestApp, authorize: &str, username: &str) -> url::Url;
+    /// GET `url` and expect a 302 to the client's redirect_uri.
+    async fn follow_to_callback(&self, url: &str) -> url::Url;
 }
 
-impl Browser {
-    pub fn new() -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-        }
-    }
-
-    /// GET, returning (status, Location header, body).
-    pub async fn get(&self, url: &str) -> (StatusCode, Option<String>, String) {
-        let r = self.http.get(url).send().await.unwrap();
-        let status = r.status();
-        let location = r
-            .headers()
-            .get(LOCATION)
-            .map(|v| v.to_str().unwrap().to_owned());
-        (status, location, r.text().await.unwrap())
-    }
-
-    /// Starts an authorization request; returns the login page URL it redirects to.
-    pub async fn start(&self, app: &TestApp, url: &str) -> String {
-        let (status, location, body) = self.get(url).await;
+impl Flows for Browser {
+    async fn start(&self, app: &TestApp, url: &str) -> String {
+        let Page {
+            status,
+            location,
+            body,
+            ..
+        } = self.get(url).await;
         assert_eq!(
             status,
             StatusCode::SEE_OTHER,
@@ -293,14 +105,10 @@ impl Browser {
         app.url(&location)
     }
 
-    /// Submits the login form at `login_url`; returns (status, Location, body).
-    pub async fn submit_login(
-        &self,
-        login_url: &str,
-        username: &str,
-        password: &str,
-    ) -> (StatusCode, Option<String>, String) {
-        let (status, _, page) = self.get(login_url).await;
+    async fn submit_login(&self, login_url: &str, username: &str, password: &str) -> Page {
+        let Page {
+            status, body: page, ..
+        } = self.get(login_url).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         let csrf = hidden(&page, "csrf_token").expect("csrf token on the login page");
         let mut form = vec![
@@ -312,62 +120,46 @@ impl Browser {
             form.push(("request_id", id));
         }
         let base = login_url.split("/login").next().unwrap();
-        let r = self
-            .http
-            .post(format!("{base}/login"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let location = r
-            .headers()
-            .get(LOCATION)
-            .map(|v| v.to_str().unwrap().to_owned());
-        (status, location, r.text().await.unwrap())
+        let url = format!("{base}/login");
+        let r = self.http.post(&url).form(&form).send().await.unwrap();
+        Browser::page(&url, r).await
     }
 
-    /// GETs `page`, then POSTs `fields` plus the page's CSRF token to `action`;
-    /// returns (status, Location, body).
-    pub async fn submit_form(
+    async fn submit_form(
         &self,
         app: &TestApp,
         page: &str,
         action: &str,
         fields: &[(&str, &str)],
-    ) -> (StatusCode, Option<String>, String) {
-        let (status, _, body) = self.get(&app.url(page)).await;
+    ) -> Page {
+        let Page { status, body, .. } = self.get(&app.url(page)).await;
         assert!(status.is_success(), "{page}: {status} {body}");
         let csrf = hidden(&body, "csrf_token").expect("a CSRF token on the page");
         let mut form: Vec<(&str, &str)> = vec![("csrf_token", &csrf)];
         form.extend_from_slice(fields);
-        let r = self
-            .http
-            .post(app.url(action))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let location = r
-            .headers()
-            .get(LOCATION)
-            .map(|v| v.to_str().unwrap().to_owned());
-        (status, location, r.text().await.unwrap())
+        self.post(&app.url(action), &form).await
     }
 
-    /// Logs in through the form and follows to the client's callback URL.
-    pub async fn login(&self, app: &TestApp, authorize: &str, username: &str) -> url::Url {
+    async fn login(&self, app: &TestApp, authorize: &str, username: &str) -> url::Url {
         let login = self.start(app, authorize).await;
-        let (status, location, body) = self.submit_login(&login, username, PASSWORD).await;
+        let Page {
+            status,
+            location,
+            body,
+            ..
+        } = self.submit_login(&login, username, PASSWORD).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
         let resume = app.url(&location.unwrap());
         self.follow_to_callback(&resume).await
     }
 
-    /// GET `url` and expect a 302 to the client's redirect_uri.
-    pub async fn follow_to_callback(&self, url: &str) -> url::Url {
-        let (status, location, body) = self.get(url).await;
+    async fn follow_to_callback(&self, url: &str) -> url::Url {
+        let Page {
+            status,
+            location,
+            body,
+            ..
+        } = self.get(url).await;
         assert_eq!(
             status,
             StatusCode::FOUND,
@@ -375,14 +167,6 @@ impl Browser {
         );
         url::Url::parse(&location.unwrap()).unwrap()
     }
-}
-
-/// The value of a hidden input on a page.
-pub fn hidden(page: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page.find(&marker)? + marker.len();
-    let end = page[start..].find('"')? + start;
-    Some(page[start..end].to_owned())
 }
 
 /// A query parameter of a URL.

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::harness::*;
 use crate::support_logout::{
-    backchannel_receiver, portal_spec, signed_in, silent, wait_for_tokens,
+    backchannel_receiver, delivered_tokens, portal_spec, signed_in, silent,
 };
 
 /// What a relying party holds after a login in `browser`, plus a logout token the
@@ -27,14 +27,14 @@ async fn setup(app: &TestApp, user: &str) -> (TestClient, Browser, Tokens) {
     // A second browser signs in and out: its relying party gets a logout token.
     let elsewhere = Browser::new();
     let other = signed_in(app, &elsewhere, &client, user).await;
-    let (status, _, _) = elsewhere
+    let Page { status, .. } = elsewhere
         .get(&logout_url(
             app,
             &[("id_token_hint", other["id_token"].as_str().unwrap())],
         ))
         .await;
     assert_eq!(status, StatusCode::OK);
-    let logout_token = wait_for_tokens(&receiver, 1).await.remove(0);
+    let logout_token = delivered_tokens(app, &receiver, 1).await.remove(0);
     assert_eq!(jwt_parts(&logout_token).0["typ"], "logout+jwt");
 
     let browser = Browser::new();
@@ -65,7 +65,12 @@ async fn access_and_logout_tokens_never_end_a_session_as_id_token_hint() {
         ("access token", &t.access_token),
         ("logout token", &t.logout_token),
     ] {
-        let (status, location, page) = browser
+        let Page {
+            status,
+            location,
+            body: page,
+            ..
+        } = browser
             .get(&logout_url(
                 &app,
                 &[
@@ -85,7 +90,9 @@ async fn access_and_logout_tokens_never_end_a_session_as_id_token_hint() {
         );
     }
     // The ID token does end it.
-    let (status, location, _) = browser
+    let Page {
+        status, location, ..
+    } = browser
         .get(&logout_url(
             &app,
             &[
@@ -123,7 +130,9 @@ async fn access_and_logout_tokens_are_refused_as_id_token_hint_at_authorize() {
         ("access token", &t.access_token),
         ("logout token", &t.logout_token),
     ] {
-        let (status, location, _) = browser.get(&with_hint(hint)).await;
+        let Page {
+            status, location, ..
+        } = browser.get(&with_hint(hint)).await;
         assert_eq!(status, StatusCode::FOUND, "{kind}");
         let callback = url::Url::parse(&location.unwrap()).unwrap();
         assert_eq!(
@@ -137,7 +146,7 @@ async fn access_and_logout_tokens_are_refused_as_id_token_hint_at_authorize() {
             "{kind}: not taken as the user"
         );
     }
-    let (_, location, _) = browser.get(&with_hint(&t.id_token)).await;
+    let Page { location, .. } = browser.get(&with_hint(&t.id_token)).await;
     let callback = url::Url::parse(&location.unwrap()).unwrap();
     assert!(param(&callback, "code").is_some(), "{callback}");
 }
@@ -196,7 +205,9 @@ async fn a_post_logout_redirect_without_state_is_the_registered_uri_byte_for_byt
     app.user("plain").await;
     let browser = Browser::new();
     let t = signed_in(&app, &browser, &client, "plain").await;
-    let (status, location, _) = browser
+    let Page {
+        status, location, ..
+    } = browser
         .get(&logout_url(
             &app,
             &[

@@ -33,7 +33,12 @@ async fn every_failed_login_gets_the_same_answer() {
         let login = browser
             .start(&app, &authorize_url(&app, &client, &challenge, &[]))
             .await;
-        let (status, location, body) = browser.submit_login(&login, username, password).await;
+        let Page {
+            status,
+            location,
+            body,
+            ..
+        } = browser.submit_login(&login, username, password).await;
         assert!(location.is_none());
         assert!(
             body.contains(&idp::ui::i18n::text(
@@ -62,7 +67,7 @@ async fn every_failed_login_gets_the_same_answer() {
     let before = counted().await;
     for (username, password, field) in [("", "", "username"), ("known", "", "password")] {
         let browser = Browser::new();
-        let (status, _, body) = browser
+        let Page { status, body, .. } = browser
             .submit_login(&app.url("/login"), username, password)
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -82,7 +87,7 @@ async fn email_address_and_any_case_log_in() {
     let login = browser
         .start(&app, &authorize_url(&app, &client, &challenge, &[]))
         .await;
-    let (status, _, body) = browser
+    let Page { status, body, .. } = browser
         .submit_login(&login, "  Mixed@Example.COM ", PASSWORD)
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
@@ -98,7 +103,7 @@ async fn forms_need_the_csrf_token_and_a_matching_origin() {
     let login = browser
         .start(&app, &authorize_url(&app, &client, &challenge, &[]))
         .await;
-    let (_, _, page) = browser.get(&login).await;
+    let Page { body: page, .. } = browser.get(&login).await;
     let csrf = hidden(&page, "csrf_token").unwrap();
     let request_id = hidden(&page, "request_id").unwrap();
     let post = |form: Vec<(&'static str, String)>, origin: Option<&'static str>| {
@@ -139,7 +144,9 @@ async fn forms_need_the_csrf_token_and_a_matching_origin() {
     let other_login = other
         .start(&app, &authorize_url(&app, &client, &challenge, &[]))
         .await;
-    let (_, _, other_page) = other.get(&other_login).await;
+    let Page {
+        body: other_page, ..
+    } = other.get(&other_login).await;
     let mut foreign = base.clone();
     foreign.push(("csrf_token", hidden(&other_page, "csrf_token").unwrap()));
     assert_eq!(
@@ -162,7 +169,7 @@ async fn a_pending_request_belongs_to_the_browser_that_started_it() {
     let login = Browser::new()
         .start(&app, &authorize_url(&app, &client, &challenge, &[]))
         .await;
-    let (status, _, body) = Browser::new().get(&login).await;
+    let Page { status, body, .. } = Browser::new().get(&login).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("expired"));
 }
@@ -182,7 +189,7 @@ async fn session_cookie_is_random_httponly_lax_and_renewed_at_every_login() {
                 &authorize_url(&app, &client, &challenge, &[("prompt", "login")]),
             )
             .await;
-        let (_, _, page) = browser.get(&login).await;
+        let Page { body: page, .. } = browser.get(&login).await;
         let r = browser
             .http
             .post(app.url("/login"))
@@ -301,12 +308,14 @@ async fn standalone_login_lands_on_the_home_page() {
     let app = TestApp::spawn().await;
     app.user("home").await;
     let browser = Browser::new();
-    let (status, location, _) = browser
+    let Page {
+        status, location, ..
+    } = browser
         .submit_login(&app.url("/login"), "home", PASSWORD)
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location.as_deref(), Some("/"));
-    let (_, _, page) = browser.get(&app.url("/")).await;
+    let Page { body: page, .. } = browser.get(&app.url("/")).await;
     assert!(page.contains("Ada Lovelace"));
 }
 
@@ -330,7 +339,7 @@ async fn a_repeated_field_is_not_a_login_attempt() {
     let app = TestApp::spawn().await;
     app.user("twice").await;
     let browser = Browser::new();
-    let (_, _, page) = browser.get(&app.url("/login")).await;
+    let Page { body: page, .. } = browser.get(&app.url("/login")).await;
     let csrf = hidden(&page, "csrf_token").unwrap();
     let r = browser
         .http
@@ -355,7 +364,7 @@ async fn browsers_sending_origin_null_under_no_referrer_can_still_post_forms() {
     let app = TestApp::spawn().await;
     app.user("nullorigin").await;
     let browser = Browser::new();
-    let (_, _, page) = browser.get(&app.url("/login")).await;
+    let Page { body: page, .. } = browser.get(&app.url("/login")).await;
     let csrf = hidden(&page, "csrf_token").unwrap();
     let r = browser
         .http

@@ -3,9 +3,10 @@
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use mailin_embedded::{response, Handler, Response, Server};
+
+use crate::harness::TestApp;
 
 /// A received message.
 #[derive(Debug, Clone)]
@@ -133,15 +134,15 @@ impl SmtpSink {
             .collect()
     }
 
-    /// Waits (up to 10 s) until `to` has received `n` messages; returns the n-th.
-    pub async fn wait(&self, to: &str, n: usize) -> Mail {
-        for _ in 0..200 {
-            let got = self.to(to);
-            if got.len() >= n {
-                return got[n - 1].clone();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    /// Delivers `app`'s due mail (what the mail worker would do, but now) and returns
+    /// the n-th message to `to`. Nothing waits: mail queued by a request is in the
+    /// outbox when the response arrives.
+    pub async fn delivered(&self, app: &TestApp, to: &str, n: usize) -> Mail {
+        app.deliver_mail().await;
+        let got = self.to(to);
+        match got.get(n - 1) {
+            Some(mail) => mail.clone(),
+            None => panic!("no message #{n} to {to}; got {got:?}"),
         }
-        panic!("no message #{n} to {to} arrived; got {:?}", self.to(to));
     }
 }

@@ -24,7 +24,7 @@ fn registration(email: &str) -> Vec<(&'static str, &str)> {
 }
 
 async fn register(app: &TestApp, browser: &Browser, email: &str) -> (StatusCode, String) {
-    let (status, _, body) = browser
+    let Page { status, body, .. } = browser
         .submit_form(app, "/register", "/register", &registration(email))
         .await;
     (status, body)
@@ -40,13 +40,13 @@ async fn register_and_confirm_nth(app: &TestApp, sink: &SmtpSink, email: &str, n
     let browser = Browser::new();
     let (status, body) = register(app, &browser, email).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let mail = sink.wait(email, n).await;
+    let mail = sink.delivered(app, email, n).await;
     let link = mail.link();
     let path = link
         .strip_prefix(&app.base)
         .expect("links use the configured issuer");
     let token = path.split("token=").nth(1).unwrap().to_owned();
-    let (status, _, body) = browser
+    let Page { status, body, .. } = browser
         .submit_form(app, path, "/register/confirm", &[("token", &token)])
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -72,7 +72,9 @@ async fn the_whole_journey_from_registration_to_tokens() {
     let login = browser
         .start(&app, &authorize_url(&app, &client, &challenge, &[]))
         .await;
-    let (_, _, login_page) = browser.get(&login).await;
+    let Page {
+        body: login_page, ..
+    } = browser.get(&login).await;
     assert!(
         login_page.contains("href=\"/register?request_id="),
         "the login page links to registration"
@@ -82,7 +84,7 @@ async fn the_whole_journey_from_registration_to_tokens() {
     assert!(body.contains("Check your mailbox"));
 
     // The confirmation mail: text and HTML, a link built from the issuer.
-    let mail = sink.wait(email, 1).await;
+    let mail = sink.delivered(&app, email, 1).await;
     assert_eq!(mail.subject, "Confirm your registration");
     assert!(mail.html.contains("<a href=\""));
     let link = mail.link();
@@ -92,17 +94,23 @@ async fn the_whole_journey_from_registration_to_tokens() {
     );
     let path = link.strip_prefix(&app.base).unwrap();
     // GET shows a button and changes nothing (mail scanners follow links).
-    let (status, _, page) = browser.get(&link).await;
+    let Page {
+        status, body: page, ..
+    } = browser.get(&link).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Confirm registration"));
     let token = path.split("token=").nth(1).unwrap();
-    let (status, _, page) = browser
+    let Page {
+        status, body: page, ..
+    } = browser
         .submit_form(&app, path, "/register/confirm", &[("token", token)])
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("24 hours"));
     // The link is single use.
-    let (status, _, page) = browser
+    let Page {
+        status, body: page, ..
+    } = browser
         .submit_form(
             &app,
             "/register/resend",
@@ -145,7 +153,7 @@ async fn the_whole_journey_from_registration_to_tokens() {
         .any(|(actor, action)| actor.starts_with("cli:") && action == "registration.approved"));
 
     // The welcome mail: username, one-time password, a login button to the portal.
-    let welcome = sink.wait(email, 2).await;
+    let welcome = sink.delivered(&app, email, 2).await;
     assert_eq!(welcome.subject, "Your registration was approved");
     let username = welcome.value_after("Username:");
     let otp = welcome.value_after("One-time password:");
@@ -163,9 +171,16 @@ async fn the_whole_journey_from_registration_to_tokens() {
     let login = browser
         .start(&app, &authorize_url(&app, &client, &challenge, &[]))
         .await;
-    let (status, location, body) = browser.submit_login(&login, &username, &otp).await;
+    let Page {
+        status,
+        location,
+        body,
+        ..
+    } = browser.submit_login(&login, &username, &otp).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-    let (status, location, _) = browser.get(&app.url(&location.unwrap())).await;
+    let Page {
+        status, location, ..
+    } = browser.get(&app.url(&location.unwrap())).await;
     assert_eq!(
         status,
         StatusCode::SEE_OTHER,
@@ -174,7 +189,9 @@ async fn the_whole_journey_from_registration_to_tokens() {
     let change = location.unwrap();
     assert!(change.starts_with("/password/new?request_id="), "{change}");
     // prompt=none in the meantime: interaction_required, never a code.
-    let (_, silent, _) = browser
+    let Page {
+        location: silent, ..
+    } = browser
         .get(&authorize_url(
             &app,
             &client,
@@ -190,7 +207,9 @@ async fn the_whole_journey_from_registration_to_tokens() {
         ("password1234", "too common"),
         ("jane doe rocks at acme", "must not contain"),
     ] {
-        let (status, _, page) = browser
+        let Page {
+            status, body: page, ..
+        } = browser
             .submit_form(
                 &app,
                 &change,
@@ -205,7 +224,12 @@ async fn the_whole_journey_from_registration_to_tokens() {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(page.contains(reason), "{weak}: {page}");
     }
-    let (status, location, page) = browser
+    let Page {
+        status,
+        location,
+        body: page,
+        ..
+    } = browser
         .submit_form(
             &app,
             &change,
@@ -235,9 +259,9 @@ async fn the_whole_journey_from_registration_to_tokens() {
     let login = fresh
         .start(&app, &authorize_url(&app, &client, &challenge, &[]))
         .await;
-    let (status, _, _) = fresh.submit_login(&login, &username, &otp).await;
+    let Page { status, .. } = fresh.submit_login(&login, &username, &otp).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _, _) = fresh.submit_login(&login, &username, NEW_PASSWORD).await;
+    let Page { status, .. } = fresh.submit_login(&login, &username, NEW_PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 }
 
@@ -267,7 +291,9 @@ async fn the_policy_refuses_with_a_reason_on_the_field() {
 async fn the_summary_lists_what_is_missing_without_javascript() {
     let app = TestApp::spawn().await;
     let browser = Browser::new();
-    let (status, _, page) = browser.get(&app.url("/register")).await;
+    let Page {
+        status, body: page, ..
+    } = browser.get(&app.url("/register")).await;
     assert_eq!(status, StatusCode::OK);
     for field in [
         "given_name",
@@ -288,7 +314,9 @@ async fn the_summary_lists_what_is_missing_without_javascript() {
             && page.contains("autocomplete=\"organization\"")
     );
     // After a submit with some fields, the server's summary lists only the rest.
-    let (status, _, page) = browser
+    let Page {
+        status, body: page, ..
+    } = browser
         .submit_form(
             &app,
             "/register",
@@ -340,17 +368,21 @@ async fn an_existing_address_gets_the_same_page_and_a_notice() {
     .await
     .unwrap();
     assert_eq!(open, 1, "nothing half-created, no duplicate");
-    let notice = sink.wait("max.muster@acme-industries.com", 1).await;
+    let notice = sink
+        .delivered(&app, "max.muster@acme-industries.com", 1)
+        .await;
     assert_eq!(notice.subject, "Registration attempt with your address");
     // The newer unconfirmed registration replaced the older one, with a new link.
     let first = sink
-        .wait("erika.muster@acme-industries.com", 1)
+        .delivered(&app, "erika.muster@acme-industries.com", 1)
         .await
         .link();
-    let second = sink.wait("erika.muster@acme-industries.com", 2).await;
+    let second = sink
+        .delivered(&app, "erika.muster@acme-industries.com", 2)
+        .await;
     assert_eq!(second.subject, "Confirm your registration");
     assert_ne!(second.link(), first);
-    let (status, _, _) = browser.get(&first).await;
+    let Page { status, .. } = browser.get(&first).await;
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
@@ -368,7 +400,7 @@ async fn nobody_can_squat_an_address_by_registering_it_first() {
     let mut forged = registration(victim);
     forged.retain(|(k, _)| *k != "company");
     forged.push(("company", "Evil Corp"));
-    let (status, _, _) = attacker
+    let Page { status, .. } = attacker
         .submit_form(&app, "/register", "/register", &forged)
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -382,12 +414,12 @@ async fn nobody_can_squat_an_address_by_registering_it_first() {
             .unwrap();
     assert_eq!(company, "ACME Industries");
     // And a pending (confirmed) registration cannot be replaced any more.
-    let (status, _, _) = attacker
+    let Page { status, .. } = attacker
         .submit_form(&app, "/register", "/register", &forged)
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        sink.wait(victim, 3).await.subject,
+        sink.delivered(&app, victim, 3).await.subject,
         "Registration attempt with your address"
     );
 }
@@ -398,14 +430,19 @@ async fn links_and_one_time_passwords_expire() {
     let app = TestApp::spawn_with_smtp(&sink.url()).await;
     let browser = Browser::new();
     register(&app, &browser, "late.larry@acme-industries.com").await;
-    let link = sink.wait("late.larry@acme-industries.com", 1).await.link();
+    let link = sink
+        .delivered(&app, "late.larry@acme-industries.com", 1)
+        .await
+        .link();
     let path = link.strip_prefix(&app.base).unwrap().to_owned();
     app.clock.advance(24 * 3600 + 1);
-    let (status, _, page) = browser.get(&link).await;
+    let Page {
+        status, body: page, ..
+    } = browser.get(&link).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("expired"));
     let token = path.split("token=").nth(1).unwrap();
-    let (status, _, _) = browser
+    let Page { status, .. } = browser
         .submit_form(
             &app,
             "/register/resend",
@@ -415,7 +452,9 @@ async fn links_and_one_time_passwords_expire() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // A new link voids the old one and works.
-    let (status, _, page) = browser
+    let Page {
+        status, body: page, ..
+    } = browser
         .submit_form(
             &app,
             "/register/resend",
@@ -424,11 +463,14 @@ async fn links_and_one_time_passwords_expire() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    let new_link = sink.wait("late.larry@acme-industries.com", 2).await.link();
+    let new_link = sink
+        .delivered(&app, "late.larry@acme-industries.com", 2)
+        .await
+        .link();
     assert_ne!(new_link, link);
     let new_path = new_link.strip_prefix(&app.base).unwrap();
     let new_token = new_path.split("token=").nth(1).unwrap();
-    let (status, _, _) = browser
+    let Page { status, .. } = browser
         .submit_form(&app, new_path, "/register/confirm", &[("token", new_token)])
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -442,11 +484,11 @@ async fn links_and_one_time_passwords_expire() {
         .await
         .unwrap();
     let otp = sink
-        .wait("late.larry@acme-industries.com", 3)
+        .delivered(&app, "late.larry@acme-industries.com", 3)
         .await
         .value_after("One-time password:");
     app.clock.advance(72 * 3600 + 1);
-    let (status, _, _) = Browser::new()
+    let Page { status, .. } = Browser::new()
         .submit_login(&app.url("/login"), "late.larry@acme-industries.com", &otp)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -459,19 +501,12 @@ async fn registration_succeeds_while_smtp_is_down_and_the_mail_follows() {
     let browser = Browser::new();
     let (status, body) = register(&app, &browser, "patient.pat@acme-industries.com").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    // The worker tries, fails, and schedules a retry.
-    let mut attempts = 0;
-    for _ in 0..100 {
-        let (a,): (i64,) = sqlx::query_as("SELECT attempts FROM outbox")
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
-        attempts = a;
-        if attempts > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // A delivery tries, fails, and schedules a retry.
+    app.deliver_mail().await;
+    let (attempts,): (i64,) = sqlx::query_as("SELECT attempts FROM outbox")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
     assert!(attempts >= 1, "a failed delivery is recorded");
     assert_eq!(
         idp::db::outbox::counts(&app.state.db).await.unwrap(),
@@ -480,14 +515,10 @@ async fn registration_succeeds_while_smtp_is_down_and_the_mail_follows() {
     // The SMTP server comes back; after the backoff the mail arrives.
     let sink = SmtpSink::start_on(port);
     app.clock.advance(3600);
-    let mail = sink.wait("patient.pat@acme-industries.com", 1).await;
+    let mail = sink
+        .delivered(&app, "patient.pat@acme-industries.com", 1)
+        .await;
     assert_eq!(mail.subject, "Confirm your registration");
-    for _ in 0..100 {
-        if idp::db::outbox::counts(&app.state.db).await.unwrap() == (0, 1) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     assert_eq!(
         idp::db::outbox::counts(&app.state.db).await.unwrap(),
         (0, 1)
@@ -524,7 +555,9 @@ async fn mails_follow_the_registrants_language() {
     let (status, page) = register(&app, &browser, "hans.meier@acme-industries.de").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Bitte prüfen Sie Ihr Postfach"), "{page}");
-    let mail = sink.wait("hans.meier@acme-industries.de", 1).await;
+    let mail = sink
+        .delivered(&app, "hans.meier@acme-industries.de", 1)
+        .await;
     assert_eq!(mail.subject, "Bestätigen Sie Ihre Registrierung");
     // German, and (to a not yet confirmed address) without the typed name.
     assert!(mail.text.starts_with("Guten Tag,"), "{}", mail.text);
@@ -552,7 +585,9 @@ async fn bad_input_gets_a_clear_message_and_creates_nothing() {
         if !value.is_empty() {
             fields.push((field, value));
         }
-        let (status, _, page) = browser
+        let Page {
+            status, body: page, ..
+        } = browser
             .submit_form(&app, "/register", "/register", &fields)
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{field}={value:?}");
@@ -572,7 +607,9 @@ async fn bad_input_gets_a_clear_message_and_creates_nothing() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // A forged confirmation token.
-    let (status, _, page) = browser
+    let Page {
+        status, body: page, ..
+    } = browser
         .submit_form(
             &app,
             "/register/resend",
@@ -612,7 +649,9 @@ async fn operators_decide_in_the_admin_page_and_the_first_user_is_super_admin() 
 
     // Not signed in: to the login page; a non-operator: 403.
     let anon = Browser::new();
-    let (status, location, _) = anon.get(&app.url("/admin/registrations")).await;
+    let Page {
+        status, location, ..
+    } = anon.get(&app.url("/admin/registrations")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(
         location.as_deref(),
@@ -622,11 +661,13 @@ async fn operators_decide_in_the_admin_page_and_the_first_user_is_super_admin() 
     customer
         .submit_login(&app.url("/login"), "customer", PASSWORD)
         .await;
-    let (status, _, _) = customer.get(&app.url("/admin/registrations")).await;
+    let Page { status, .. } = customer.get(&app.url("/admin/registrations")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     let ops = Browser::new();
-    let (status, location, _) = ops
+    let Page {
+        status, location, ..
+    } = ops
         .submit_form(
             &app,
             "/login?return_to=/admin/registrations",
@@ -642,7 +683,7 @@ async fn operators_decide_in_the_admin_page_and_the_first_user_is_super_admin() 
         (status, location.as_deref()),
         (StatusCode::SEE_OTHER, Some("/admin/registrations"))
     );
-    let (_, _, queue) = ops.get(&app.url("/admin/registrations")).await;
+    let Page { body: queue, .. } = ops.get(&app.url("/admin/registrations")).await;
     for email in [
         "first.user@globex.example",
         "second.user@globex.example",
@@ -651,13 +692,15 @@ async fn operators_decide_in_the_admin_page_and_the_first_user_is_super_admin() 
         assert!(queue.contains(email), "{email} waits");
     }
     let approve = |id: &str| format!("/admin/registrations/{id}/approve");
-    let (status, location, _) = ops
+    let Page {
+        status, location, ..
+    } = ops
         .submit_form(&app, "/admin/registrations", &approve(&first), &[])
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let location = location.unwrap();
     assert!(location.contains("notice=approved"));
-    let (_, _, queue) = ops.get(&app.url(&location)).await;
+    let Page { body: queue, .. } = ops.get(&app.url(&location)).await;
     assert!(
         queue.contains("Approved first.user@globex.example"),
         "{queue}"
@@ -671,17 +714,17 @@ async fn operators_decide_in_the_admin_page_and_the_first_user_is_super_admin() 
     ops.submit_form(&app, "/admin/registrations", &approve(&second), &[])
         .await;
     // Deciding twice is refused with a message.
-    let (_, location, _) = ops
+    let Page { location, .. } = ops
         .submit_form(&app, "/admin/registrations", &approve(&second), &[])
         .await;
     assert!(location.unwrap().contains("notice=not_pending"));
     // A rejection needs a reason, which is mailed.
     let reject = format!("/admin/registrations/{third}/reject");
-    let (_, location, _) = ops
+    let Page { location, .. } = ops
         .submit_form(&app, "/admin/registrations", &reject, &[("reason", "")])
         .await;
     assert!(location.unwrap().contains("notice=reason_required"));
-    let (_, location, _) = ops
+    let Page { location, .. } = ops
         .submit_form(
             &app,
             "/admin/registrations",
@@ -690,7 +733,7 @@ async fn operators_decide_in_the_admin_page_and_the_first_user_is_super_admin() 
         )
         .await;
     assert!(location.unwrap().contains("notice=rejected"));
-    let rejection = sink.wait("third.user@initech.example", 2).await;
+    let rejection = sink.delivered(&app, "third.user@initech.example", 2).await;
     assert!(rejection.text.contains("We could not verify the company."));
 
     let roles: Vec<(String, String)> = sqlx::query_as(
@@ -722,7 +765,7 @@ async fn operators_decide_in_the_admin_page_and_the_first_user_is_super_admin() 
     assert!(actions
         .iter()
         .all(|(actor, _)| actor == "operator:operator"));
-    let second_mail = sink.wait("second.user@globex.example", 2).await;
+    let second_mail = sink.delivered(&app, "second.user@globex.example", 2).await;
     assert!(!second_mail.text.contains("Super Admin"));
 }
 
@@ -733,12 +776,11 @@ async fn the_embedded_default_writes_eml_files_with_links_from_the_issuer() {
     let app = TestApp::spawn_with(move |c| {
         c.mail.smtp_url = None;
         c.mail.outbox_dir = dir;
-        c.mail.poll_interval_ms = 50;
     })
     .await;
     let browser = Browser::new();
     // A forged Host / X-Forwarded-Host must not leak into the link.
-    let (_, _, page) = browser.get(&app.url("/register")).await;
+    let Page { body: page, .. } = browser.get(&app.url("/register")).await;
     let csrf = hidden(&page, "csrf_token").unwrap();
     let mut form = registration("folder.fiona@acme-industries.com");
     form.push(("csrf_token", &csrf));
@@ -752,16 +794,13 @@ async fn the_embedded_default_writes_eml_files_with_links_from_the_issuer() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let mut eml = String::new();
-    for _ in 0..100 {
-        if let Some(entry) = std::fs::read_dir(outbox.path()).unwrap().flatten().next() {
-            eml = std::fs::read_to_string(entry.path()).unwrap();
-            if !eml.is_empty() {
-                break;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    app.deliver_mail().await;
+    let entry = std::fs::read_dir(outbox.path())
+        .unwrap()
+        .flatten()
+        .next()
+        .expect("an .eml file");
+    let eml = std::fs::read_to_string(entry.path()).unwrap();
     let parsed = mail_parser::MessageParser::default()
         .parse(eml.as_bytes())
         .expect("an .eml file");
@@ -782,20 +821,13 @@ async fn a_permanent_smtp_refusal_is_given_up_not_retried() {
     let browser = Browser::new();
     let (status, _) = register(&app, &browser, "unknown-person@acme-industries.com").await;
     assert_eq!(status, StatusCode::OK);
-    let mut given_up = None;
-    for _ in 0..100 {
-        let row: (Option<i64>, Option<String>) =
-            sqlx::query_as("SELECT given_up_at, last_error FROM outbox")
-                .fetch_one(app.state.db.pool())
-                .await
-                .unwrap();
-        if row.0.is_some() {
-            given_up = Some(row);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let (_, error) = given_up.expect("the mail is given up after a 550");
+    app.deliver_mail().await;
+    let (given_up, error): (Option<i64>, Option<String>) =
+        sqlx::query_as("SELECT given_up_at, last_error FROM outbox")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert!(given_up.is_some(), "the mail is given up after a 550");
     assert!(error.unwrap_or_default().contains("550"));
     assert_eq!(
         idp::db::outbox::counts(&app.state.db).await.unwrap(),

@@ -61,7 +61,9 @@ async fn notices_name_only_what_the_database_holds() {
         "/admin/companies?saved=Call%20%2B1%20555%200100%20or%20visit%20evil-phish.example",
         "/admin/companies?saved=nowhere.example",
     ] {
-        let (status, _, page) = ops.get(&app.url(crafted)).await;
+        let Page {
+            status, body: page, ..
+        } = ops.get(&app.url(crafted)).await;
         assert_eq!(status, StatusCode::OK);
         assert!(
             !page.contains("Saved ") && !page.contains("evil-phish") && !page.contains("nowhere"),
@@ -69,7 +71,9 @@ async fn notices_name_only_what_the_database_holds() {
         );
     }
     // Saving shows the stored domain.
-    let (status, location, _) = ops
+    let Page {
+        status, location, ..
+    } = ops
         .submit_form(
             &app,
             "/admin/companies",
@@ -78,10 +82,10 @@ async fn notices_name_only_what_the_database_holds() {
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let (_, _, page) = ops.get(&app.url(&location.unwrap())).await;
+    let Page { body: page, .. } = ops.get(&app.url(&location.unwrap())).await;
     assert!(page.contains("Saved acme-demo.example."), "{page}");
     // The approval queue says "approved" only for a registration that was approved.
-    let (_, _, page) = ops
+    let Page { body: page, .. } = ops
         .get(&app.url("/admin/registrations?notice=approved&reg=made-up"))
         .await;
     assert!(
@@ -111,7 +115,9 @@ async fn until_the_one_time_password_is_replaced_only_the_new_password_page_work
         "/admin/companies",
         "/admin/support",
     ] {
-        let (status, location, _) = browser.get(&app.url(page)).await;
+        let Page {
+            status, location, ..
+        } = browser.get(&app.url(page)).await;
         assert_eq!(
             (status, location.as_deref()),
             (StatusCode::SEE_OTHER, Some("/password/new")),
@@ -148,7 +154,9 @@ async fn until_the_one_time_password_is_replaced_only_the_new_password_page_work
             vec![("reason", "no")],
         ),
     ] {
-        let (status, _, page) = browser
+        let Page {
+            status, body: page, ..
+        } = browser
             .submit_form(&app, "/password/new", action, &fields)
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "POST {action}: {page}");
@@ -164,7 +172,12 @@ async fn until_the_one_time_password_is_replaced_only_the_new_password_page_work
     .unwrap();
     assert_eq!(n, 0, "nothing was changed or checked");
     // The new password page works, and then everything else does.
-    let (status, location, page) = browser
+    let Page {
+        status,
+        location,
+        body: page,
+        ..
+    } = browser
         .submit_form(
             &app,
             "/password/new",
@@ -178,7 +191,7 @@ async fn until_the_one_time_password_is_replaced_only_the_new_password_page_work
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     assert_eq!(location.as_deref(), Some("/"));
     for page in ["/profile", "/profile/password", "/admin/companies"] {
-        let (status, _, _) = browser.get(&app.url(page)).await;
+        let Page { status, .. } = browser.get(&app.url(page)).await;
         assert_eq!(status, StatusCode::OK, "{page}");
     }
 }
@@ -247,10 +260,15 @@ async fn the_browser_binding_id_is_replaced_at_login_and_the_login_still_resumes
         .unwrap();
     let before = set_cookie(&r, "idp_browser").expect("a browser id");
     let login = app.url(r.headers()["location"].to_str().unwrap());
-    let (_, _, page) = browser.get(&login).await;
+    let Page { body: page, .. } = browser.get(&login).await;
     let old_csrf = hidden(&page, "csrf_token").unwrap();
     // Cookies do not depend on the port: the other process gets the same ones.
-    let (status, location, body) = browser
+    let Page {
+        status,
+        location,
+        body,
+        ..
+    } = browser
         .submit_login(&login.replace(&app.base, &other.base), "ada", PASSWORD)
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
@@ -284,7 +302,9 @@ async fn the_browser_binding_id_is_replaced_at_login_and_the_login_still_resumes
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let (status, location, _) = browser
+    let Page {
+        status, location, ..
+    } = browser
         .submit_form(
             &app,
             "/profile",

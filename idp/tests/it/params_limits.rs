@@ -69,7 +69,9 @@ async fn too_many_parameters_get_a_clear_400_everywhere() {
         );
 
         // Authorization endpoint, client and redirect_uri first: an error redirect.
-        let (status, location, _) = Browser::new().get(&format!("{authorize}&{junk}")).await;
+        let Page {
+            status, location, ..
+        } = Browser::new().get(&format!("{authorize}&{junk}")).await;
         assert_eq!(status, StatusCode::FOUND);
         let location = url::Url::parse(&location.unwrap()).unwrap();
         assert!(location.as_str().starts_with(REDIRECT_URI));
@@ -83,7 +85,12 @@ async fn too_many_parameters_get_a_clear_400_everywhere() {
         );
         assert_eq!(param(&location, "state").as_deref(), Some("st-123"));
         // Without a readable client_id: the error page, never a redirect.
-        let (status, location, page) = Browser::new()
+        let Page {
+            status,
+            location,
+            body: page,
+            ..
+        } = Browser::new()
             .get(&app.url(&format!("/authorize?{junk}&client_id={}", client.id)))
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -116,7 +123,12 @@ async fn too_many_parameters_get_a_clear_400_everywhere() {
     }
     // At the cap everything still works: 100 parameters in all.
     let filler: Vec<String> = (0..92).map(|i| format!("x{i}=1")).collect();
-    let (status, location, body) = Browser::new()
+    let Page {
+        status,
+        location,
+        body,
+        ..
+    } = Browser::new()
         .get(&format!("{authorize}&{}", filler.join("&")))
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
@@ -146,7 +158,12 @@ async fn stored_and_echoed_parameters_have_length_limits() {
             "x".repeat(max + 1)
         };
         let url = authorize_url(&app, &client, &challenge, &[(name, &long)]);
-        let (status, location, body) = Browser::new().get(&url).await;
+        let Page {
+            status,
+            location,
+            body,
+            ..
+        } = Browser::new().get(&url).await;
         assert_eq!(status, StatusCode::FOUND, "{name}: {body}");
         let location = url::Url::parse(&location.unwrap()).unwrap();
         assert_eq!(
@@ -174,7 +191,9 @@ async fn stored_and_echoed_parameters_have_length_limits() {
         ("nonce", "a\u{1}b"),
     ] {
         let url = authorize_url(&app, &client, &challenge, &[(name, value)]);
-        let (status, location, _) = Browser::new().get(&url).await;
+        let Page {
+            status, location, ..
+        } = Browser::new().get(&url).await;
         assert_eq!(status, StatusCode::FOUND);
         let location = url::Url::parse(&location.unwrap()).unwrap();
         assert_eq!(
@@ -202,7 +221,12 @@ async fn stored_and_echoed_parameters_have_length_limits() {
     );
     let browser = Browser::new();
     let login = browser.start(&app, &url).await;
-    let (status, location, body) = browser.submit_login(&login, "limits", PASSWORD).await;
+    let Page {
+        status,
+        location,
+        body,
+        ..
+    } = browser.submit_login(&login, "limits", PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     let callback = browser
         .follow_to_callback(&app.url(&location.unwrap()))

@@ -36,7 +36,7 @@ fn email(username: &str) -> String {
 /// Signs a fresh browser in (standalone login).
 async fn signed_in(app: &TestApp, username: &str, password: &str) -> Browser {
     let browser = Browser::new();
-    let (status, _, body) = browser
+    let Page { status, body, .. } = browser
         .submit_login(&app.url("/login"), username, password)
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
@@ -51,12 +51,14 @@ async fn change_code(
     to: &str,
     n: usize,
 ) -> String {
-    let (status, location, _) = browser
+    let Page {
+        status, location, ..
+    } = browser
         .submit_form(app, "/profile/password", "/profile/password/code", &[])
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location.as_deref(), Some("/profile/password?sent=1"));
-    let mail = sink.wait(to, n).await;
+    let mail = sink.delivered(app, to, n).await;
     assert_eq!(
         mail.subject,
         "Your verification code for changing the password"
@@ -69,13 +71,7 @@ async fn change_code(
     code.expect("a 6-digit code in the mail").to_owned()
 }
 
-async fn change(
-    app: &TestApp,
-    browser: &Browser,
-    code: &str,
-    new: &str,
-    confirm: &str,
-) -> (StatusCode, Option<String>, String) {
+async fn change(app: &TestApp, browser: &Browser, code: &str, new: &str, confirm: &str) -> Page {
     browser
         .submit_form(
             app,
@@ -112,27 +108,32 @@ async fn change_password_with_an_emailed_code_ends_other_sessions_and_tokens() {
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
 
     let me = signed_in(&app, "robin", PASSWORD).await;
-    let (_, _, profile) = me.get(&app.url("/profile")).await;
+    let Page { body: profile, .. } = me.get(&app.url("/profile")).await;
     assert!(
         profile.contains("href=\"/profile/password\""),
         "Profile > Security > Change Password"
     );
     let code = change_code(&app, &sink, &me, &to, 1).await;
-    let (_, _, page) = me.get(&app.url("/profile/password?sent=1")).await;
+    let Page { body: page, .. } = me.get(&app.url("/profile/password?sent=1")).await;
     assert!(page.contains("We sent a verification code"));
 
     // Wrong code, mismatched confirmation, policy failure: a message, nothing changes.
-    let (status, _, page) = change(&app, &me, "000000", NEW_PASSWORD, NEW_PASSWORD).await;
+    let Page {
+        status, body: page, ..
+    } = change(&app, &me, "000000", NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("The code is wrong"), "{page}");
-    let (status, _, page) = change(&app, &me, &code, NEW_PASSWORD, "something else entirely").await;
+    let Page {
+        status, body: page, ..
+    } = change(&app, &me, &code, NEW_PASSWORD, "something else entirely").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("do not match"));
-    let (status, _, page) =
-        change(&app, &me, &code, "robin miller 2024!", "robin miller 2024!").await;
+    let Page {
+        status, body: page, ..
+    } = change(&app, &me, &code, "robin miller 2024!", "robin miller 2024!").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("must not contain"));
-    let (status, _, _) = Browser::new()
+    let Page { status, .. } = Browser::new()
         .submit_login(&app.url("/login"), "robin", PASSWORD)
         .await;
     assert_eq!(
@@ -141,25 +142,30 @@ async fn change_password_with_an_emailed_code_ends_other_sessions_and_tokens() {
         "the old password still works until a change succeeds"
     );
 
-    let (status, location, page) = change(&app, &me, &code, NEW_PASSWORD, NEW_PASSWORD).await;
+    let Page {
+        status,
+        location,
+        body: page,
+        ..
+    } = change(&app, &me, &code, NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     assert_eq!(
         location.as_deref(),
         Some("/profile?notice=password_changed")
     );
-    let notice = sink.wait(&to, 2).await;
+    let notice = sink.delivered(&app, &to, 2).await;
     assert_eq!(notice.subject, "Your password was changed");
 
     // Old password out, new one in; this browser stays signed in.
-    let (status, _, _) = Browser::new()
+    let Page { status, .. } = Browser::new()
         .submit_login(&app.url("/login"), "robin", PASSWORD)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     signed_in(&app, "robin", NEW_PASSWORD).await;
-    let (status, _, _) = me.get(&app.url("/profile")).await;
+    let Page { status, .. } = me.get(&app.url("/profile")).await;
     assert_eq!(status, StatusCode::OK);
     // The other browser's session and refresh token have stopped working.
-    let (_, location, _) = other
+    let Page { location, .. } = other
         .get(&authorize_url(
             &app,
             &client,
@@ -179,7 +185,7 @@ async fn change_password_with_an_emailed_code_ends_other_sessions_and_tokens() {
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
     );
     // The code was used up.
-    let (status, _, _) = change(
+    let Page { status, .. } = change(
         &app,
         &me,
         &code,
@@ -202,7 +208,7 @@ async fn forgot_password_continues_the_pending_authorization_request() {
     let login = browser
         .start(&app, &authorize_url(&app, &client, &challenge, &[]))
         .await;
-    let (_, _, page) = browser.get(&login).await;
+    let Page { body: page, .. } = browser.get(&login).await;
     let request_id = hidden(&page, "request_id").unwrap();
     assert!(
         page.contains(&format!(
@@ -211,7 +217,9 @@ async fn forgot_password_continues_the_pending_authorization_request() {
         "Forgot your password?"
     );
     let forgot = format!("/password/forgot?request_id={request_id}");
-    let (status, location, _) = browser
+    let Page {
+        status, location, ..
+    } = browser
         .submit_form(
             &app,
             &forgot,
@@ -222,7 +230,9 @@ async fn forgot_password_continues_the_pending_authorization_request() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     let reset = location.unwrap();
     assert_eq!(reset, format!("/password/reset?request_id={request_id}"));
-    let mail = sink.wait(&to, 1).await;
+    // The code is issued off the request path: wait for that task, then deliver.
+    queued(&app, &to).await;
+    let mail = sink.delivered(&app, &to, 1).await;
     assert_eq!(mail.subject, "Your code to reset the password");
     assert!(
         mail.text.contains("ignore"),
@@ -235,7 +245,12 @@ async fn forgot_password_continues_the_pending_authorization_request() {
         .find(|l| l.len() == 6)
         .unwrap()
         .to_owned();
-    let (status, location, page) = browser
+    let Page {
+        status,
+        location,
+        body: page,
+        ..
+    } = browser
         .submit_form(
             &app,
             &reset,
@@ -255,9 +270,11 @@ async fn forgot_password_continues_the_pending_authorization_request() {
         login,
         format!("/login?request_id={request_id}&notice=password_changed")
     );
-    let (_, _, page) = browser.get(&app.url(&login)).await;
+    let Page { body: page, .. } = browser.get(&app.url(&login)).await;
     assert!(page.contains("Your password was changed"));
-    let (status, location, _) = browser
+    let Page {
+        status, location, ..
+    } = browser
         .submit_login(&app.url(&login), "forgetful", NEW_PASSWORD)
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -266,7 +283,10 @@ async fn forgot_password_continues_the_pending_authorization_request() {
         .await;
     let (status, _) = exchange(&app, &client, &param(&callback, "code").unwrap(), &verifier).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(sink.wait(&to, 2).await.subject, "Your password was changed");
+    assert_eq!(
+        sink.delivered(&app, &to, 2).await.subject,
+        "Your password was changed"
+    );
 }
 
 /// Issues a reset code directly (as the background task does) and returns it.
@@ -283,7 +303,7 @@ async fn reset_code(
     )
     .await
     .unwrap();
-    let mail = sink.wait(&user.email, n).await;
+    let mail = sink.delivered(app, &user.email, n).await;
     mail.text
         .lines()
         .map(str::trim)
@@ -293,7 +313,7 @@ async fn reset_code(
 }
 
 async fn reset(app: &TestApp, email: &str, code: &str) -> StatusCode {
-    let (status, _, _) = Browser::new()
+    let Page { status, .. } = Browser::new()
         .submit_form(
             app,
             "/password/reset",
@@ -316,7 +336,6 @@ async fn codes_expire_die_after_five_wrong_tries_and_newer_ones_void_older() {
     // Generous throttling here: this test is about the codes' own limits.
     let app = TestApp::spawn_with(move |c| {
         c.mail.smtp_url = Some(url);
-        c.mail.poll_interval_ms = 50;
         c.throttle.account_free = 100;
         c.throttle.account_ip_free = 100;
         c.throttle.ip_free = 100;
@@ -364,13 +383,29 @@ async fn codes_expire_die_after_five_wrong_tries_and_newer_ones_void_older() {
     }
 }
 
+/// Waits (up to 10 s) until a background task has queued a mail to `to`.
+async fn queued(app: &TestApp, to: &str) {
+    for _ in 0..200 {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE recipient = $1")
+            .bind(to)
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+        if n > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no mail to {to} was queued");
+}
+
 #[tokio::test]
 async fn forgot_password_answers_the_same_for_known_and_unknown_addresses() {
     let sink = SmtpSink::start();
     let app = TestApp::spawn_with_smtp(&sink.url()).await;
     user(&app, "known").await;
     let browser = Browser::new();
-    let (_, _, page) = browser.get(&app.url("/password/forgot")).await;
+    let Page { body: page, .. } = browser.get(&app.url("/password/forgot")).await;
     let csrf = hidden(&page, "csrf_token").unwrap();
     let mut answers = Vec::new();
     for address in [email("known"), email("nobody-here")] {
@@ -393,8 +428,10 @@ async fn forgot_password_answers_the_same_for_known_and_unknown_addresses() {
     }
     assert_eq!(answers[0], answers[1], "identical status, headers and body");
     assert_eq!(answers[0].0, StatusCode::SEE_OTHER);
-    sink.wait(&email("known"), 1).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The reset code is issued off the request path: wait for that task (not for a
+    // worker), then deliver. Nothing is ever queued for the unknown address.
+    queued(&app, &email("known")).await;
+    sink.delivered(&app, &email("known"), 1).await;
     assert!(sink.to(&email("nobody-here")).is_empty());
 }
 
@@ -411,11 +448,19 @@ async fn failed_logins_are_throttled_with_increasing_delays_that_expire() {
         }
     };
     for _ in 0..5 {
-        assert_eq!(attempt("wrong password").await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            attempt("wrong password").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     // The sixth failure starts a delay; even the right password must wait.
-    assert_eq!(attempt("wrong password").await.0, StatusCode::UNAUTHORIZED);
-    let (status, _, page) = attempt(PASSWORD).await;
+    assert_eq!(
+        attempt("wrong password").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let Page {
+        status, body: page, ..
+    } = attempt(PASSWORD).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(
         page.contains("try again in 1 minutes") || page.contains("try again in"),
@@ -429,16 +474,19 @@ async fn failed_logins_are_throttled_with_increasing_delays_that_expire() {
     assert!(n >= 1, "lockouts are audited");
     // The delay expires; the next failure doubles it.
     app.clock.advance(31);
-    assert_eq!(attempt("wrong password").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        attempt("wrong password").await.status,
+        StatusCode::UNAUTHORIZED
+    );
     app.clock.advance(31);
     assert_eq!(
-        attempt(PASSWORD).await.0,
+        attempt(PASSWORD).await.status,
         StatusCode::TOO_MANY_REQUESTS,
         "60 s now"
     );
     app.clock.advance(30);
     // Never permanent: after the delay the right password works and clears this IP's count.
-    let (status, _, _) = attempt(PASSWORD).await;
+    let Page { status, .. } = attempt(PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     // Unknown accounts are throttled exactly like known ones.
     for _ in 0..6 {
@@ -446,7 +494,7 @@ async fn failed_logins_are_throttled_with_increasing_delays_that_expire() {
             .submit_login(&app.url("/login"), "ghost", "x")
             .await;
     }
-    let (status, _, _) = Browser::new()
+    let Page { status, .. } = Browser::new()
         .submit_login(&app.url("/login"), "ghost", "x")
         .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
@@ -459,13 +507,13 @@ async fn throttling_is_shared_by_two_provider_processes() {
     user(&a, "shared").await;
     for i in 0..6 {
         let app = if i % 2 == 0 { &a } else { &b };
-        let (status, _, _) = Browser::new()
+        let Page { status, .. } = Browser::new()
             .submit_login(&app.url("/login"), "shared", "wrong password")
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     for app in [&a, &b] {
-        let (status, _, _) = Browser::new()
+        let Page { status, .. } = Browser::new()
             .submit_login(&app.url("/login"), "shared", PASSWORD)
             .await;
         assert_eq!(
@@ -491,19 +539,23 @@ async fn the_profile_lists_sessions_and_ends_the_others() {
         )
         .await;
     let phone = signed_in(&app, "multi", PASSWORD).await;
-    let (status, _, page) = phone.get(&app.url("/profile")).await;
+    let Page {
+        status, body: page, ..
+    } = phone.get(&app.url("/profile")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page.matches("<li>").count(), 2, "{page}");
     assert!(page.contains("IP 127.0.0.1"));
     assert!(page.contains("this browser"));
-    let (status, location, _) = phone
+    let Page {
+        status, location, ..
+    } = phone
         .submit_form(&app, "/profile", "/profile/sessions/end-others", &[])
         .await;
     assert_eq!(
         (status, location.as_deref()),
         (StatusCode::SEE_OTHER, Some("/profile?notice=session_ended"))
     );
-    let (_, location, _) = laptop
+    let Page { location, .. } = laptop
         .get(&authorize_url(
             &app,
             &client,
@@ -515,11 +567,11 @@ async fn the_profile_lists_sessions_and_ends_the_others() {
         location.unwrap().contains("error=login_required"),
         "the laptop is signed out"
     );
-    let (_, _, page) = phone.get(&app.url("/profile")).await;
+    let Page { body: page, .. } = phone.get(&app.url("/profile")).await;
     assert_eq!(page.matches("<li>").count(), 1);
     // Ending one named session; another user's session id does nothing.
     let tablet = signed_in(&app, "multi", PASSWORD).await;
-    let (_, _, page) = phone.get(&app.url("/profile")).await;
+    let Page { body: page, .. } = phone.get(&app.url("/profile")).await;
     let marker = "action=\"/profile/sessions/";
     let start = page.find(marker).expect("an end button for the tablet") + marker.len();
     let sid = (page[start..].split('/').next().unwrap().to_owned(),);
@@ -536,7 +588,7 @@ async fn the_profile_lists_sessions_and_ends_the_others() {
             &[],
         )
         .await;
-    let (status, _, _) = tablet.get(&app.url("/profile")).await;
+    let Page { status, .. } = tablet.get(&app.url("/profile")).await;
     assert_eq!(status, StatusCode::OK, "a stranger cannot end my session");
     phone
         .submit_form(
@@ -546,7 +598,9 @@ async fn the_profile_lists_sessions_and_ends_the_others() {
             &[],
         )
         .await;
-    let (status, location, _) = tablet.get(&app.url("/profile")).await;
+    let Page {
+        status, location, ..
+    } = tablet.get(&app.url("/profile")).await;
     assert_eq!(
         (status, location.as_deref()),
         (StatusCode::SEE_OTHER, Some("/login?return_to=/profile"))
@@ -559,7 +613,9 @@ async fn profile_settings_are_saved_and_released_as_claims() {
     let client = app.client().await;
     user(&app, "settler").await;
     let browser = signed_in(&app, "settler", PASSWORD).await;
-    let (status, location, _) = browser
+    let Page {
+        status, location, ..
+    } = browser
         .submit_form(
             &app,
             "/profile",
@@ -575,7 +631,7 @@ async fn profile_settings_are_saved_and_released_as_claims() {
         (status, location.as_deref()),
         (StatusCode::SEE_OTHER, Some("/profile?notice=saved"))
     );
-    let (_, _, page) = browser.get(&app.url("/profile?notice=saved")).await;
+    let Page { body: page, .. } = browser.get(&app.url("/profile?notice=saved")).await;
     assert!(
         page.contains("Ihre Einstellungen wurden gespeichert"),
         "the page follows the new language: {page}"
@@ -586,7 +642,7 @@ async fn profile_settings_are_saved_and_released_as_claims() {
     );
     assert!(page.contains("name=\"analytics\" type=\"checkbox\" value=\"on\" checked"));
     for (zone, locale) in [("Mars/Olympus", "de"), ("UTC", "fr")] {
-        let (status, _, _) = browser
+        let Page { status, .. } = browser
             .submit_form(
                 &app,
                 "/profile",
@@ -628,7 +684,7 @@ async fn password_forms_refuse_missing_csrf_tokens() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
     }
-    let (status, _, _) = Browser::new()
+    let Page { status, .. } = Browser::new()
         .submit_login(&app.url("/login"), "csrf", PASSWORD)
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "nothing changed");

@@ -189,7 +189,12 @@ async fn a_flood_from_many_ips_keeps_the_client_cap_and_spares_other_clients() {
         "storage grew {grown} bytes for 301 pending requests"
     );
     // The other client's request was not evicted: its user finishes signing in.
-    let (status, location, body) = browser.submit_login(&login, "bystander", PASSWORD).await;
+    let Page {
+        status,
+        location,
+        body,
+        ..
+    } = browser.submit_login(&login, "bystander", PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     let callback = browser
         .follow_to_callback(&app.url(&location.unwrap()))
@@ -217,12 +222,17 @@ async fn one_browser_keeps_its_newest_requests() {
     assert_eq!(app.count("authorization_requests").await, cap);
     // The oldest four were evicted: their login links have expired.
     for login in &logins[..4] {
-        let (status, _, body) = browser.get(login).await;
+        let Page { status, body, .. } = browser.get(login).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(body.contains("expired"), "{body}");
     }
     // The newest one completes.
-    let (status, location, body) = browser
+    let Page {
+        status,
+        location,
+        body,
+        ..
+    } = browser
         .submit_login(logins.last().unwrap(), "tabs", PASSWORD)
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");

@@ -121,18 +121,13 @@ impl Site {
         }
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Option<String>, String) {
+    async fn get(&self, path: &str) -> Page {
         self.browser.get(&self.url(path)).await
     }
 
     /// GETs `page`, then POSTs its CSRF token (and request_id, if any) with `fields`.
-    async fn form(
-        &self,
-        page: &str,
-        action: &str,
-        fields: &[(&str, &str)],
-    ) -> (StatusCode, Option<String>, String) {
-        let (status, _, body) = self.get(page).await;
+    async fn form(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let Page { status, body, .. } = self.get(page).await;
         assert!(status.is_success(), "{page}: {status} {body}");
         let mut form = vec![(
             "csrf_token".to_owned(),
@@ -146,20 +141,16 @@ impl Site {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
+        let url = self.url(action);
         let r = self
             .browser
             .http
-            .post(self.url(action))
+            .post(&url)
             .form(&form)
             .send()
             .await
             .unwrap();
-        let status = r.status();
-        let location = r
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .map(|v| v.to_str().unwrap().to_owned());
-        (status, location, r.text().await.unwrap())
+        Browser::page(&url, r).await
     }
 
     /// An authorization request through `client` that ends at the callback: with the
@@ -175,14 +166,19 @@ impl Site {
         challenge: &str,
     ) -> String {
         let url = self.url(&authorize_url(app, client, challenge, &[]));
-        let (status, location, body) = self.browser.get(&url).await;
+        let Page {
+            status,
+            location,
+            body,
+            ..
+        } = self.browser.get(&url).await;
         let location = location.unwrap_or_else(|| panic!("{status} {body}"));
         let callback = if status == StatusCode::FOUND {
             location
         } else {
             assert!(location.starts_with("/login?request_id="), "{location}");
             if fail_first {
-                let (status, _, _) = self
+                let Page { status, .. } = self
                     .form(
                         &location,
                         "/login",
@@ -191,7 +187,12 @@ impl Site {
                     .await;
                 assert_eq!(status, StatusCode::UNAUTHORIZED, "a failed login");
             }
-            let (status, resume, body) = self
+            let Page {
+                status,
+                location: resume,
+                body,
+                ..
+            } = self
                 .form(
                     &location,
                     "/login",
@@ -199,7 +200,12 @@ impl Site {
                 )
                 .await;
             assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-            let (status, callback, body) = self.get(&resume.unwrap()).await;
+            let Page {
+                status,
+                location: callback,
+                body,
+                ..
+            } = self.get(&resume.unwrap()).await;
             assert_eq!(status, StatusCode::FOUND, "{body}");
             callback.unwrap()
         };
@@ -397,9 +403,9 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
     }
 
     // Profile, settings, "Get code" and the password change with the mailed code.
-    let (status, _, _) = web.get("/profile").await;
+    let Page { status, .. } = web.get("/profile").await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, _) = web
+    let Page { status, .. } = web
         .form(
             "/profile",
             "/profile/settings",
@@ -407,7 +413,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let (status, _, _) = web
+    let Page { status, .. } = web
         .form("/profile/password", "/profile/password/code", &[])
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -419,7 +425,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
         )
         .await,
     );
-    let (status, _, body) = web
+    let Page { status, body, .. } = web
         .form(
             "/profile/password",
             "/profile/password",
@@ -437,12 +443,16 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
         .append_pair("id_token_hint", &s(&first, "id_token"))
         .append_pair("post_logout_redirect_uri", "https://portal.example/bye")
         .finish();
-    let (status, _, _) = web.get(&format!("/logout?{query}")).await;
+    let Page { status, .. } = web.get(&format!("/logout?{query}")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
     // Forgot and reset.
     let anon = Site::new(p, app);
-    let (status, reset, _) = anon
+    let Page {
+        status,
+        location: reset,
+        ..
+    } = anon
         .form(
             "/password/forgot",
             "/password/forgot",
@@ -458,7 +468,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
         )
         .await,
     );
-    let (status, _, body) = anon
+    let Page { status, body, .. } = anon
         .form(
             &reset.unwrap(),
             "/password/reset",
@@ -476,7 +486,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
     let register = |email: &'static str| {
         let anon = &anon;
         async move {
-            let (status, _, body) = anon
+            let Page { status, body, .. } = anon
                 .form(
                     "/register",
                     "/register",
@@ -498,7 +508,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
         .await
         .link();
     let token = link.split("token=").nth(1).unwrap().to_owned();
-    let (status, _, body) = anon
+    let Page { status, body, .. } = anon
         .form(&link, "/register/confirm", &[("token", &token)])
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -509,7 +519,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
         "Confirm your registration",
     )
     .await;
-    let (status, _, body) = anon
+    let Page { status, body, .. } = anon
         .form(
             "/register/resend",
             "/register/resend",
@@ -520,7 +530,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
 
     // The operator: approval queue, companies page, support level, PIN check.
     let ops = Site::new(p, app);
-    let (status, _, _) = ops
+    let Page { status, .. } = ops
         .form(
             "/login?return_to=/admin/registrations",
             "/login",
@@ -537,7 +547,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
         .fetch_one(app.state.db.pool())
         .await
         .unwrap();
-    let (status, _, _) = ops
+    let Page { status, .. } = ops
         .form(
             "/admin/registrations",
             &format!("/admin/registrations/{id}/approve"),
@@ -545,7 +555,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let (status, _, _) = ops
+    let Page { status, .. } = ops
         .form(
             "/admin/companies",
             "/admin/companies/acme-demo.example/support",
@@ -556,7 +566,9 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
     let pin = idp::account::support::pin(&app.state, &customer.id)
         .await
         .unwrap();
-    let (status, _, page) = ops
+    let Page {
+        status, body: page, ..
+    } = ops
         .form(
             "/admin/support",
             "/admin/support",
@@ -575,7 +587,12 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
     .await;
     let otp = welcome.value_after("One-time password:");
     let jane = Site::new(p, app);
-    let (status, next, body) = jane
+    let Page {
+        status,
+        location: next,
+        body,
+        ..
+    } = jane
         .form(
             "/login",
             "/login",
@@ -583,7 +600,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-    let (status, _, body) = jane
+    let Page { status, body, .. } = jane
         .form(
             &next.unwrap(),
             "/password/new",
@@ -774,11 +791,10 @@ async fn postgres_plan(
 async fn no_statement_on_a_request_path_scans_a_growing_table() {
     let sink = SmtpSink::start();
     // The in-process provider shares the database but must not take the process's
-    // mail: its worker polls once a day.
+    // mail: a TestApp runs no delivery workers.
     let url = sink.url();
     let app = TestApp::spawn_with(move |c| {
         c.mail.smtp_url = Some(url);
-        c.mail.poll_interval_ms = 86_400_000;
     })
     .await;
     let process = ProviderProcess::spawn(

@@ -248,14 +248,7 @@ async fn tokens_issued_before_the_family_migration_keep_their_meaning() {
     let dir = tempfile::tempdir().unwrap();
     let url = database_url(&dir).await;
     let db = idp::db::Db::connect(&url).await.unwrap();
-    let folder = if backend() == "postgres" {
-        "postgres"
-    } else {
-        "sqlite"
-    };
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../migrations")
-        .join(folder);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
     let mut before = sqlx::migrate::Migrator::new(path).await.unwrap();
     before.migrations = before
         .migrations

@@ -120,12 +120,16 @@ async fn the_profile_shows_no_pin_and_refuses_a_new_one_without_phone_support() 
     browser
         .submit_login(&app.url("/login"), "plain", PASSWORD)
         .await;
-    let (status, _, page) = browser.get(&app.url("/profile")).await;
+    let Page {
+        status, body: page, ..
+    } = browser.get(&app.url("/profile")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(NOT_INCLUDED), "{page}");
     assert!(!page.contains("support-pin") && !page.contains("/profile/support-pin"));
     assert!(!page.contains("Support level"), "not even the level");
-    let (status, _, page) = browser
+    let Page {
+        status, body: page, ..
+    } = browser
         .submit_form(&app, "/profile", "/profile/support-pin", &[])
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -142,9 +146,11 @@ async fn the_profile_shows_no_pin_and_refuses_a_new_one_without_phone_support() 
 
     // Upgraded to Plus, the same page shows and rotates a PIN.
     set_level(&app, "plus").await;
-    let (_, _, page) = browser.get(&app.url("/profile")).await;
+    let Page { body: page, .. } = browser.get(&app.url("/profile")).await;
     assert!(page.contains("id=\"support-pin\"") && !page.contains(NOT_INCLUDED));
-    let (status, location, _) = browser
+    let Page {
+        status, location, ..
+    } = browser
         .submit_form(&app, "/profile", "/profile/support-pin", &[])
         .await;
     assert_eq!(
@@ -181,7 +187,9 @@ async fn operators_pin_checks_never_match_users_without_phone_support() {
         let (app, ops, pin) = (&app, &ops, pin.clone());
         async move {
             set_level(app, level).await;
-            let (status, _, page) = ops
+            let Page {
+                status, body: page, ..
+            } = ops
                 .submit_form(
                     app,
                     "/admin/support",

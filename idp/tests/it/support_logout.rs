@@ -65,7 +65,11 @@ async fn tokens(
     let (verifier, challenge) = pkce();
     let url = authorize_url(app, client, &challenge, &[("scope", scope)]);
     let callback = match browser.get(&url).await {
-        (StatusCode::FOUND, Some(location), _) => url::Url::parse(&location).unwrap(),
+        Page {
+            status: StatusCode::FOUND,
+            location: Some(location),
+            ..
+        } => url::Url::parse(&location).unwrap(),
         _ => browser.login(app, &url, username).await,
     };
     let (status, body) = exchange(app, client, &param(&callback, "code").unwrap(), &verifier).await;
@@ -159,9 +163,11 @@ async fn users_rotate_their_pin_and_operators_check_it_throttled_and_audited() {
     browser
         .submit_login(&app.url("/login"), "caller", PASSWORD)
         .await;
-    let (_, _, page) = browser.get(&app.url("/profile")).await;
+    let Page { body: page, .. } = browser.get(&app.url("/profile")).await;
     assert!(page.contains(&first), "the profile shows the PIN");
-    let (status, location, _) = browser
+    let Page {
+        status, location, ..
+    } = browser
         .submit_form(&app, "/profile", "/profile/support-pin", &[])
         .await;
     assert_eq!(
@@ -204,15 +210,19 @@ async fn users_rotate_their_pin_and_operators_check_it_throttled_and_audited() {
             .await
         }
     };
-    let (status, _, page) = check(second.clone()).await;
+    let Page {
+        status, body: page, ..
+    } = check(second.clone()).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("The PIN matches caller@acme-demo.example"));
-    let (_, _, page) = check(first.clone()).await;
+    let Page { body: page, .. } = check(first.clone()).await;
     assert!(page.contains("does not match"), "the old PIN is gone");
     for _ in 0..5 {
         check("000000".into()).await;
     }
-    let (status, _, page) = check(second.clone()).await;
+    let Page {
+        status, body: page, ..
+    } = check(second.clone()).await;
     assert_eq!(
         status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -225,7 +235,7 @@ async fn users_rotate_their_pin_and_operators_check_it_throttled_and_audited() {
         .unwrap();
     assert_eq!(n, 7, "every check is audited");
     // A customer cannot use the operator page.
-    let (status, _, _) = browser.get(&app.url("/admin/support")).await;
+    let Page { status, .. } = browser.get(&app.url("/admin/support")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -296,7 +306,9 @@ async fn operators_set_support_with_the_cli_and_the_admin_page() {
     .unwrap();
     let ops = Browser::new();
     ops.submit_login(&app.url("/login"), "ops", PASSWORD).await;
-    let (status, location, _) = ops
+    let Page {
+        status, location, ..
+    } = ops
         .submit_form(
             &app,
             "/admin/companies",
@@ -313,7 +325,7 @@ async fn operators_set_support_with_the_cli_and_the_admin_page() {
         (company.support_level.as_str(), company.region.as_deref()),
         ("standard", Some("EMEA"))
     );
-    let (status, _, _) = ops
+    let Page { status, .. } = ops
         .submit_form(
             &app,
             "/admin/companies",
@@ -347,7 +359,7 @@ pub(crate) async fn silent(
     client: &TestClient,
 ) -> Option<String> {
     let (_, challenge) = pkce();
-    let (_, location, _) = browser
+    let Page { location, .. } = browser
         .get(&authorize_url(
             app,
             client,
@@ -379,7 +391,9 @@ async fn rp_initiated_logout_with_a_valid_hint_ends_the_session_and_redirects() 
         .append_pair("post_logout_redirect_uri", "https://portal.example/bye")
         .append_pair("state", "s-42")
         .finish();
-    let (status, location, _) = browser.get(&app.url(&format!("/logout?{query}"))).await;
+    let Page {
+        status, location, ..
+    } = browser.get(&app.url(&format!("/logout?{query}"))).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(
         location.as_deref(),
@@ -426,7 +440,9 @@ async fn logout_never_redirects_to_an_unregistered_uri_or_without_a_valid_hint()
         "https://portal.example/bye/",
         "https://portal.example/byex",
     ] {
-        let (status, location, _) = browser
+        let Page {
+            status, location, ..
+        } = browser
             .get(&logout(vec![
                 ("id_token_hint", &hint),
                 ("post_logout_redirect_uri", uri),
@@ -436,7 +452,7 @@ async fn logout_never_redirects_to_an_unregistered_uri_or_without_a_valid_hint()
         assert!(location.is_none());
     }
     // client_id that disagrees with the hint.
-    let (status, _, _) = browser
+    let Page { status, .. } = browser
         .get(&logout(vec![
             ("id_token_hint", &hint),
             ("client_id", &other.id),
@@ -453,7 +469,12 @@ async fn logout_never_redirects_to_an_unregistered_uri_or_without_a_valid_hint()
         ],
         vec![],
     ] {
-        let (status, location, page) = browser.get(&logout(params)).await;
+        let Page {
+            status,
+            location,
+            body: page,
+            ..
+        } = browser.get(&logout(params)).await;
         assert_eq!(status, StatusCode::OK);
         assert!(location.is_none());
         assert!(page.contains("Do you want to sign out"), "{page}");
@@ -472,7 +493,12 @@ async fn logout_never_redirects_to_an_unregistered_uri_or_without_a_valid_hint()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let (status, location, page) = browser
+    let Page {
+        status,
+        location,
+        body: page,
+        ..
+    } = browser
         .submit_form(&app, "/logout", "/logout", &[("confirm", "yes")])
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -528,6 +554,20 @@ pub(crate) async fn backchannel_receiver(fail_first: u32) -> (String, Receiver) 
     (url, receiver)
 }
 
+/// Delivers `app`'s due logout tokens (what the logout worker would do, but now) and
+/// returns every token `receiver` has got; at least `n`.
+pub(crate) async fn delivered_tokens(app: &TestApp, receiver: &Receiver, n: usize) -> Vec<String> {
+    app.deliver_logouts().await;
+    let got = receiver.tokens.lock().unwrap().clone();
+    assert!(
+        got.len() >= n,
+        "expected {n} logout tokens, got {}",
+        got.len()
+    );
+    got
+}
+
+/// Waits (up to 10 s) until `receiver` has got `n` tokens from another process.
 pub(crate) async fn wait_for_tokens(receiver: &Receiver, n: usize) -> Vec<String> {
     for _ in 0..200 {
         let got = receiver.tokens.lock().unwrap().clone();
@@ -563,11 +603,13 @@ async fn every_relying_party_of_the_session_gets_a_signed_logout_token() {
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("id_token_hint", first["id_token"].as_str().unwrap())
         .finish();
-    let (status, _, page) = browser.get(&app.url(&format!("/logout?{query}"))).await;
+    let Page {
+        status, body: page, ..
+    } = browser.get(&app.url(&format!("/logout?{query}"))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("You are signed out"));
 
-    let token = wait_for_tokens(&customer, 1).await.remove(0);
+    let token = delivered_tokens(&app, &customer, 1).await.remove(0);
     let (header, _) = jwt_parts(&token);
     assert_eq!(header["typ"], "logout+jwt");
     assert_eq!(header["alg"], "RS256");
@@ -586,14 +628,12 @@ async fn every_relying_party_of_the_session_gets_a_signed_logout_token() {
     assert!(verified["exp"].as_i64().unwrap() > verified["iat"].as_i64().unwrap());
 
     // The App Portal was down twice; the delivery is retried with backoff.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(app_portal.tokens.lock().unwrap().is_empty());
     for _ in 0..3 {
         app.clock.advance(3600);
-        app.state.logout_wakeup.notify_one();
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        app.deliver_logouts().await;
     }
-    let token = wait_for_tokens(&app_portal, 1).await.remove(0);
+    let token = delivered_tokens(&app, &app_portal, 1).await.remove(0);
     let (header, claims) = jwt_parts(&token);
     assert_eq!(
         header["alg"], "ES256",
@@ -621,7 +661,7 @@ async fn sessions_ended_from_the_profile_or_by_a_password_change_tell_the_relyin
     let on_laptop = signed_in(&app, &laptop, &portal, "many").await;
     let on_phone = signed_in(&app, &phone, &portal, "many").await;
     // One is signed out from the profile.
-    let (status, _, _) = me
+    let Page { status, .. } = me
         .submit_form(
             &app,
             "/profile",
@@ -630,14 +670,14 @@ async fn sessions_ended_from_the_profile_or_by_a_password_change_tell_the_relyin
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let tokens = wait_for_tokens(&receiver, 1).await;
+    let tokens = delivered_tokens(&app, &receiver, 1).await;
     let (_, claims) = jwt_parts(&tokens[0]);
     assert_eq!(claims["sid"], sid_of(&on_laptop));
     assert_eq!(claims["sub"], user.id);
     // "Sign out all other browsers" tells the portal about the phone's session.
     me.submit_form(&app, "/profile", "/profile/sessions/end-others", &[])
         .await;
-    let tokens = wait_for_tokens(&receiver, 2).await;
+    let tokens = delivered_tokens(&app, &receiver, 2).await;
     assert_eq!(jwt_parts(&tokens[1]).1["sid"], sid_of(&on_phone));
     // A password reset ends the last session, and the portal hears of it too.
     let fresh = Browser::new();
@@ -652,7 +692,7 @@ async fn sessions_ended_from_the_profile_or_by_a_password_change_tell_the_relyin
     )
     .await
     .unwrap();
-    let tokens = wait_for_tokens(&receiver, 4).await;
+    let tokens = delivered_tokens(&app, &receiver, 4).await;
     let sids: Vec<String> = tokens[2..]
         .iter()
         .map(|t| jwt_parts(t).1["sid"].as_str().unwrap().to_owned())

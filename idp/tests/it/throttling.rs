@@ -554,8 +554,8 @@ async fn parallel_get_code_requests_mail_at_most_the_allowance_plus_one_codes() 
 }
 
 /// The code in the newest mail to `to` (the `n`-th).
-async fn mailed_code(sink: &SmtpSink, to: &str, n: usize) -> String {
-    let mail = sink.wait(to, n).await;
+async fn mailed_code(app: &TestApp, sink: &SmtpSink, to: &str, n: usize) -> String {
+    let mail = sink.delivered(app, to, n).await;
     mail.text
         .lines()
         .map(str::trim)
@@ -597,7 +597,6 @@ async fn parallel_reset_code_guesses_are_bounded_by_the_throttle() {
     let app = TestApp::spawn_with(move |c| {
         small(c);
         c.mail.smtp_url = Some(url);
-        c.mail.poll_interval_ms = 50;
     })
     .await;
     for n in BURSTS {
@@ -610,7 +609,7 @@ async fn parallel_reset_code_guesses_are_bounded_by_the_throttle() {
         )
         .await
         .unwrap();
-        let code = mailed_code(&sink, &email, 1).await;
+        let code = mailed_code(&app, &sink, &email, 1).await;
         let ip = format!("198.51.100.{n}");
         let mut shots = Vec::new();
         for _ in 0..n {
@@ -640,7 +639,6 @@ async fn a_code_is_compared_at_most_max_attempts_times_whatever_the_concurrency(
     let app = TestApp::spawn_with(move |c| {
         generous(c);
         c.mail.smtp_url = Some(url);
-        c.mail.poll_interval_ms = 50;
     })
     .await;
     for n in BURSTS {
@@ -654,7 +652,7 @@ async fn a_code_is_compared_at_most_max_attempts_times_whatever_the_concurrency(
         )
         .await
         .unwrap();
-        let code = mailed_code(&sink, &email, 1).await;
+        let code = mailed_code(&app, &sink, &email, 1).await;
         let mut shots = Vec::new();
         for i in 0..n {
             let http = client_from(&format!("203.0.{n}.{i}"));
@@ -700,7 +698,7 @@ async fn a_code_is_compared_at_most_max_attempts_times_whatever_the_concurrency(
         )
         .await
         .unwrap();
-        let code = mailed_code(&sink, &email, 1).await;
+        let code = mailed_code(&app, &sink, &email, 1).await;
         let mut shots = Vec::new();
         for _ in 0..n {
             let fields = reset_fields(&email, wrong_code(&code));
@@ -738,7 +736,6 @@ async fn parallel_change_code_guesses_are_bounded_by_the_throttle() {
     let app = TestApp::spawn_with(move |c| {
         small(c);
         c.mail.smtp_url = Some(url);
-        c.mail.poll_interval_ms = 50;
     })
     .await;
     for n in BURSTS {
@@ -754,7 +751,7 @@ async fn parallel_change_code_guesses_are_bounded_by_the_throttle() {
         )
         .await
         .unwrap();
-        let code = mailed_code(&sink, &email, 1).await;
+        let code = mailed_code(&app, &sink, &email, 1).await;
         let mut shots = Vec::new();
         for i in 0..n {
             let mut guess = format!("{:06}", 900_000 + i);

@@ -69,16 +69,21 @@ async fn bad_state_and_wrong_issuer_are_refused() {
     // The attempt is used up: the genuine response no longer works either.
     assert_eq!(browser.get(&callback).await.status, StatusCode::BAD_REQUEST);
 
-    let authorize = browser.start(&env.customer).await;
-    let callback = browser
-        .login_until_callback(&env.customer, &authorize, "ada")
-        .await;
+    // Each issuer case gets its own attempt: a refused callback uses the attempt
+    // up, so a second case on the same attempt would be refused for that reason.
     for iss in [Some("http://evil.example"), None] {
+        let authorize = browser.start(&env.customer).await;
+        let callback = browser
+            .login_until_callback(&env.customer, &authorize, "ada")
+            .await;
         let page = browser.get(&with_param(&callback, "iss", iss)).await;
-        assert_eq!(page.status, StatusCode::BAD_REQUEST);
-        if iss.is_some() {
-            assert!(page.body.contains("unexpected issuer"), "{}", page.body);
-        }
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "iss={iss:?}");
+        assert!(
+            page.body.contains("unexpected issuer"),
+            "iss={iss:?}: {}",
+            page.body
+        );
+        assert!(!sets_session(&page));
     }
     assert_eq!(env.customer.portal.session_count(), 0);
 }

@@ -1,120 +1,49 @@
-//! Test harness: the provider, the two portals, users, and a "browser".
+//! Test harness: the provider (the shared `idp::testing` harness), the two portals,
+//! users, and the demo's flows for the shared "browser".
 
 use std::sync::Arc;
 
 use idp::account::users::{self, ClientSpec, UserSpec};
-use idp::config::Config;
-use idp::AppState;
+pub use idp::testing::{hidden, Browser, Page, TestApp, PASSWORD};
 use relying_party_demo::clock::MockClock;
 use relying_party_demo::oidc::ProviderMetadataDoc;
 use relying_party_demo::portal::http_client;
 use relying_party_demo::{Portal, PortalConfig, PortalKind};
-use reqwest::header::LOCATION;
 use reqwest::StatusCode;
-use sqlx::Connection as _;
-use tempfile::TempDir;
 use url::Url;
 
-pub const PASSWORD: &str = "correct horse battery staple";
 pub const SCOPE: &str = "openid profile email company roles support offline_access";
 
-/// Which database backend the tests run on.
-fn backend() -> String {
-    std::env::var("IDP_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into())
-}
+/// A running provider: the shared [`TestApp`] with the demo's helpers.
+pub struct Provider(pub TestApp);
 
-async fn database_url(dir: &TempDir) -> String {
-    if backend() == "postgres" {
-        let admin_url = std::env::var("IDP_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("idp_t_{}", idp::crypto::random_id());
-        let mut conn = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create test database");
-        let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
-        format!("{base}/{name}")
-    } else {
-        format!("sqlite://{}/idp.sqlite3", dir.path().display())
+impl std::ops::Deref for Provider {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.0
     }
-}
-
-/// A running provider.
-pub struct Provider {
-    pub base: String,
-    pub state: AppState,
-    _dir: TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Provider {
     pub async fn spawn() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut config = Config {
-            issuer: format!("http://127.0.0.1:{port}"),
-            database_url: database_url(&dir).await,
-            ..Config::default()
-        };
-        config.keys.kek = Some(idp::crypto::random_token(32));
-        config.keys.kek_file = dir.path().join("kek");
-        config.mail.outbox_dir = dir.path().join("outbox");
-        config.validate().unwrap();
-        let state = AppState::build(config, idp::clock::MockClock::starting_now())
-            .await
-            .unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server_state = state.clone();
-        tokio::spawn(async move {
-            idp::serve(listener, server_state, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        Self {
-            base: format!("http://127.0.0.1:{port}"),
-            state,
-            _dir: dir,
-            _shutdown: tx,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
+        Self(TestApp::spawn().await)
     }
 
     pub fn now(&self) -> i64 {
-        self.state.clock.now()
+        self.clock_now()
     }
 
     /// Creates `username` at `<username>@<domain>` in the company `company` (created
     /// by its domain if new) with the role super_admin; returns the user's sub.
     pub async fn user(&self, username: &str, domain: &str, company: &str) -> String {
-        users::create_user(
-            &self.state.db,
-            &self.state.passwords,
-            UserSpec {
-                username: username.into(),
-                email: format!("{username}@{domain}"),
-                given_name: "Ada".into(),
-                family_name: "Lovelace".into(),
-                password: Some(PASSWORD.into()),
-                locale: Some("en".into()),
+        self.0
+            .user_with(UserSpec {
                 company: Some(company.into()),
                 roles: vec![idp::db::users::Role::SuperAdmin],
-                ..UserSpec::default()
-            },
-            self.now(),
-        )
-        .await
-        .unwrap()
-        .user
-        .id
+                ..TestApp::user_spec(username, &format!("{username}@{domain}"))
+            })
+            .await
+            .id
     }
 
     /// Sets a company's support level and region.
@@ -249,83 +178,28 @@ impl Env {
     }
 }
 
-/// One response: status, Location, body.
-pub struct Page {
-    pub url: String,
-    pub status: StatusCode,
-    pub location: Option<String>,
-    pub set_cookies: Vec<String>,
-    pub body: String,
-}
-
-/// A cookie-keeping HTTP client that does not follow redirects.
-pub struct Browser {
-    pub http: reqwest::Client,
-}
-
-impl Browser {
-    pub fn new() -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-        }
-    }
-
-    async fn page(url: &str, r: reqwest::Response) -> Page {
-        let status = r.status();
-        let location = r
-            .headers()
-            .get(LOCATION)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .map(|l| Url::parse(url).unwrap().join(&l).unwrap().to_string());
-        let set_cookies = r
-            .headers()
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect();
-        Page {
-            url: url.to_owned(),
-            status,
-            location,
-            set_cookies,
-            body: r.text().await.unwrap(),
-        }
-    }
-
-    pub async fn get(&self, url: &str) -> Page {
-        Self::page(url, self.http.get(url).send().await.unwrap()).await
-    }
-
-    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> Page {
-        Self::page(url, self.http.post(url).form(form).send().await.unwrap()).await
-    }
-
-    /// Follows redirects from `page` by hand; returns every page seen, the last one
-    /// not a redirect.
-    pub async fn follow(&self, first: Page) -> Vec<Page> {
-        let mut pages = vec![first];
-        for _ in 0..10 {
-            let last = pages.last().unwrap();
-            if !last.status.is_redirection() {
-                return pages;
-            }
-            let next = last.location.clone().expect("a redirect has a Location");
-            pages.push(self.get(&next).await);
-        }
-        panic!(
-            "too many redirects: {:?}",
-            pages.iter().map(|p| &p.url).collect::<Vec<_>>()
-        );
-    }
-
+/// The demo's browser flows through a portal and the provider's login form.
+pub(crate) trait PortalFlows {
     /// Follows `authorize` (the authorization request URL, possibly altered), signs
     /// in if the provider shows its form, and returns the callback URL without
     /// visiting it.
-    pub async fn login_until_callback(
+    async fn login_until_callback(
+        &self,
+        portal: &RunningPortal,
+        authorize: &str,
+        username: &str,
+    ) -> String;
+    /// GETs the portal's /login and returns the authorization request URL it
+    /// redirects to (the attempt cookie is set).
+    async fn start(&self, portal: &RunningPortal) -> String;
+    /// Fills the provider's login form shown on `login` and follows the redirects.
+    async fn submit_login(&self, login: &Page, username: &str) -> Vec<Page>;
+    /// Clicks "Login" at the portal and signs in with the form; returns every page.
+    async fn login(&self, portal: &RunningPortal, username: &str) -> Vec<Page>;
+}
+
+impl PortalFlows for Browser {
+    async fn login_until_callback(
         &self,
         portal: &RunningPortal,
         authorize: &str,
@@ -356,8 +230,7 @@ impl Browser {
                 continue;
             }
             let next = page
-                .location
-                .clone()
+                .next_url()
                 .unwrap_or_else(|| panic!("{} answered {}: {}", page.url, page.status, page.body));
             if next.starts_with(&stop) {
                 return next;
@@ -367,22 +240,13 @@ impl Browser {
         panic!("too many redirects before {stop}");
     }
 
-    /// GETs the portal's /login and returns the authorization request URL it
-    /// redirects to (the attempt cookie is set).
-    pub async fn start(&self, portal: &RunningPortal) -> String {
+    async fn start(&self, portal: &RunningPortal) -> String {
         let page = self.get(&portal.url("/login")).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
-        page.location.unwrap()
+        page.next_url().unwrap()
     }
 
-    /// GETs `url` and follows redirects.
-    pub async fn visit(&self, url: &str) -> Vec<Page> {
-        let first = self.get(url).await;
-        self.follow(first).await
-    }
-
-    /// Fills the provider's login form shown on `login` and follows the redirects.
-    pub async fn submit_login(&self, login: &Page, username: &str) -> Vec<Page> {
+    async fn submit_login(&self, login: &Page, username: &str) -> Vec<Page> {
         assert_eq!(login.status, StatusCode::OK, "{}", login.body);
         assert!(
             login.url.contains("/login"),
@@ -407,8 +271,7 @@ impl Browser {
         self.follow(posted).await
     }
 
-    /// Clicks "Login" at the portal and signs in with the form; returns every page.
-    pub async fn login(&self, portal: &RunningPortal, username: &str) -> Vec<Page> {
+    async fn login(&self, portal: &RunningPortal, username: &str) -> Vec<Page> {
         let pages = self.visit(&portal.url("/login")).await;
         let login = pages.last().unwrap();
         let mut all = self.submit_login(login, username).await;
@@ -416,14 +279,6 @@ impl Browser {
         pages.append(&mut all);
         pages
     }
-}
-
-/// The value of a hidden input on a page.
-pub fn hidden(page: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = page.find(&marker)? + marker.len();
-    let end = page[start..].find('"')? + start;
-    Some(page[start..end].to_owned())
 }
 
 /// The text of the element with `class` on a page (first occurrence, tags removed).

@@ -4,14 +4,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::client::{Client, GrantType};
-use super::error::{ErrorCode, OAuthError};
+use super::client::Client;
+use super::error::OAuthError;
 use super::id_token_hint;
 use super::params::Params;
-use super::pkce;
-use super::scope::{self, Scope};
 use crate::db::sessions::SessionRow;
 use crate::state::AppState;
+
+mod steps;
+#[cfg(test)]
+mod tests;
 
 /// A validated authorization request; stored as JSON while the user logs in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,34 +84,6 @@ pub const LENGTH_LIMITS: &[(&str, usize)] = &[
     ("max_age", 19),
 ];
 
-/// A parameter's value that breaks [`LENGTH_LIMITS`], or a stored one with characters
-/// it may not hold (`state` must be printable ASCII, RFC 6749 Appendix A.5; `nonce`,
-/// `login_hint` and `ui_locales` must be free of control characters), as an error.
-fn check_value(name: &str, value: &str) -> Result<(), OAuthError> {
-    let max = LENGTH_LIMITS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or(usize::MAX, |(_, max)| *max);
-    if value.len() > max {
-        return Err(OAuthError::invalid_request(format!(
-            "parameter '{name}' is too long (at most {max} bytes)"
-        )));
-    }
-    let printable = match name {
-        "state" => value.bytes().all(|b| (0x20..=0x7e).contains(&b)),
-        // Stored and shown as they are; scope, prompt and max_age have their own
-        // grammar and errors.
-        "nonce" | "login_hint" | "ui_locales" => !value.chars().any(char::is_control),
-        _ => true,
-    };
-    if !printable {
-        return Err(OAuthError::invalid_request(format!(
-            "parameter '{name}' contains characters that are not allowed"
-        )));
-    }
-    Ok(())
-}
-
 /// The client_id of a request, or the error page explaining why it has none.
 ///
 /// # Errors
@@ -126,8 +100,10 @@ pub fn client_id(params: &Params) -> Result<&str, AuthorizeError> {
     }
 }
 
-/// Validates a request for a known `client`. An id_token_hint must be an ID token of
-/// this provider ([`id_token_hint::verify`]; expiry ignored); its `sub` is kept.
+/// Validates a request for a known `client`, step by step (the private `steps` module): 1.
+/// redirect_uri, then the request's form, 2. response_type, 3. scope, 4. PKCE, 5.
+/// prompt, max_age and the hints. An id_token_hint must be an ID token of this
+/// provider ([`id_token_hint::verify`]; expiry ignored); its `sub` is kept.
 ///
 /// # Errors
 /// See [`AuthorizeError`]; every rule of OIDC Core §3.1.2.2 and RFC 9700 §2.1.
@@ -137,185 +113,29 @@ pub async fn validate(
     client: &Client,
     app: &AppState,
 ) -> Result<AuthorizationRequest, AuthorizeError> {
-    // 1. redirect_uri: exact match, or the only registered one when absent.
-    if params.is_malformed("redirect_uri") {
-        return Err(AuthorizeError::Page("error.redirect_uri_malformed"));
-    }
-    let (redirect_uri, redirect_uri_given) = match params.get("redirect_uri") {
-        Some(requested) => match client.find_redirect_uri(requested) {
-            Some(_) => (requested.to_owned(), true),
-            None => return Err(AuthorizeError::Page("error.redirect_uri_unregistered")),
-        },
-        None => match client.redirect_uris.as_slice() {
-            [only] => (only.clone(), false),
-            _ => return Err(AuthorizeError::Page("error.redirect_uri_missing")),
-        },
-    };
+    let (redirect_uri, redirect_uri_given) =
+        steps::redirect_uri(params, client).map_err(AuthorizeError::Page)?;
     // From here on, errors go back to the client; a state that breaks its limits is
     // not echoed.
-    let state = params
-        .get("state")
-        .filter(|s| check_value("state", s).is_ok())
-        .map(str::to_owned);
-    let fail = |code: ErrorCode, description: &'static str| AuthorizeError::Redirect {
+    let state = steps::state(params);
+    let redirect = |error: OAuthError| AuthorizeError::Redirect {
         redirect_uri: redirect_uri.clone(),
         state: state.clone(),
-        error: OAuthError::new(code, description),
+        error,
     };
-    let checked = params.check().and_then(|()| {
-        LENGTH_LIMITS
-            .iter()
-            .filter_map(|(name, _)| params.get(name).map(|value| check_value(name, value)))
-            .collect::<Result<Vec<()>, OAuthError>>()
-    });
-    if let Err(error) = checked {
-        return Err(AuthorizeError::Redirect {
-            redirect_uri: redirect_uri.clone(),
-            state: state.clone(),
-            error,
-        });
-    }
-    if params.get("request").is_some() {
-        return Err(fail(
-            ErrorCode::RequestNotSupported,
-            "request objects are not supported",
-        ));
-    }
-    if params.get("request_uri").is_some() {
-        return Err(fail(
-            ErrorCode::RequestUriNotSupported,
-            "request_uri is not supported",
-        ));
-    }
-    if params.get("registration").is_some() {
-        return Err(fail(
-            ErrorCode::RegistrationNotSupported,
-            "registration is not supported",
-        ));
-    }
-
-    // 2. response_type and response_mode.
-    match params.get("response_type") {
-        None => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "missing parameter 'response_type'",
-            ))
-        }
-        Some("code") => {}
-        Some(_) => {
-            return Err(fail(
-                ErrorCode::UnsupportedResponseType,
-                "only response_type=code is supported",
-            ))
-        }
-    }
-    if !client.allows(GrantType::AuthorizationCode) {
-        return Err(fail(
-            ErrorCode::UnauthorizedClient,
-            "the client may not use the authorization code flow",
-        ));
-    }
-    if !matches!(params.get("response_mode"), None | Some("query")) {
-        return Err(fail(
-            ErrorCode::InvalidRequest,
-            "only response_mode=query is supported",
-        ));
-    }
-
-    // 3. scope: what is requested, known, and allowed for this client.
-    let requested = match params.get("scope") {
-        None => return Err(fail(ErrorCode::InvalidRequest, "missing parameter 'scope'")),
-        Some(s) => Scope::parse(s).map_err(|_| fail(ErrorCode::InvalidScope, "malformed scope"))?,
-    };
-    let supported = Scope::from_stored(&scope::SUPPORTED.join(" "));
-    let granted = requested
-        .intersect(&supported)
-        .intersect(&client.allowed_scope);
-    if granted.is_empty() {
-        return Err(fail(
-            ErrorCode::InvalidScope,
-            "none of the requested scopes is allowed",
-        ));
-    }
-
-    // 4. PKCE: S256 only; required for public clients and by default for all.
-    let code_challenge = match (
-        params.get("code_challenge"),
-        params.get("code_challenge_method"),
-    ) {
-        (Some(challenge), Some("S256")) => {
-            if !pkce::is_valid_challenge(challenge) {
-                return Err(fail(ErrorCode::InvalidRequest, "malformed code_challenge"));
-            }
-            Some(challenge.to_owned())
-        }
-        (Some(_), None) => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "code_challenge_method is required and must be S256",
-            ))
-        }
-        (_, Some(_)) if params.get("code_challenge").is_none() => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "code_challenge_method without code_challenge",
-            ))
-        }
-        (_, Some(_)) => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "only code_challenge_method=S256 is supported",
-            ))
-        }
-        (None, None) if client.require_pkce => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "PKCE (code_challenge with S256) is required",
-            ))
-        }
-        (None, None) => None,
-    };
-
-    // 5. prompt, max_age, hints.
-    let mut prompt_none = false;
-    let mut prompt_login = false;
-    let mut prompt_count = 0;
-    if let Some(prompt) = params.get("prompt") {
-        for value in prompt.split(' ').filter(|v| !v.is_empty()) {
-            prompt_count += 1;
-            match value {
-                "none" => prompt_none = true,
-                "login" | "select_account" => prompt_login = true,
-                _ => {} // consent: first-party clients need none; unknown values are ignored
-            }
-        }
-    }
-    if prompt_none && prompt_count > 1 {
-        return Err(fail(
-            ErrorCode::InvalidRequest,
-            "prompt=none cannot be combined with other values",
-        ));
-    }
-    let max_age = match params.get("max_age") {
-        None => None,
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if n >= 0 => Some(n),
-            _ => {
-                return Err(fail(
-                    ErrorCode::InvalidRequest,
-                    "max_age must be a non-negative integer",
-                ))
-            }
-        },
-    };
+    steps::well_formed(params).map_err(redirect)?;
+    steps::response_type(params, client).map_err(redirect)?;
+    let granted = steps::scope(params, client).map_err(redirect)?;
+    let code_challenge = steps::pkce(params, client).map_err(redirect)?;
+    let prompt = steps::prompt(params).map_err(redirect)?;
+    let max_age = steps::max_age(params).map_err(redirect)?;
     let id_token_hint_sub = match params.get("id_token_hint") {
         None => None,
         Some(hint) => Some(
             id_token_hint::verify(app, hint)
                 .await
                 .map_err(AuthorizeError::Internal)?
-                .ok_or_else(|| fail(ErrorCode::InvalidRequest, "invalid id_token_hint"))?
+                .ok_or_else(|| redirect(OAuthError::invalid_request("invalid id_token_hint")))?
                 .sub,
         ),
     };
@@ -328,8 +148,8 @@ pub async fn validate(
         state,
         nonce: params.get("nonce").map(str::to_owned),
         code_challenge,
-        prompt_none,
-        prompt_login,
+        prompt_none: prompt.none,
+        prompt_login: prompt.login,
         max_age,
         login_hint: params.get("login_hint").map(str::to_owned),
         id_token_hint_sub,
