@@ -1,5 +1,7 @@
 //! The `idp` binary: see `idp --help`.
 
+#![cfg_attr(not(test), deny(clippy::cast_possible_truncation, clippy::indexing_slicing))]
+
 use clap::Parser as _;
 
 #[tokio::main]

@@ -8,6 +8,8 @@
 //! tokens. Layers: [`http`] (thin axum handlers) → [`portal`] (operations) →
 //! [`oidc`], [`logout_token`], [`store`].
 
+#![cfg_attr(not(test), deny(clippy::cast_possible_truncation, clippy::indexing_slicing))]
+
 pub mod claims;
 pub mod clock;
 pub mod config;

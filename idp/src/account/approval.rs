@@ -54,7 +54,8 @@ pub fn one_time_password() -> String {
     let chars: Vec<char> = bytes
         .iter()
         .filter(|b| usize::from(**b) < OTP_ALPHABET.len() * (256 / OTP_ALPHABET.len()))
-        .map(|b| char::from(OTP_ALPHABET[usize::from(*b) % OTP_ALPHABET.len()]))
+        .filter_map(|b| OTP_ALPHABET.get(usize::from(*b) % OTP_ALPHABET.len()))
+        .map(|c| char::from(*c))
         .take(16)
         .collect();
     chars

@@ -61,7 +61,8 @@ impl SigningAlg {
             SigningAlg::RS256 | SigningAlg::ES256 => Sha256::digest(value.as_bytes()).to_vec(),
             SigningAlg::EdDSA => Sha512::digest(value.as_bytes()).to_vec(),
         };
-        URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+        let (left, _) = digest.split_at(digest.len() / 2);
+        URL_SAFE_NO_PAD.encode(left)
     }
 }
 

@@ -25,7 +25,7 @@ pub async fn negotiate(req: Request, next: Next) -> Response {
 
 /// The request's language (`en` outside a request).
 pub fn current() -> &'static str {
-    LANG.try_with(|l| *l).unwrap_or(i18n::LANGUAGES[0])
+    LANG.try_with(|l| *l).unwrap_or(i18n::DEFAULT_LANGUAGE)
 }
 
 /// The language for a page about a known user or request: the user's locale, then

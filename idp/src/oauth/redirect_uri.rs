@@ -67,7 +67,9 @@ fn is_private_use_scheme(scheme: &str) -> bool {
                 && l.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         })
-        && labels[0].bytes().all(|b| b.is_ascii_lowercase());
+        && labels
+            .first()
+            .is_some_and(|l| l.bytes().all(|b| b.is_ascii_lowercase()));
     let squashed: String = scheme
         .chars()
         .filter(|c| !matches!(c, '.' | '-' | '+'))

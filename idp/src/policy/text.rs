@@ -91,7 +91,7 @@ fn domain_runs(word: &str) -> impl Iterator<Item = String> + '_ {
             run.push(label);
             continue;
         }
-        if run.len() >= 2 && run[1..].iter().any(|l| letters(l) >= 2) {
+        if run.len() >= 2 && run.iter().skip(1).any(|l| letters(l) >= 2) {
             runs.push(run.join("."));
         }
         run.clear();

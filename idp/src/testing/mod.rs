@@ -9,7 +9,12 @@
 //! ([`TestApp::deliver_mail`], [`TestApp::deliver_logouts`]), so it never waits.
 
 // Test helpers panic on broken setups instead of returning errors.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod app;
 mod browser;

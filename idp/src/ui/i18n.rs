@@ -6,7 +6,10 @@
 use std::borrow::Cow;
 
 /// Supported languages, default first.
-pub const LANGUAGES: &[&str] = &["en", "de"];
+pub const LANGUAGES: &[&str] = &[DEFAULT_LANGUAGE, "de"];
+
+/// The language of texts when nothing else is known.
+pub const DEFAULT_LANGUAGE: &str = "en";
 
 /// The first supported language among `preferences` (BCP 47 tags, best first), by
 /// primary subtag; English when none matches.
@@ -22,7 +25,7 @@ pub fn pick<'a>(preferences: impl IntoIterator<Item = &'a str>) -> &'static str 
             return lang;
         }
     }
-    LANGUAGES[0]
+    DEFAULT_LANGUAGE
 }
 
 /// Negotiates a page language: the user's `locale`, then `ui_locales`
