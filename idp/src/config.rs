@@ -537,7 +537,10 @@ impl Config {
         }
         let phone = &self.support.phone_levels;
         for (i, level) in phone.iter().enumerate() {
-            if !crate::account::support::LEVELS.iter().skip(1).any(|l| l == level)
+            if !crate::db::companies::LEVELS
+                .iter()
+                .skip(1)
+                .any(|l| l == level)
                 || phone.iter().take(i).any(|l| l == level)
             {
                 bail!("support.phone_levels: each of standard, plus, priority at most once (got {level:?})");

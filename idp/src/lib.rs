@@ -4,7 +4,10 @@
 //! (the only SQL). [`serve`] runs the provider on a given listener until a shutdown
 //! future resolves, so tests bind port 0 and run the real server in-process.
 
-#![cfg_attr(not(test), deny(clippy::cast_possible_truncation, clippy::indexing_slicing))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::cast_possible_truncation, clippy::indexing_slicing)
+)]
 
 pub mod account;
 pub mod cli;

@@ -1,6 +1,9 @@
 //! The `idp` binary: see `idp --help`.
 
-#![cfg_attr(not(test), deny(clippy::cast_possible_truncation, clippy::indexing_slicing))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::cast_possible_truncation, clippy::indexing_slicing)
+)]
 
 use clap::Parser as _;
 

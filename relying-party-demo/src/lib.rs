@@ -8,7 +8,10 @@
 //! tokens. Layers: [`http`] (thin axum handlers) → [`portal`] (operations) →
 //! [`oidc`], [`logout_token`], [`store`].
 
-#![cfg_attr(not(test), deny(clippy::cast_possible_truncation, clippy::indexing_slicing))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::cast_possible_truncation, clippy::indexing_slicing)
+)]
 
 pub mod claims;
 pub mod clock;

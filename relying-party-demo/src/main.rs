@@ -1,7 +1,10 @@
 //! `relying-party-demo`: runs the Customer Portal and the App Portal, each on its own
 //! address with its own client registration at the provider.
 
-#![cfg_attr(not(test), deny(clippy::cast_possible_truncation, clippy::indexing_slicing))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::cast_possible_truncation, clippy::indexing_slicing)
+)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -30,7 +30,21 @@ use crate::clock::Clock;
 use crate::config::PortalConfig;
 use crate::jwks::JwksCache;
 use crate::random;
-use crate::store::Attempt;
+
+/// One login attempt: what the callback must find again.
+#[derive(Clone)]
+pub struct Attempt {
+    /// The `state` sent in the authorization request.
+    pub state: String,
+    /// The `nonce` sent in the authorization request.
+    pub nonce: String,
+    /// The PKCE code_verifier (RFC 7636 §4.1).
+    pub code_verifier: String,
+    /// Whether it was a silent check (`prompt=none`).
+    pub silent: bool,
+    /// When it started, Unix seconds.
+    pub created_at: i64,
+}
 
 /// Provider metadata members beyond OIDC Discovery that the portals use.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]

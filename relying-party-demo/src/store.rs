@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use serde_json::{Map, Value};
 
 use crate::claims::Profile;
-use crate::oidc::PortalIdToken;
+use crate::oidc::{Attempt, PortalIdToken};
 use crate::random::digest;
 
 /// At most this many pending login attempts are kept; the oldest go first.
@@ -21,21 +21,6 @@ const MAX_ATTEMPTS: usize = 10_000;
 
 /// At most this many accepted logout tokens are remembered.
 const MAX_LOGOUT_EVENTS: usize = 32;
-
-/// One login attempt: what the callback must find again.
-#[derive(Clone)]
-pub struct Attempt {
-    /// The `state` sent in the authorization request.
-    pub state: String,
-    /// The `nonce` sent in the authorization request.
-    pub nonce: String,
-    /// The PKCE code_verifier (RFC 7636 §4.1).
-    pub code_verifier: String,
-    /// Whether it was a silent check (`prompt=none`).
-    pub silent: bool,
-    /// When it started, Unix seconds.
-    pub created_at: i64,
-}
 
 /// A signed-in browser.
 #[derive(Clone)]

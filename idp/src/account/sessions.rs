@@ -11,7 +11,7 @@ use sqlx::AnyConnection;
 
 use crate::crypto::keys::SigningAlg;
 use crate::db::{audit, logout as db, sessions};
-use crate::oauth::logout_token;
+use crate::outbox::backchannel;
 use crate::state::AppState;
 
 /// Ends the browser session `sid` of `user_id`: the session ends, its grants are
@@ -78,7 +78,7 @@ async fn tell_relying_parties(
     let clients = db::clients_of_session(&mut *tx, sid).await?;
     for (client_id, uri, alg) in &clients {
         let alg = SigningAlg::parse(alg).unwrap_or(SigningAlg::RS256);
-        let token = logout_token::sign(state, client_id, user_id, sid, alg, now)?;
+        let token = backchannel::sign(state, client_id, user_id, sid, alg, now)?;
         db::enqueue(&mut *tx, client_id, uri, &token, now).await?;
     }
     Ok(clients.len())

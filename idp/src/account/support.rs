@@ -21,8 +21,7 @@ use crate::policy::email::NormalizedEmail;
 use crate::policy::throttle::{self, Account, Action, Blocked};
 use crate::state::AppState;
 
-/// Support levels, lowest first.
-pub const LEVELS: [&str; 4] = ["none", "standard", "plus", "priority"];
+pub use crate::db::companies::LEVELS;
 
 /// What the Customer Portal shows about support.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -1,13 +1,13 @@
 //! `idp clients …`: relying parties (OAuth clients).
 
 use super::*;
-use crate::account::users::{self, ClientSpec, RegisteredClient};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::keys::SigningAlg;
 use crate::db::clients::ClientRow;
 use crate::db::{self};
 use crate::oauth::client::{AuthMethod, GrantType};
+use crate::oauth::registration::{self, ClientSpec, RegisteredClient};
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
@@ -103,7 +103,7 @@ pub(super) async fn create_client(config: &Config, args: CreateClient) -> anyhow
         backchannel_logout_uri: args.backchannel_logout_uri,
     };
     let RegisteredClient { row, secret } =
-        users::create_client(&db, spec, SystemClock.now()).await?;
+        registration::create_client(&db, spec, SystemClock.now()).await?;
     if args.json {
         println!("{}", client_json(&row, secret.as_deref()));
     } else {

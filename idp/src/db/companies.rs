@@ -2,6 +2,9 @@
 
 use sqlx::{Any, Executor};
 
+/// Support levels (`companies.support_level`), lowest first.
+pub const LEVELS: [&str; 4] = ["none", "standard", "plus", "priority"];
+
 /// A company.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CompanyRow {

@@ -7,10 +7,11 @@ use tempfile::TempDir;
 
 use super::database::TestDatabase;
 use super::{PASSWORD, REDIRECT_URI};
-use crate::account::users::{self, ClientSpec, UserSpec};
+use crate::account::users::{self, UserSpec};
 use crate::clock::{Clock as _, MockClock};
 use crate::config::Config;
 use crate::db::users::User;
+use crate::oauth::registration::{self, ClientSpec};
 use crate::AppState;
 
 /// A running provider. Dropping it stops the server and drops its database.
@@ -132,7 +133,7 @@ impl TestApp {
         if spec.redirect_uris.is_empty() {
             spec.redirect_uris = vec![REDIRECT_URI.to_owned()];
         }
-        let registered = users::create_client(&self.state.db, spec, self.clock_now())
+        let registered = registration::create_client(&self.state.db, spec, self.clock_now())
             .await
             .unwrap();
         TestClient {

@@ -3,8 +3,8 @@
 use reqwest::StatusCode;
 
 use crate::harness::*;
-use idp::account::users::ClientSpec;
 use idp::oauth::client::AuthMethod;
+use idp::oauth::registration::ClientSpec;
 
 /// Expects an error redirect to the client with `error`, the unchanged state and iss.
 async fn expect_redirect_error(app: &TestApp, url: &str, error: &str, state: Option<&str>) {

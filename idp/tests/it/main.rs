@@ -11,6 +11,7 @@ mod harness;
 mod mailbox;
 mod process;
 
+mod architecture;
 mod attacker_text;
 mod authorize;
 mod bad_input;

@@ -13,8 +13,8 @@ use openidconnect::{
 };
 
 use crate::harness::*;
-use idp::account::users::ClientSpec;
 use idp::crypto::keys::SigningAlg;
+use idp::oauth::registration::ClientSpec;
 
 fn rp_http() -> openidconnect::reqwest::Client {
     openidconnect::reqwest::ClientBuilder::new()

@@ -30,8 +30,9 @@ use crate::harness::*;
 use crate::mailbox::{free_port, SmtpSink};
 use crate::process::ProviderProcess;
 use crate::support_logout::{backchannel_receiver, portal_spec, wait_for_tokens};
-use idp::account::users::{ClientSpec, UserSpec};
+use idp::account::users::UserSpec;
 use idp::oauth::client::GrantType;
+use idp::oauth::registration::ClientSpec;
 
 /// Tables that grow with use. A full scan of one of them is a failure.
 const GROWING: &[&str] = &[

@@ -259,11 +259,11 @@ async fn tokens_issued_before_the_family_migration_keep_their_meaning() {
         .into();
     before.run(db.pool()).await.unwrap();
     let now = idp::clock::Clock::now(&idp::clock::SystemClock);
-    let client = idp::account::users::create_client(
+    let client = idp::oauth::registration::create_client(
         &db,
-        idp::account::users::ClientSpec {
+        idp::oauth::registration::ClientSpec {
             redirect_uris: vec![REDIRECT_URI.into()],
-            ..idp::account::users::ClientSpec::default()
+            ..idp::oauth::registration::ClientSpec::default()
         },
         now,
     )

@@ -6,7 +6,8 @@
 use reqwest::StatusCode;
 
 use crate::harness::*;
-use idp::account::users::{ClientSpec, UserSpec};
+use idp::account::users::UserSpec;
+use idp::oauth::registration::ClientSpec;
 
 const SCOPE: &str = "openid profile email company support";
 const NOT_INCLUDED: &str = "does not include phone support";

@@ -10,7 +10,8 @@ use axum::{Form, Router};
 use reqwest::StatusCode;
 
 use crate::harness::*;
-use idp::account::users::{ClientSpec, UserSpec};
+use idp::account::users::UserSpec;
+use idp::oauth::registration::ClientSpec;
 
 const SCOPE: &str = "openid profile email company roles support";
 

@@ -5,8 +5,8 @@
 use reqwest::StatusCode;
 
 use crate::harness::*;
-use idp::account::users::ClientSpec;
 use idp::oauth::client::{AuthMethod, GrantType};
+use idp::oauth::registration::ClientSpec;
 
 fn error_of(body: &serde_json::Value) -> &str {
     body["error"].as_str().unwrap_or("<none>")

@@ -4,8 +4,8 @@
 use reqwest::StatusCode;
 
 use crate::harness::*;
-use idp::account::users::ClientSpec;
 use idp::oauth::client::GrantType;
+use idp::oauth::registration::ClientSpec;
 
 async fn tokens_for(app: &TestApp, client: &TestClient, user: &str) -> serde_json::Value {
     let (code, verifier) = code_for(app, client, user).await;

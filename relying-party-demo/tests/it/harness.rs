@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use idp::account::users::{self, ClientSpec, UserSpec};
+use idp::account::users::UserSpec;
+use idp::oauth::registration::{self, ClientSpec};
 pub use idp::testing::{hidden, Browser, Page, TestApp, PASSWORD};
 use relying_party_demo::clock::MockClock;
 use relying_party_demo::oidc::ProviderMetadataDoc;
@@ -96,7 +97,7 @@ pub async fn start_portal(
 ) -> RunningPortal {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let registered = users::create_client(
+    let registered = registration::create_client(
         &idp.state.db,
         ClientSpec {
             name: kind.display_name().into(),
