@@ -1,9 +1,23 @@
 //! An OpenID Connect provider for B2B customer portals.
 //!
-//! Layers: [`http`] (thin axum handlers) → [`oauth`] (protocol logic) → [`db`]
-//! (the only SQL). [`serve`] runs the provider on a given listener until a shutdown
-//! future resolves, so tests bind port 0 and run the real server in-process.
-
+//! One folder per concern (docs/architecture.md has the picture):
+//! - [`http`]: the only axum code, by audience: `oauth/`, `pages/`, `admin/`, `extract/`.
+//! - [`cli`]: the `idp` command line, one file per subcommand group.
+//! - [`oauth`]: the protocol (OAuth 2.0, OpenID Connect), no HTTP types.
+//! - [`account`]: the product's account flows (registration, approval, passwords,
+//!   e-mailed codes, support, sessions, users).
+//! - [`policy`]: e-mail, password, free-text and throttle rules.
+//! - [`outbox`]: durable delivery of mail and back-channel logout tokens.
+//! - [`crypto`]: random tokens and hashes, signing keys, the KEK, password hashing.
+//! - [`ui`]: embedded templates and translated texts.
+//! - [`db`]: the only SQL; rows become domain types there.
+//! - [`state`], [`config`], [`clock`]: the wiring every layer may use.
+//!
+//! Allowed direction: `http | cli → oauth → account → policy | outbox → crypto →
+//! db | ui`; nothing below `http` imports axum or `crate::http` (checked by
+//! `idp/tests/it/architecture.rs`). [`serve`] runs the provider on a given listener
+//! until a shutdown future resolves, so tests bind port 0 and run the real server
+//! in-process.
 #![cfg_attr(
     not(test),
     deny(clippy::cast_possible_truncation, clippy::indexing_slicing)
