@@ -1,0 +1,218 @@
+//! Checks of the values that types alone cannot express, one function per section;
+//! each error names the offending key.
+
+use anyhow::{bail, Context as _};
+
+use super::{
+    AuthorizeConfig, CodesConfig, Config, HttpConfig, MailConfig, PasswordsConfig,
+    RegistrationConfig, SupportConfig, ThrottleConfig,
+};
+
+impl Config {
+    /// Checks values that types alone cannot, section by section.
+    ///
+    /// # Errors
+    /// Names the first offending key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.validate_issuer()?;
+        self.validate_lifetimes()?;
+        self.passwords.validate()?;
+        self.registration.validate()?;
+        self.mail.validate()?;
+        self.codes.validate()?;
+        self.support.validate()?;
+        self.throttle.validate()?;
+        self.http.validate()?;
+        self.authorize.validate()
+    }
+
+    /// `issuer`: an http(s) URL without query, fragment or trailing `/`.
+    fn validate_issuer(&self) -> anyhow::Result<()> {
+        let issuer = url::Url::parse(&self.issuer).context("issuer is not a URL")?;
+        if !matches!(issuer.scheme(), "http" | "https") {
+            bail!("issuer must be an http or https URL");
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            bail!("issuer must not have a query or fragment (OIDC Discovery §2)");
+        }
+        if self.issuer.ends_with('/') {
+            bail!("issuer must not end with '/'");
+        }
+        Ok(())
+    }
+
+    /// `tokens.*` and `session.*` lifetimes.
+    fn validate_lifetimes(&self) -> anyhow::Result<()> {
+        let t = &self.tokens;
+        if !(1..=60).contains(&t.code_seconds) {
+            bail!("tokens.code_seconds must be between 1 and 60");
+        }
+        for (name, v) in [
+            ("tokens.access_token_seconds", t.access_token_seconds),
+            ("tokens.id_token_seconds", t.id_token_seconds),
+            (
+                "tokens.refresh_token_idle_seconds",
+                t.refresh_token_idle_seconds,
+            ),
+            (
+                "tokens.refresh_token_absolute_seconds",
+                t.refresh_token_absolute_seconds,
+            ),
+            ("session.idle_seconds", self.session.idle_seconds),
+            ("session.absolute_seconds", self.session.absolute_seconds),
+            (
+                "session.authorization_request_seconds",
+                self.session.authorization_request_seconds,
+            ),
+        ] {
+            if v <= 0 {
+                bail!("{name} must be positive");
+            }
+        }
+        if !(0..=60).contains(&t.refresh_token_reuse_grace_seconds) {
+            bail!("tokens.refresh_token_reuse_grace_seconds must be between 0 and 60");
+        }
+        Ok(())
+    }
+}
+
+impl PasswordsConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        let p = self;
+        if p.memory_kib < 19 * 1024 || p.iterations < 2 || p.parallelism < 1 {
+            bail!("passwords: argon2id parameters below OWASP's minimum (m=19456 KiB, t=2, p=1)");
+        }
+        if p.min_length < 8 || p.min_length > p.max_length {
+            bail!("passwords.min_length must be at least 8 and at most max_length");
+        }
+        if !(64..=128).contains(&p.max_length) {
+            bail!("passwords.max_length must be between 64 and 128");
+        }
+        Ok(())
+    }
+}
+
+impl RegistrationConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        let r = self;
+        if r.confirmation_seconds <= 0 || r.one_time_password_seconds <= 0 {
+            bail!("registration lifetimes must be positive");
+        }
+        if let Some(url) = &r.portal_login_url {
+            let parsed =
+                url::Url::parse(url).context("registration.portal_login_url is not a URL")?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                bail!("registration.portal_login_url must be http or https");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl MailConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                bail!("mail.smtp_url must start with smtp:// or smtps://");
+            }
+        }
+        if self.from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!("mail.from is not a mailbox (e.g. Name <no-reply@example.com>)");
+        }
+        Ok(())
+    }
+}
+
+impl CodesConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        let c = self;
+        if !(6..=10).contains(&c.digits)
+            || !(1..=600).contains(&c.ttl_seconds)
+            || !(1..=5).contains(&c.max_attempts)
+        {
+            bail!("codes: digits 6..=10, ttl_seconds 1..=600, max_attempts 1..=5");
+        }
+        Ok(())
+    }
+}
+
+impl SupportConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(4..=10).contains(&self.pin_digits) {
+            bail!("support.pin_digits must be between 4 and 10");
+        }
+        let phone = &self.phone_levels;
+        for (i, level) in phone.iter().enumerate() {
+            if !crate::db::companies::LEVELS
+                .iter()
+                .skip(1)
+                .any(|l| l == level)
+                || phone.iter().take(i).any(|l| l == level)
+            {
+                bail!("support.phone_levels: each of standard, plus, priority at most once (got {level:?})");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ThrottleConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        let t = self;
+        if t.account_free < 1
+            || t.account_ip_free < 1
+            || t.ip_free < 1
+            || t.base_delay_seconds < 1
+            || t.max_delay_seconds < t.base_delay_seconds
+            || t.max_delay_seconds > 24 * 3600
+            || t.window_seconds < 60
+        {
+            bail!("throttle: counts at least 1, 1 <= base_delay <= max_delay <= 86400, window at least 60");
+        }
+        Ok(())
+    }
+}
+
+impl HttpConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.max_body_bytes < 1024 || self.max_param_bytes < 256 {
+            bail!("http limits are too small");
+        }
+        let h = self;
+        if !(20..=10_000).contains(&h.max_params) {
+            bail!("http.max_params must be between 20 and 10000");
+        }
+        if !(1..=300).contains(&h.header_read_timeout_seconds) {
+            bail!("http.header_read_timeout_seconds must be between 1 and 300");
+        }
+        if !(1..=3600).contains(&h.keep_alive_idle_seconds) {
+            bail!("http.keep_alive_idle_seconds must be between 1 and 3600");
+        }
+        if !(1..=1_000_000).contains(&h.max_connections) {
+            bail!("http.max_connections must be between 1 and 1000000");
+        }
+        Ok(())
+    }
+}
+
+impl AuthorizeConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        let a = self;
+        for (name, v) in [
+            (
+                "authorize.max_pending_per_browser",
+                a.max_pending_per_browser,
+            ),
+            (
+                "authorize.max_pending_per_network",
+                a.max_pending_per_network,
+            ),
+            ("authorize.max_pending_per_client", a.max_pending_per_client),
+        ] {
+            if !(1..=10_000_000).contains(&v) {
+                bail!("{name} must be between 1 and 10000000");
+            }
+        }
+        Ok(())
+    }
+}
