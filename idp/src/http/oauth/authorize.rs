@@ -4,7 +4,7 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tower_cookies::Cookies;
 
 use crate::crypto;
@@ -14,20 +14,11 @@ use crate::http::error::PageError;
 use crate::http::extract::client_ip::ClientIp;
 use crate::http::extract::params::{ParamsError, RequestParams};
 use crate::oauth::authorization_response;
-use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Decision};
+use crate::oauth::authorize::{self, AuthorizeError, Decision, Pending, EXPIRED};
 use crate::oauth::client::Client;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::issue;
 use crate::state::AppState;
-
-/// A request waiting for its browser to log in.
-#[derive(Serialize, Deserialize)]
-pub struct Pending {
-    /// The validated request.
-    pub request: AuthorizationRequest,
-    /// Whether a fresh login is required even with a live session.
-    pub forced: bool,
-}
 
 /// `GET|POST /authorize`.
 pub async fn handle(
@@ -179,9 +170,6 @@ async fn resume_inner(state: &AppState, cookies: &Cookies, id: &str) -> Result<R
         issue::issue_code(state, &pending.request, &session).await?,
     ))
 }
-
-/// What a page shows when its pending request is gone (i18n key).
-pub const EXPIRED: &str = "error.expired_request";
 
 /// 302 Found to `location` (the authorization response, RFC 6749 §4.1.2).
 fn found(location: String) -> Response {

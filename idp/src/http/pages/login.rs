@@ -20,7 +20,7 @@ use crate::http::extract::csrf_form::CsrfForm;
 use crate::http::extract::fields::{FieldErrors, Fields};
 use crate::http::extract::signed_in::safe_return_to;
 use crate::http::lang;
-use crate::http::oauth::authorize::{Pending, EXPIRED};
+use crate::oauth::authorize::{Pending, EXPIRED};
 use crate::policy::throttle::{self, Action};
 use crate::state::AppState;
 use crate::ui::i18n;

@@ -12,6 +12,18 @@ use crate::db::sessions::SessionRow;
 use crate::state::AppState;
 
 mod steps;
+/// A request waiting for its browser to log in.
+#[derive(Serialize, Deserialize)]
+pub struct Pending {
+    /// The validated request.
+    pub request: AuthorizationRequest,
+    /// Whether a fresh login is required even with a live session.
+    pub forced: bool,
+}
+
+/// What a page shows when its pending request is gone (i18n key).
+pub const EXPIRED: &str = "error.expired_request";
+
 #[cfg(test)]
 mod tests;
 
