@@ -238,7 +238,7 @@ pub const MAX_PENDING_JSON_BYTES: usize = 7 * 1024;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::authorize::LENGTH_LIMITS;
+    use crate::oauth::authorize::{AuthorizationRequest, LENGTH_LIMITS};
 
     #[test]
     fn the_largest_pending_request_fits_the_documented_bound() {
