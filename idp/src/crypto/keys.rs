@@ -100,7 +100,9 @@ impl Kek {
     }
 
     /// Reads the KEK from `file`, creating it (mode 0600) with 32 random bytes if absent.
-    /// An existing file readable by group or others is refused.
+    /// An existing file readable by group or others is refused. Creation is atomic
+    /// (a complete file is linked into place only if none exists), so processes that
+    /// start together all read the one KEK that won.
     ///
     /// # Errors
     /// I/O failures, loose permissions, or malformed content.
@@ -158,18 +160,33 @@ impl Kek {
     }
 }
 
+/// Writes `text` to a private temporary file beside `file` and links it into place
+/// unless `file` exists already (another process won: its content stays). A reader
+/// never sees a partly written file.
 #[cfg(unix)]
 fn write_private_file(file: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(file)
-        .with_context(|| format!("creating {}", file.display()))?;
-    f.write_all(text.as_bytes())?;
-    Ok(())
+    let mut tmp_name = file.as_os_str().to_owned();
+    tmp_name.push(format!(".tmp-{}", crypto::random_id()));
+    let tmp = std::path::PathBuf::from(tmp_name);
+    let written = (|| -> anyhow::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        match std::fs::hard_link(&tmp, file) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("creating {}", file.display())),
+        }
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    written
 }
 
 #[cfg(not(unix))]
@@ -288,15 +305,24 @@ pub struct Keys {
 
 impl Keys {
     /// Loads the published keys, first creating a key for any algorithm without one.
+    /// Creation runs under the database's [start-up lock](Db::startup_lock) and checks
+    /// again inside it, so processes that start together on a fresh database create
+    /// one key per algorithm between them and all publish the same set.
     ///
     /// # Errors
     /// Database errors, or keys the KEK cannot decrypt.
     pub async fn load_or_create(db: &Db, kek: &Kek, clock: &dyn Clock) -> anyhow::Result<Self> {
-        let existing = db_keys::list_published(db).await?;
-        for alg in SigningAlg::ALL {
-            if !existing.iter().any(|k| k.alg == alg.as_str()) {
-                create_key(db, kek, alg, clock.now()).await?;
+        if missing_algs(db).await?.next().is_some() {
+            let lock = db.startup_lock().await?;
+            let result = async {
+                for alg in missing_algs(db).await?.collect::<Vec<_>>() {
+                    create_key(db, kek, alg, clock.now()).await?;
+                }
+                anyhow::Ok(())
             }
+            .await;
+            lock.release().await;
+            result?;
         }
         let set = load_set(db, kek).await?;
         Ok(Self {
@@ -392,6 +418,14 @@ impl Keys {
             Err(_) => Err(VerifyError::BadSignature),
         }
     }
+}
+
+/// The algorithms without a published key.
+async fn missing_algs(db: &Db) -> anyhow::Result<impl Iterator<Item = SigningAlg>> {
+    let existing = db_keys::list_published(db).await?;
+    Ok(SigningAlg::ALL
+        .into_iter()
+        .filter(move |alg| !existing.iter().any(|k| k.alg == alg.as_str())))
 }
 
 async fn create_key(db: &Db, kek: &Kek, alg: SigningAlg, now: i64) -> anyhow::Result<String> {
