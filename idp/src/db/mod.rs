@@ -50,6 +50,10 @@ pub struct Db {
     sqlite_file: Option<PathBuf>,
 }
 
+/// SQLite's `journal_size_limit` in bytes: the size the WAL file is truncated to
+/// whenever a checkpoint resets it (docs/security.md, storage bounds).
+pub const SQLITE_JOURNAL_SIZE_LIMIT: u64 = 4 * 1024 * 1024;
+
 /// The PostgreSQL advisory-lock key of [`Db::startup_lock`] (`idp-init` in ASCII; sqlx's
 /// migrator takes a different key of its own).
 const STARTUP_LOCK_KEY: i64 = 0x6964_702d_696e_6974;
@@ -138,6 +142,13 @@ impl Db {
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // After a checkpoint resets the WAL, cut the file back to this
+                        // size: a burst does not leave its high-water mark on disk.
+                        conn.execute(
+                            format!("PRAGMA journal_size_limit = {SQLITE_JOURNAL_SIZE_LIMIT}")
+                                .as_str(),
+                        )
+                        .await?;
                         Ok(())
                     })
                 }),
@@ -268,7 +279,8 @@ impl Db {
     /// tokens and ended sessions kept `keep_seconds` past their end for audits.
     /// Refresh-token history lives until its family's absolute end (so reuse of any
     /// old token is recognised until then). Every statement is served by an index on
-    /// the column it filters.
+    /// the column it filters. On SQLite it ends with a [checkpoint](Db::checkpoint)
+    /// that truncates the WAL file.
     ///
     /// # Errors
     /// Database errors.
@@ -301,7 +313,29 @@ impl Db {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        self.checkpoint().await?;
         Ok(n)
+    }
+
+    /// SQLite: copies the whole WAL into the database and truncates the WAL file to
+    /// zero bytes (`PRAGMA wal_checkpoint(TRUNCATE)`), so the file does not keep the
+    /// size a burst of writes or a long reader gave it. Waits at most 2 s for readers
+    /// and writers (and then leaves it to the next run); PostgreSQL: nothing.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn checkpoint(&self) -> anyhow::Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await?;
+        conn.execute("PRAGMA busy_timeout = 2000").await?;
+        let result = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await;
+        conn.execute("PRAGMA busy_timeout = 10000").await?;
+        result?;
+        Ok(())
     }
 }
 

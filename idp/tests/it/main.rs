@@ -27,6 +27,7 @@ mod password_lifecycle;
 mod pending_requests;
 mod query_plans;
 mod refresh_families;
+mod sqlite_wal;
 mod startup_race;
 mod support_levels;
 mod support_logout;
