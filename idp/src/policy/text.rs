@@ -48,6 +48,10 @@ const DOTS: [char; 4] = ['.', '\u{3002}', '\u{FF0E}', '\u{FF61}'];
 /// ("evil-phish.example", "bit.ly"). Initials and abbreviations stay valid
 /// ("J. R. R. Tolkien", "St. John", "B.V.", "e.V.", "Co. KG", "Ph.D.").
 ///
+/// IP address literals count too: four dot-joined numbers of at most three digits
+/// ("203.0.113.5", "Login 203.0.113.5/login") and IPv6 literals ("2001:db8::1",
+/// "[::ffff:203.0.113.5]"), which browsers and mail clients also turn into links.
+///
 /// A run that is `allowed_domain` or a parent domain of it (compared in A-label
 /// spelling) does not count.
 pub fn contains_url_like(value: &str, allowed_domain: Option<&str>) -> bool {
@@ -57,6 +61,9 @@ pub fn contains_url_like(value: &str, allowed_domain: Option<&str>) -> bool {
         .map(|c| if DOTS.contains(&c) { '.' } else { c })
         .collect();
     if text.contains("://") || text.contains('@') {
+        return true;
+    }
+    if contains_ip_literal(&text) {
         return true;
     }
     let is_word_char = |c: char| {
@@ -70,6 +77,31 @@ pub fn contains_url_like(value: &str, allowed_domain: Option<&str>) -> bool {
             || domain_runs(word)
                 .any(|run| !allowed_domain.is_some_and(|own| is_domain_or_parent(&run, own)))
     })
+}
+
+/// Whether normalised `text` holds an IPv4 literal (four consecutive dot-joined labels
+/// of one to three ASCII digits) or an IPv6 literal (a run of hex digits, `:` and `.`
+/// with at least two colons and a hex digit that parses as an IPv6 address).
+fn contains_ip_literal(text: &str) -> bool {
+    let ipv4 = text
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .any(|word| {
+            let mut numeric_in_a_row = 0;
+            word.split('.').any(|label| {
+                let numeric = (1..=3).contains(&label.len());
+                numeric_in_a_row = if numeric { numeric_in_a_row + 1 } else { 0 };
+                numeric_in_a_row >= 4
+            })
+        });
+    let ipv6 = text
+        .split(|c: char| !(c.is_ascii_hexdigit() || c == ':' || c == '.'))
+        .any(|word| {
+            let word = word.trim_matches('.');
+            word.matches(':').count() >= 2
+                && word.chars().any(|c| c.is_ascii_hexdigit())
+                && word.parse::<std::net::Ipv6Addr>().is_ok()
+        });
+    ipv4 || ipv6
 }
 
 /// The domain-like runs of a word: maximal sequences of at least two valid labels in
@@ -170,6 +202,15 @@ mod tests {
             "münchen.de",
             "x.example.c",
             "sub.evil-phish.example",
+            "203.0.113.5/login",
+            "Login 203.0.113.5",
+            "ACME (203.0.113.5:8080)",
+            "２０３．０．１１３．５",
+            "203。0。113。5",
+            "Visit 2001:db8::1 now",
+            "[2001:db8::1]/login",
+            "::ffff:203.0.113.5",
+            "fe80::1",
         ] {
             assert!(contains_url_like(bad, None), "{bad:?} must be refused");
         }
@@ -185,6 +226,10 @@ mod tests {
             "Dipl.-Ing. (FH)",
             "Version 2.0",
             "李小龍",
+            "ACME 2000",
+            "Release 1.2.3",
+            "Open 10:30:00",
+            "Co::op",
         ] {
             assert!(!contains_url_like(good, None), "{good:?} must stay valid");
         }
