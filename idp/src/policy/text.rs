@@ -152,6 +152,33 @@ fn is_plain_text(value: &str, name: bool) -> bool {
     })
 }
 
+/// Characters a reader cannot see or that reorder what they see: control characters
+/// (Unicode category Cc), every format character (Cf: zero-width spaces and joiners,
+/// bidirectional embeddings, overrides and isolates such as U+202E, the byte-order
+/// mark, soft hyphen, tags, interlinear annotations, ...), the line and paragraph
+/// separators, and the invisible fillers and selectors (Hangul fillers, combining
+/// grapheme joiner, variation selectors, Mongolian free variation selectors).
+/// One predicate for every text the provider stores or shows: e-mail addresses
+/// ([`crate::policy::email`]) and the `nonce`, `login_hint` and `ui_locales` of an
+/// authorization request.
+pub fn is_invisible_or_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            // Cf, Unicode 16.
+            '\u{00AD}' | '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}'
+            | '\u{0890}'..='\u{0891}' | '\u{08E2}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}' | '\u{E0001}' | '\u{E0020}'..='\u{E007F}'
+            // Zl, Zp.
+            | '\u{2028}' | '\u{2029}'
+            // Invisible fillers, joiners and selectors of other categories.
+            | '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180D}' | '\u{180F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FFA0}' | '\u{E0100}'..='\u{E01EF}')
+}
+
 /// `+`, digits, spaces and `()-/`, with 5 to 20 digits.
 pub fn is_phone(value: &str) -> bool {
     let digits = value.chars().filter(char::is_ascii_digit).count();
@@ -165,6 +192,33 @@ pub fn is_phone(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_and_reordering_characters() {
+        for c in [
+            '\u{0}',
+            '\u{7F}',
+            '\u{85}',
+            '\u{AD}',
+            '\u{61C}',
+            '\u{200B}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{2028}',
+            '\u{FEFF}',
+            '\u{E0041}',
+            '\u{3164}',
+            '\u{FE0F}',
+        ] {
+            assert!(is_invisible_or_control(c), "{c:?}");
+        }
+        for c in ['a', 'ü', '李', ' ', '-', '@', '\u{301}'] {
+            assert!(!is_invisible_or_control(c), "{c:?}");
+        }
+    }
 
     #[test]
     fn field_rules() {
