@@ -15,6 +15,7 @@ mod attacker_text;
 mod authorize;
 mod bad_input;
 mod connections;
+mod error_responses;
 mod form_validation;
 mod jwt_typing;
 mod keys_and_config;
