@@ -40,7 +40,9 @@ impl Kek {
     }
 
     /// Reads the KEK from `file`, creating it (mode 0600) with 32 random bytes if absent.
-    /// An existing file readable by group or others is refused.
+    /// An existing file readable by group or others is refused. Creation is atomic
+    /// (a complete file is linked into place only if none exists), so processes that
+    /// start together all read the one KEK that won.
     ///
     /// # Errors
     /// I/O failures, loose permissions, or malformed content.
@@ -98,18 +100,33 @@ impl Kek {
     }
 }
 
+/// Writes `text` to a private temporary file beside `file` and links it into place
+/// unless `file` exists already (another process won: its content stays). A reader
+/// never sees a partly written file.
 #[cfg(unix)]
 fn write_private_file(file: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(file)
-        .with_context(|| format!("creating {}", file.display()))?;
-    f.write_all(text.as_bytes())?;
-    Ok(())
+    let mut tmp_name = file.as_os_str().to_owned();
+    tmp_name.push(format!(".tmp-{}", crypto::random_id()));
+    let tmp = std::path::PathBuf::from(tmp_name);
+    let written = (|| -> anyhow::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        match std::fs::hard_link(&tmp, file) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("creating {}", file.display())),
+        }
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    written
 }
 
 #[cfg(not(unix))]

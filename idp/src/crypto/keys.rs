@@ -164,15 +164,24 @@ pub struct Keys {
 
 impl Keys {
     /// Loads the published keys, first creating a key for any algorithm without one.
+    /// Creation runs under the database's [start-up lock](Db::startup_lock) and checks
+    /// again inside it, so processes that start together on a fresh database create
+    /// one key per algorithm between them and all publish the same set.
     ///
     /// # Errors
     /// Database errors, or keys the KEK cannot decrypt.
     pub async fn load_or_create(db: &Db, kek: &Kek, clock: &dyn Clock) -> anyhow::Result<Self> {
-        let existing = db_keys::list_published(db).await?;
-        for alg in SigningAlg::ALL {
-            if !existing.iter().any(|k| k.alg == alg.as_str()) {
-                create_key(db, kek, alg, clock.now()).await?;
+        if missing_algs(db).await?.next().is_some() {
+            let lock = db.startup_lock().await?;
+            let result = async {
+                for alg in missing_algs(db).await?.collect::<Vec<_>>() {
+                    create_key(db, kek, alg, clock.now()).await?;
+                }
+                anyhow::Ok(())
             }
+            .await;
+            lock.release().await;
+            result?;
         }
         let set = load_set(db, kek).await?;
         Ok(Self {
@@ -268,6 +277,14 @@ impl Keys {
             Err(_) => Err(VerifyError::BadSignature),
         }
     }
+}
+
+/// The algorithms without a published key.
+async fn missing_algs(db: &Db) -> anyhow::Result<impl Iterator<Item = SigningAlg>> {
+    let existing = db_keys::list_published(db).await?;
+    Ok(SigningAlg::ALL
+        .into_iter()
+        .filter(move |alg| !existing.iter().any(|k| k.alg == alg.as_str())))
 }
 
 async fn create_key(db: &Db, kek: &Kek, alg: SigningAlg, now: i64) -> anyhow::Result<String> {

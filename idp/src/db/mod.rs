@@ -21,7 +21,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -45,6 +45,68 @@ pub struct Db {
     backend: Backend,
     /// Pending authorization requests this process evicted (see [`auth_requests`]).
     pending_evictions: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The SQLite database file (`None` for PostgreSQL and in-memory SQLite): its
+    /// start-up lock file lives next to it ([`Db::startup_lock`]).
+    sqlite_file: Option<PathBuf>,
+}
+
+/// SQLite's `journal_size_limit` in bytes: the size the WAL file is truncated to
+/// whenever a checkpoint resets it (docs/security.md, storage bounds).
+pub const SQLITE_JOURNAL_SIZE_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// The PostgreSQL advisory-lock key of [`Db::startup_lock`] (`idp-init` in ASCII; sqlx's
+/// migrator takes a different key of its own).
+const STARTUP_LOCK_KEY: i64 = 0x6964_702d_696e_6974;
+
+/// How long a process waits for another's start-up steps before it gives up.
+const STARTUP_LOCK_WAIT: Duration = Duration::from_secs(300);
+
+/// Held while a process runs its start-up steps (migrations, signing-key creation);
+/// released when dropped. See [`Db::startup_lock`].
+pub struct StartupLock {
+    holder: Option<LockHolder>,
+}
+
+/// The connection that holds a [`StartupLock`]; closing it releases the lock.
+enum LockHolder {
+    /// An exclusive transaction on the SQLite lock file.
+    Sqlite(sqlx::SqliteConnection),
+    /// A session advisory lock, on a connection taken out of the pool.
+    Postgres(sqlx::AnyConnection),
+}
+
+impl std::fmt::Debug for StartupLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let holder = match self.holder {
+            None => "none",
+            Some(LockHolder::Sqlite(_)) => "sqlite lock file",
+            Some(LockHolder::Postgres(_)) => "postgres advisory lock",
+        };
+        f.debug_struct("StartupLock")
+            .field("holder", &holder)
+            .finish()
+    }
+}
+
+impl StartupLock {
+    /// Releases the lock now (dropping the guard does the same by closing the
+    /// connection).
+    pub async fn release(mut self) {
+        match self.holder.take() {
+            None => {}
+            Some(LockHolder::Sqlite(mut conn)) => {
+                let _ = conn.execute("COMMIT").await;
+                let _ = sqlx::Connection::close(conn).await;
+            }
+            Some(LockHolder::Postgres(mut conn)) => {
+                let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(STARTUP_LOCK_KEY)
+                    .execute(&mut conn)
+                    .await;
+                let _ = sqlx::Connection::close(conn).await;
+            }
+        }
+    }
 }
 
 impl Db {
@@ -66,6 +128,10 @@ impl Db {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),
         };
+        let sqlite_file = match backend {
+            Backend::Sqlite => sqlite_file(&url),
+            Backend::Postgres => None,
+        };
         let options = AnyConnectOptions::from_str(&url).context("invalid database_url")?;
         let pool_options = match backend {
             Backend::Sqlite => AnyPoolOptions::new()
@@ -76,6 +142,13 @@ impl Db {
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // After a checkpoint resets the WAL, cut the file back to this
+                        // size: a burst does not leave its high-water mark on disk.
+                        conn.execute(
+                            format!("PRAGMA journal_size_limit = {SQLITE_JOURNAL_SIZE_LIMIT}")
+                                .as_str(),
+                        )
+                        .await?;
                         Ok(())
                     })
                 }),
@@ -90,19 +163,73 @@ impl Db {
             pool,
             backend,
             pending_evictions: Default::default(),
+            sqlite_file,
         })
     }
 
     /// Applies pending migrations (one folder, `migrations/`, for both backends: the
-    /// files use only the shared dialect).
+    /// files use only the shared dialect), under the [start-up lock](Db::startup_lock):
+    /// processes (servers and CLI commands) that start together on a fresh database
+    /// apply each migration once, the others wait and then find nothing left to do.
     ///
     /// # Errors
     /// A migration fails or was changed after it was applied.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::migrate!("../migrations")
+        let lock = self.startup_lock().await?;
+        let result = sqlx::migrate!("../migrations")
             .run(&self.pool)
             .await
-            .context("database migration failed")
+            .context("database migration failed");
+        lock.release().await;
+        result
+    }
+
+    /// Takes the start-up lock, which serialises the check-then-act steps of start-up
+    /// (applying migrations, creating missing signing keys) across every process on
+    /// this database; waits (up to 5 minutes) while another process holds it.
+    /// SQLite: an exclusive transaction (`BEGIN EXCLUSIVE`) on the small SQLite file
+    /// `<database>.lock` next to the database, so SQLite's own file locking serialises
+    /// the processes (in-memory databases need none). PostgreSQL: a session advisory
+    /// lock held on a connection of its own. A process that dies releases it.
+    ///
+    /// # Errors
+    /// The lock file cannot be opened, the wait times out, or database errors.
+    pub async fn startup_lock(&self) -> anyhow::Result<StartupLock> {
+        match self.backend {
+            Backend::Sqlite => {
+                let Some(db_file) = &self.sqlite_file else {
+                    return Ok(StartupLock { holder: None });
+                };
+                let mut name = db_file.clone().into_os_string();
+                name.push(".lock");
+                let path = PathBuf::from(name);
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete)
+                    .busy_timeout(STARTUP_LOCK_WAIT);
+                let mut conn = sqlx::ConnectOptions::connect(&options)
+                    .await
+                    .with_context(|| format!("opening the lock file {}", path.display()))?;
+                conn.execute("BEGIN EXCLUSIVE")
+                    .await
+                    .with_context(|| format!("waiting for the start-up lock {}", path.display()))?;
+                Ok(StartupLock {
+                    holder: Some(LockHolder::Sqlite(conn)),
+                })
+            }
+            Backend::Postgres => {
+                let mut conn = self.pool.acquire().await?.detach();
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(STARTUP_LOCK_KEY)
+                    .execute(&mut conn)
+                    .await
+                    .context("taking the start-up advisory lock")?;
+                Ok(StartupLock {
+                    holder: Some(LockHolder::Postgres(conn)),
+                })
+            }
+        }
     }
 
     /// Begins a transaction. On SQLite it takes the write lock at once
@@ -147,7 +274,8 @@ impl Db {
     /// tokens and ended sessions kept `keep_seconds` past their end for audits.
     /// Refresh-token history lives until its family's absolute end (so reuse of any
     /// old token is recognised until then). Every statement is served by an index on
-    /// the column it filters.
+    /// the column it filters. On SQLite it ends with a [checkpoint](Db::checkpoint)
+    /// that truncates the WAL file.
     ///
     /// # Errors
     /// Database errors.
@@ -180,8 +308,42 @@ impl Db {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        self.checkpoint().await?;
         Ok(n)
     }
+
+    /// SQLite: copies the whole WAL into the database and truncates the WAL file to
+    /// zero bytes (`PRAGMA wal_checkpoint(TRUNCATE)`), so the file does not keep the
+    /// size a burst of writes or a long reader gave it. Waits at most 2 s for readers
+    /// and writers (and then leaves it to the next run); PostgreSQL: nothing.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn checkpoint(&self) -> anyhow::Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await?;
+        conn.execute("PRAGMA busy_timeout = 2000").await?;
+        let result = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await;
+        conn.execute("PRAGMA busy_timeout = 10000").await?;
+        result?;
+        Ok(())
+    }
+}
+
+/// The file of a SQLite URL as [`sqlite_url`] returns it; `None` in memory.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        return None;
+    }
+    Some(PathBuf::from(path))
 }
 
 /// Adds `mode=rwc` (create if missing) and creates the parent directory.

@@ -155,3 +155,105 @@ impl IntoResponse for TokenError {
         }
     }
 }
+
+/// Paths whose errors are protocol JSON (RFC 6749 §5.2), not pages.
+fn answers_json(path: &str) -> bool {
+    use crate::oauth::discovery::paths;
+    [
+        paths::TOKEN,
+        paths::USERINFO,
+        paths::JWKS,
+        paths::REVOCATION,
+        paths::INTROSPECTION,
+        "/.well-known/openid-configuration",
+    ]
+    .contains(&path)
+}
+
+/// Middleware: no error reaches a client in a framework's default form. Any 4xx or
+/// 5xx response that is plain text or has no content type (axum's extractor
+/// rejections: `Path`, `Query`, `Form`, `Json`, a body that cannot be read; a wrong
+/// method; the body limit; the timeout; a caught panic) is replaced by the
+/// provider's own error page in the request's language, or on the JSON endpoints by
+/// the protocol's error object (`invalid_request`, `server_error` for 5xx). The
+/// status and the `Allow` and `Retry-After` headers stay. The probes `/healthz` and
+/// `/readyz` keep their plain text.
+pub async fn replace_default_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    let accept_language = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || path == "/healthz"
+        || path == "/readyz"
+    {
+        return response;
+    }
+    let framework_default = match response.headers().get(header::CONTENT_TYPE) {
+        None => true,
+        Some(v) => v.as_bytes().starts_with(b"text/plain"),
+    };
+    if !framework_default {
+        return response;
+    }
+    let mut replaced = if answers_json(&path) {
+        let (code, description) = match status {
+            StatusCode::METHOD_NOT_ALLOWED => ("invalid_request", "method not allowed"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("invalid_request", "the request is too large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("invalid_request", "unsupported content type"),
+            StatusCode::NOT_FOUND => ("invalid_request", "not found"),
+            s if s.is_server_error() => ("server_error", "internal error"),
+            _ => ("invalid_request", "the request could not be read"),
+        };
+        no_store_json(
+            status,
+            json!({ "error": code, "error_description": description }),
+        )
+    } else {
+        let lang = i18n::negotiate(None, None, accept_language.as_deref());
+        let (title, message, hint) = match status {
+            StatusCode::NOT_FOUND => ("error.not_found_title", "error.not_found_message", ""),
+            s if s.is_server_error() => (
+                "error.internal_title",
+                "error.internal_message",
+                "error.internal_hint",
+            ),
+            _ => (
+                "error.bad_request_title",
+                "error.params",
+                "error.bad_request_hint",
+            ),
+        };
+        let text = |key: &str| {
+            if key.is_empty() {
+                String::new()
+            } else {
+                i18n::text(lang, key, &[])
+            }
+        };
+        page(
+            status,
+            "error.html",
+            context! {
+                lang => lang,
+                title => text(title),
+                message => text(message),
+                hint => text(hint),
+            },
+        )
+    };
+    *replaced.status_mut() = status;
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = response.headers().get(&name) {
+            replaced.headers_mut().insert(name, v.clone());
+        }
+    }
+    replaced
+}

@@ -15,6 +15,9 @@ use unicode_security::confusable_detection::skeleton;
 use unicode_security::MixedScript as _;
 
 use crate::config::RegistrationConfig;
+// Zero-width, bidirectional-control, other format and control characters: the one
+// predicate every stored or shown text uses.
+use crate::policy::text::is_invisible_or_control;
 
 static FREE: LazyLock<HashSet<String>> =
     LazyLock::new(|| domains(include_str!("../../data/email/free-email-domains.txt")));
@@ -220,14 +223,6 @@ fn check_confusable(domain: &str) -> Result<(), EmailRejection> {
         }
     }
     Ok(())
-}
-
-/// Zero-width, bidirectional-control, other format and control characters.
-fn is_invisible_or_control(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
 }
 
 /// The business-only policy for self-registration.

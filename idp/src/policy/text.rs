@@ -48,6 +48,10 @@ const DOTS: [char; 4] = ['.', '\u{3002}', '\u{FF0E}', '\u{FF61}'];
 /// ("evil-phish.example", "bit.ly"). Initials and abbreviations stay valid
 /// ("J. R. R. Tolkien", "St. John", "B.V.", "e.V.", "Co. KG", "Ph.D.").
 ///
+/// IP address literals count too: four dot-joined numbers of at most three digits
+/// ("203.0.113.5", "Login 203.0.113.5/login") and IPv6 literals ("2001:db8::1",
+/// "[::ffff:203.0.113.5]"), which browsers and mail clients also turn into links.
+///
 /// A run that is `allowed_domain` or a parent domain of it (compared in A-label
 /// spelling) does not count.
 pub fn contains_url_like(value: &str, allowed_domain: Option<&str>) -> bool {
@@ -57,6 +61,9 @@ pub fn contains_url_like(value: &str, allowed_domain: Option<&str>) -> bool {
         .map(|c| if DOTS.contains(&c) { '.' } else { c })
         .collect();
     if text.contains("://") || text.contains('@') {
+        return true;
+    }
+    if contains_ip_literal(&text) {
         return true;
     }
     let is_word_char = |c: char| {
@@ -70,6 +77,31 @@ pub fn contains_url_like(value: &str, allowed_domain: Option<&str>) -> bool {
             || domain_runs(word)
                 .any(|run| !allowed_domain.is_some_and(|own| is_domain_or_parent(&run, own)))
     })
+}
+
+/// Whether normalised `text` holds an IPv4 literal (four consecutive dot-joined labels
+/// of one to three ASCII digits) or an IPv6 literal (a run of hex digits, `:` and `.`
+/// with at least two colons and a hex digit that parses as an IPv6 address).
+fn contains_ip_literal(text: &str) -> bool {
+    let ipv4 = text
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .any(|word| {
+            let mut numeric_in_a_row = 0;
+            word.split('.').any(|label| {
+                let numeric = (1..=3).contains(&label.len());
+                numeric_in_a_row = if numeric { numeric_in_a_row + 1 } else { 0 };
+                numeric_in_a_row >= 4
+            })
+        });
+    let ipv6 = text
+        .split(|c: char| !(c.is_ascii_hexdigit() || c == ':' || c == '.'))
+        .any(|word| {
+            let word = word.trim_matches('.');
+            word.matches(':').count() >= 2
+                && word.chars().any(|c| c.is_ascii_hexdigit())
+                && word.parse::<std::net::Ipv6Addr>().is_ok()
+        });
+    ipv4 || ipv6
 }
 
 /// The domain-like runs of a word: maximal sequences of at least two valid labels in
@@ -120,6 +152,33 @@ fn is_plain_text(value: &str, name: bool) -> bool {
     })
 }
 
+/// Characters a reader cannot see or that reorder what they see: control characters
+/// (Unicode category Cc), every format character (Cf: zero-width spaces and joiners,
+/// bidirectional embeddings, overrides and isolates such as U+202E, the byte-order
+/// mark, soft hyphen, tags, interlinear annotations, ...), the line and paragraph
+/// separators, and the invisible fillers and selectors (Hangul fillers, combining
+/// grapheme joiner, variation selectors, Mongolian free variation selectors).
+/// One predicate for every text the provider stores or shows: e-mail addresses
+/// ([`crate::policy::email`]) and the `nonce`, `login_hint` and `ui_locales` of an
+/// authorization request.
+pub fn is_invisible_or_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            // Cf, Unicode 16.
+            '\u{00AD}' | '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}'
+            | '\u{0890}'..='\u{0891}' | '\u{08E2}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}' | '\u{E0001}' | '\u{E0020}'..='\u{E007F}'
+            // Zl, Zp.
+            | '\u{2028}' | '\u{2029}'
+            // Invisible fillers, joiners and selectors of other categories.
+            | '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180D}' | '\u{180F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FFA0}' | '\u{E0100}'..='\u{E01EF}')
+}
+
 /// `+`, digits, spaces and `()-/`, with 5 to 20 digits.
 pub fn is_phone(value: &str) -> bool {
     let digits = value.chars().filter(char::is_ascii_digit).count();
@@ -133,6 +192,33 @@ pub fn is_phone(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_and_reordering_characters() {
+        for c in [
+            '\u{0}',
+            '\u{7F}',
+            '\u{85}',
+            '\u{AD}',
+            '\u{61C}',
+            '\u{200B}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{2028}',
+            '\u{FEFF}',
+            '\u{E0041}',
+            '\u{3164}',
+            '\u{FE0F}',
+        ] {
+            assert!(is_invisible_or_control(c), "{c:?}");
+        }
+        for c in ['a', 'ü', '李', ' ', '-', '@', '\u{301}'] {
+            assert!(!is_invisible_or_control(c), "{c:?}");
+        }
+    }
 
     #[test]
     fn field_rules() {
@@ -170,6 +256,15 @@ mod tests {
             "münchen.de",
             "x.example.c",
             "sub.evil-phish.example",
+            "203.0.113.5/login",
+            "Login 203.0.113.5",
+            "ACME (203.0.113.5:8080)",
+            "２０３．０．１１３．５",
+            "203。0。113。5",
+            "Visit 2001:db8::1 now",
+            "[2001:db8::1]/login",
+            "::ffff:203.0.113.5",
+            "fe80::1",
         ] {
             assert!(contains_url_like(bad, None), "{bad:?} must be refused");
         }
@@ -185,6 +280,10 @@ mod tests {
             "Dipl.-Ing. (FH)",
             "Version 2.0",
             "李小龍",
+            "ACME 2000",
+            "Release 1.2.3",
+            "Open 10:30:00",
+            "Co::op",
         ] {
             assert!(!contains_url_like(good, None), "{good:?} must stay valid");
         }

@@ -238,3 +238,55 @@ async fn look_alike_domains_are_refused_in_their_a_label_spelling_too() {
         );
     }
 }
+
+/// Review finding F3: IP address literals are web addresses too, in every spelling and
+/// on both ways in (self-registration and operators).
+#[tokio::test]
+async fn ip_address_literals_count_as_web_addresses() {
+    let app = TestApp::spawn().await;
+    for (i, (field, value)) in [
+        ("company", "203.0.113.5/login"),
+        ("company", "Login 203.0.113.5"),
+        ("company", "ACME (２０３．０．１１３．５)"),
+        ("job_title", "IT 203。0。113。5"),
+        ("company", "ACME 2001:db8::1"),
+        ("job_title", "CTO [::ffff:203.0.113.5]"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let email = format!("zeb{i}.quirke@acme-industries.com");
+        let (status, body) = register(&app, &form(&email, &[(field, value)])).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}={value:?}");
+        assert!(body.contains(URL_LIKE), "{field}={value:?}: {body}");
+    }
+    assert_eq!(app.count("registrations").await, 0);
+    assert_eq!(app.count("outbox").await, 0, "no mail to anyone");
+    let result = idp::account::users::create_user(
+        &app.state.db,
+        &app.state.passwords,
+        UserSpec {
+            username: "ada".into(),
+            email: "ada@acme-demo.example".into(),
+            given_name: "Ada".into(),
+            family_name: "Lovelace".into(),
+            password: Some(PASSWORD.into()),
+            company: Some("Login 203.0.113.5".into()),
+            ..UserSpec::default()
+        },
+        app.clock_now(),
+    )
+    .await;
+    let error = result.expect_err("refused").to_string();
+    assert!(error.contains("Web or e-mail addresses"), "{error}");
+    // Numbers that are no address stay valid.
+    let (status, body) = register(
+        &app,
+        &form(
+            "zebulon.quirke@acme-industries.com",
+            &[("company", "ACME 2000 (Release 1.2.3)")],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

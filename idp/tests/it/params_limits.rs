@@ -233,3 +233,76 @@ async fn stored_and_echoed_parameters_have_length_limits() {
         .await;
     assert_eq!(param(&callback, "state"), Some(state));
 }
+
+/// Review finding F4: the stored and shown parameters refuse invisible and reordering
+/// characters (bidi overrides and isolates, zero-width characters, the byte-order
+/// mark, tags), not only control characters, so none of them is pre-filled into the
+/// login page; the `state` of RP-initiated logout keeps the rules of /authorize's.
+#[tokio::test]
+async fn stored_and_shown_parameters_refuse_invisible_and_bidi_characters() {
+    let app = TestApp::spawn().await;
+    let client = app.client().await;
+    let (_, challenge) = pkce();
+    for name in ["login_hint", "nonce", "ui_locales", "state"] {
+        for bad in [
+            "\u{202E}moc.live@ada",
+            "ada\u{200B}@example.com",
+            "ada\u{2066}x\u{2069}",
+            "\u{FEFF}ada",
+            "ada\u{AD}",
+            "ada\u{E0041}",
+            "de\u{200F}",
+        ] {
+            let url = authorize_url(&app, &client, &challenge, &[(name, bad)]);
+            let Page {
+                status,
+                location,
+                body,
+                ..
+            } = Browser::new().get(&url).await;
+            assert_eq!(status, StatusCode::FOUND, "{name}={bad:?}: {body}");
+            let location = url::Url::parse(&location.unwrap()).unwrap();
+            assert_eq!(
+                param(&location, "error_description"),
+                Some(format!(
+                    "parameter '{name}' contains characters that are not allowed"
+                )),
+                "{name}={bad:?}"
+            );
+        }
+    }
+    assert_eq!(app.count("authorization_requests").await, 0);
+    // Letters of any script stay fine.
+    let url = authorize_url(
+        &app,
+        &client,
+        &challenge,
+        &[("login_hint", "jürgen.müller@例え.jp")],
+    );
+    let Page {
+        status,
+        location,
+        body,
+        ..
+    } = Browser::new().get(&url).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(location.unwrap().starts_with("/login?request_id="));
+
+    // RP-initiated logout echoes `state` to the relying party: same rules.
+    for bad in ["a\u{202E}b", "caf\u{e9}", "a\u{1}b"] {
+        let r = http()
+            .get(app.url("/logout"))
+            .query(&[("state", bad)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "logout state={bad:?}");
+    }
+    let r = http()
+        .get(app.url("/logout"))
+        .query(&[("state", "fine-state")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}

@@ -689,3 +689,23 @@ async fn password_forms_refuse_missing_csrf_tokens() {
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "nothing changed");
 }
+
+/// README: "Profile > Security > Change password" is reachable for every user, one
+/// without a company (a plain CLI user) included.
+#[tokio::test]
+async fn the_profile_of_a_plain_user_links_to_change_password() {
+    let app = TestApp::spawn().await;
+    app.user("plain").await;
+    let browser = Browser::new();
+    let Page { status, .. } = browser
+        .submit_login(&app.url("/login"), "plain", PASSWORD)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let Page {
+        status, body: page, ..
+    } = browser.get(&app.url("/profile")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("href=\"/profile/password\""), "{page}");
+    let Page { status, .. } = browser.get(&app.url("/profile/password")).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -1048,3 +1048,40 @@ async fn ipv6_clients_of_one_64_share_a_counter() {
     .await;
     assert_eq!(statuses, [StatusCode::UNAUTHORIZED], "another /64");
 }
+
+/// Review finding (docs): throttle keys name no address, neither the account's nor
+/// the client's IP address (IPv4 or IPv6), as docs/security.md says; one network
+/// still has one key.
+#[tokio::test]
+async fn throttle_keys_name_no_ip_or_email_address() {
+    let app = TestApp::spawn_with(small).await;
+    app.user("hidden").await;
+    for (ip, login) in [
+        ("203.0.113.77", "hidden"),
+        ("203.0.113.77", "hidden@example.com"),
+        ("2001:db8:77::1", "nobody@example.org"),
+    ] {
+        let browser = Browser {
+            http: client_from(ip),
+        };
+        let Page { status, .. } = browser
+            .submit_login(&app.url("/login"), login, "wrong password")
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let keys: Vec<(String,)> = sqlx::query_as("SELECT key FROM throttle")
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+    assert!(!keys.is_empty());
+    for (key,) in &keys {
+        for plain in ["203.0.113", "2001:db8", "hidden", "nobody", "example"] {
+            assert!(!key.contains(plain), "{key:?} names {plain:?}");
+        }
+    }
+    let ip_keys = keys
+        .iter()
+        .filter(|(k,)| k.starts_with("login:ip:"))
+        .count();
+    assert_eq!(ip_keys, 2, "one key per network: {keys:?}");
+}

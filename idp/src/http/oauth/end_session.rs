@@ -34,6 +34,13 @@ pub async fn handle(
     if params.check().is_err() {
         return Err(PageError::BadRequest("error.params"));
     }
+    // `state` goes back to the relying party: the rules of /authorize's `state`.
+    if params
+        .get("state")
+        .is_some_and(|s| !crate::oauth::authorize::is_acceptable_value("state", s))
+    {
+        return Err(PageError::BadRequest("error.params"));
+    }
     // The confirmation form posts back here with its CSRF token.
     if params.get("confirm").is_some() {
         if !browser::check_form(&state, &cookies, &headers, params.get("csrf_token")) {

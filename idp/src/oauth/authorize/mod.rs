@@ -12,6 +12,8 @@ use crate::db::sessions::SessionRow;
 use crate::state::AppState;
 
 mod steps;
+
+pub use self::steps::is_acceptable_value;
 /// A request waiting for its browser to log in.
 #[derive(Serialize, Deserialize)]
 pub struct Pending {

@@ -21,7 +21,10 @@ pub(super) struct Prompt {
 
 /// A parameter's value that breaks [`LENGTH_LIMITS`], or a stored one with characters
 /// it may not hold (`state` must be printable ASCII, RFC 6749 Appendix A.5; `nonce`,
-/// `login_hint` and `ui_locales` must be free of control characters), as an error.
+/// `login_hint` and `ui_locales` must be free of control, format (bidirectional
+/// overrides, zero-width characters) and other invisible characters:
+/// [`is_invisible_or_control`](crate::policy::text::is_invisible_or_control)), as an
+/// error.
 fn check_value(name: &str, value: &str) -> Result<(), OAuthError> {
     let max = LENGTH_LIMITS
         .iter()
@@ -36,7 +39,9 @@ fn check_value(name: &str, value: &str) -> Result<(), OAuthError> {
         "state" => value.bytes().all(|b| (0x20..=0x7e).contains(&b)),
         // Stored and shown as they are; scope, prompt and max_age have their own
         // grammar and errors.
-        "nonce" | "login_hint" | "ui_locales" => !value.chars().any(char::is_control),
+        "nonce" | "login_hint" | "ui_locales" => !value
+            .chars()
+            .any(crate::policy::text::is_invisible_or_control),
         _ => true,
     };
     if !printable {
@@ -45,6 +50,13 @@ fn check_value(name: &str, value: &str) -> Result<(), OAuthError> {
         )));
     }
     Ok(())
+}
+
+/// Whether `value` keeps the length and character rules of the authorization
+/// parameter `name` ([`LENGTH_LIMITS`]; for `state` printable ASCII), for endpoints
+/// that take the same parameter (the `state` of RP-initiated logout).
+pub fn is_acceptable_value(name: &str, value: &str) -> bool {
+    check_value(name, value).is_ok()
 }
 
 /// Step 1: redirect_uri: an exact match, or the only registered one when absent; returns
