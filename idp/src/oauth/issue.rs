@@ -116,54 +116,19 @@ pub async fn issue_tokens(
 ) -> anyhow::Result<TokenResponse> {
     let now = state.clock.now();
     let cfg = &state.config.tokens;
-    let issuer = state.config.issuer.as_str();
-    let jti = crypto::random_id();
-    let expires_in = cfg.access_token_seconds;
     let scope_str = scope.to_string();
-
-    let (sub, grant) = match &subject {
-        Subject::User { grant, user, .. } => (user.id.as_str(), Some(*grant)),
-        Subject::Client => (client.client_id.as_str(), None),
+    let grant = match &subject {
+        Subject::User { grant, .. } => Some(*grant),
+        Subject::Client => None,
     };
-    // RFC 9068 §2.2.
-    let mut at = Map::new();
-    at.insert("iss".into(), json!(issuer));
-    at.insert("sub".into(), json!(sub));
-    at.insert("aud".into(), json!(client.client_id));
-    at.insert("client_id".into(), json!(client.client_id));
-    at.insert("iat".into(), json!(now));
-    at.insert("exp".into(), json!(now + expires_in));
-    at.insert("jti".into(), json!(jti));
-    at.insert("scope".into(), json!(scope_str));
-    if let Some(grant) = grant {
-        at.insert("auth_time".into(), json!(grant.auth_time));
-        if let Some(sid) = &grant.sid {
-            at.insert("sid".into(), json!(sid));
-        }
-    }
-    let alg = cfg.access_token_alg;
-    let access_token = state.keys.sign(alg, JwtType::AccessToken, at)?;
-    tokens::insert_access(
-        &state.db,
-        &NewAccessToken {
-            jti: &jti,
-            client_id: &client.client_id,
-            grant_id: grant.map(|g| g.id.as_str()),
-            user_id: grant.map(|g| g.user_id.as_str()),
-            scope: &scope_str,
-            created_at: now,
-            expires_at: now + expires_in,
-        },
-    )
-    .await?;
-
+    let access_token = access_token(state, client, grant, &scope_str, now).await?;
     let mut response = TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in,
+        expires_in: cfg.access_token_seconds,
         refresh_token: None,
         id_token: None,
-        scope: scope_str.clone(),
+        scope: scope_str,
     };
     let Subject::User {
         grant,
@@ -194,30 +159,104 @@ pub async fn issue_tokens(
     }
 
     if scope.contains("openid") {
-        let alg = client.id_token_alg;
-        let mut id = Map::new();
-        id.insert("iss".into(), json!(issuer));
-        id.insert("sub".into(), json!(user.id));
-        id.insert("aud".into(), json!(client.client_id));
-        id.insert("azp".into(), json!(client.client_id));
-        id.insert("iat".into(), json!(now));
-        id.insert("exp".into(), json!(now + cfg.id_token_seconds));
-        id.insert("auth_time".into(), json!(grant.auth_time));
-        id.insert(
-            "at_hash".into(),
-            json!(alg.half_hash(&response.access_token)),
-        );
-        if let Some(nonce) = nonce {
-            id.insert("nonce".into(), json!(nonce));
-        }
-        if let Some(sid) = &grant.sid {
-            id.insert("sid".into(), json!(sid));
-        }
-        id.extend(user_claims(user, scope));
-        id.extend(super::claims::product_claims(state, user, scope, false).await?);
-        response.id_token = Some(state.keys.sign(alg, JwtType::IdToken, id)?);
+        let id = IdTokenFor {
+            client,
+            grant,
+            user,
+            nonce,
+            access_token: &response.access_token,
+        };
+        response.id_token = Some(id_token(state, &id, scope, now).await?);
     }
     Ok(response)
+}
+
+/// A JWT access token (RFC 9068 §2.2) for `grant` (a user) or for the client itself,
+/// recorded by its `jti` for revocation and introspection.
+async fn access_token(
+    state: &AppState,
+    client: &Client,
+    grant: Option<&GrantRow>,
+    scope: &str,
+    now: i64,
+) -> anyhow::Result<String> {
+    let cfg = &state.config.tokens;
+    let jti = crypto::random_id();
+    let expires_in = cfg.access_token_seconds;
+    let sub = grant.map_or(client.client_id.as_str(), |g| g.user_id.as_str());
+    let mut at = Map::new();
+    at.insert("iss".into(), json!(state.config.issuer));
+    at.insert("sub".into(), json!(sub));
+    at.insert("aud".into(), json!(client.client_id));
+    at.insert("client_id".into(), json!(client.client_id));
+    at.insert("iat".into(), json!(now));
+    at.insert("exp".into(), json!(now + expires_in));
+    at.insert("jti".into(), json!(jti));
+    at.insert("scope".into(), json!(scope));
+    if let Some(grant) = grant {
+        at.insert("auth_time".into(), json!(grant.auth_time));
+        if let Some(sid) = &grant.sid {
+            at.insert("sid".into(), json!(sid));
+        }
+    }
+    let token = state
+        .keys
+        .sign(cfg.access_token_alg, JwtType::AccessToken, at)?;
+    tokens::insert_access(
+        &state.db,
+        &NewAccessToken {
+            jti: &jti,
+            client_id: &client.client_id,
+            grant_id: grant.map(|g| g.id.as_str()),
+            user_id: grant.map(|g| g.user_id.as_str()),
+            scope,
+            created_at: now,
+            expires_at: now + expires_in,
+        },
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Who an ID token is for, and the access token it is issued with.
+struct IdTokenFor<'a> {
+    client: &'a Client,
+    grant: &'a GrantRow,
+    user: &'a User,
+    nonce: Option<&'a str>,
+    access_token: &'a str,
+}
+
+/// An ID token (OIDC Core §2): `iss sub aud azp iat exp auth_time at_hash`, `nonce`
+/// and `sid` when known, and the claims `scope` releases.
+async fn id_token(
+    state: &AppState,
+    id: &IdTokenFor<'_>,
+    scope: &Scope,
+    now: i64,
+) -> anyhow::Result<String> {
+    let alg = id.client.id_token_alg;
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(state.config.issuer));
+    claims.insert("sub".into(), json!(id.user.id));
+    claims.insert("aud".into(), json!(id.client.client_id));
+    claims.insert("azp".into(), json!(id.client.client_id));
+    claims.insert("iat".into(), json!(now));
+    claims.insert(
+        "exp".into(),
+        json!(now + state.config.tokens.id_token_seconds),
+    );
+    claims.insert("auth_time".into(), json!(id.grant.auth_time));
+    claims.insert("at_hash".into(), json!(alg.half_hash(id.access_token)));
+    if let Some(nonce) = id.nonce {
+        claims.insert("nonce".into(), json!(nonce));
+    }
+    if let Some(sid) = &id.grant.sid {
+        claims.insert("sid".into(), json!(sid));
+    }
+    claims.extend(user_claims(id.user, scope));
+    claims.extend(super::claims::product_claims(state, id.user, scope, false).await?);
+    state.keys.sign(alg, JwtType::IdToken, claims)
 }
 
 /// The standard claims released for `scope` (OIDC Core §5.1, §5.4): `sub` always,
