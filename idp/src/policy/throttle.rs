@@ -29,8 +29,23 @@ use crate::crypto;
 use crate::db::audit;
 use crate::db::throttle::{self as db, STEPS};
 use crate::db::users::{self, UserRow};
+use crate::error::internal_from;
 use crate::policy::email;
 use crate::state::AppState;
+
+/// Why [`reserve`] refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ThrottleError {
+    /// Throttled: callers answer 429 with `throttle.try_again` (the minutes of
+    /// [`Blocked::minutes`]).
+    #[error(transparent)]
+    Blocked(Blocked),
+    /// A database failure: logged, a 500 answer.
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+
+internal_from!(ThrottleError: sqlx::Error);
 
 /// What is being guessed (or requested).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +126,7 @@ pub fn login_key(typed: &str) -> String {
 ///
 /// # Errors
 /// Database failures.
-pub async fn resolve(state: &AppState, typed: &str) -> anyhow::Result<(Option<UserRow>, Account)> {
+pub async fn resolve(state: &AppState, typed: &str) -> sqlx::Result<(Option<UserRow>, Account)> {
     let key = login_key(typed);
     let user = if key.is_empty() || key.len() > 254 {
         None
@@ -194,12 +209,9 @@ pub struct Attempt {
 /// the earlier keys are given back and the attempt is refused.
 ///
 /// # Errors
-/// [`Blocked`] (inner) with the refusing key's remaining time; database failures
-/// (outer).
-pub async fn reserve(
-    state: &AppState,
-    subject: &Subject,
-) -> anyhow::Result<Result<Attempt, Blocked>> {
+/// [`ThrottleError::Blocked`] with the refusing key's remaining time; database
+/// failures.
+pub async fn reserve(state: &AppState, subject: &Subject) -> Result<Attempt, ThrottleError> {
     let cfg = &state.config.throttle;
     let now = state.clock.now();
     let delays = ladder(cfg);
@@ -224,13 +236,13 @@ pub async fn reserve(
                 for h in &held {
                     db::release(&state.db, &h.key, h.reservation.blocked_until, h.free).await?;
                 }
-                return Ok(Err(Blocked {
+                return Err(ThrottleError::Blocked(Blocked {
                     seconds: (until - now).max(1),
                 }));
             }
         }
     }
-    Ok(Ok(Attempt { held }))
+    Ok(Attempt { held })
 }
 
 impl Attempt {
@@ -242,7 +254,7 @@ impl Attempt {
     ///
     /// # Errors
     /// Database failures.
-    pub async fn succeeded(self, state: &AppState) -> anyhow::Result<()> {
+    pub async fn succeeded(self, state: &AppState) -> sqlx::Result<()> {
         for h in &self.held {
             if h.key.contains(":account_ip:") {
                 db::clear(&state.db, &h.key).await?;
@@ -259,7 +271,7 @@ impl Attempt {
     ///
     /// # Errors
     /// Database failures.
-    pub async fn failed(self, state: &AppState) -> anyhow::Result<()> {
+    pub async fn failed(self, state: &AppState) -> sqlx::Result<()> {
         let now = state.clock.now();
         for h in &self.held {
             let r = h.reservation;
