@@ -29,6 +29,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+mod error;
 pub mod http;
 pub mod oauth;
 pub mod outbox;

@@ -15,6 +15,7 @@ use crate::oauth::discovery;
 use crate::outbox::mail::Mailer;
 use crate::policy::email::EmailPolicy;
 use crate::policy::password::PasswordPolicy;
+use crate::ui::pages::{ErrorPage, Page as _, PageBase};
 
 /// Cheap-to-clone handle on everything a request needs.
 #[derive(Clone)]
@@ -72,10 +73,12 @@ impl AppState {
         };
         let keys = Keys::load_or_create(&db, &kek, clock.as_ref()).await?;
         let passwords = Passwords::new(&config.passwords)?;
-        crate::ui::templates::render(
-            "error.html",
-            minijinja::context! { title => "", message => "" },
-        )?;
+        let probe = ErrorPage {
+            base: PageBase::titled("en", String::new(), String::new()),
+            message: String::new(),
+            hint: String::new(),
+        };
+        crate::ui::templates::render(ErrorPage::TEMPLATE, &probe)?;
         let discovery = bytes::Bytes::from(serde_json::to_vec(&discovery::document(&config))?);
         let csrf_key = kek.derive("csrf");
         let mailer = Mailer::new(&config.mail)?;

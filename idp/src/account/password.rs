@@ -7,11 +7,16 @@
 use minijinja::context;
 use serde_json::json;
 
-use crate::db::email_codes::{self, CodeRow};
+use crate::account::email_codes::{self, Purpose};
+use crate::db::email_codes::{self as db_codes, CodeRow};
 use crate::db::users::{self, User};
-use crate::db::{audit, outbox};
+use crate::db::{audit, companies, outbox};
+use crate::error::internal_from;
 use crate::outbox::mail;
+use crate::policy::password::PasswordRejection;
+use crate::policy::throttle::{self, Blocked, ThrottleError};
 use crate::state::AppState;
+use crate::ui::i18n;
 
 /// Why the password was set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,21 +39,159 @@ impl Reason {
     }
 }
 
-/// Errors of [`set_password`].
+/// Why a password could not be set. Each variant's doc gives the answer of the
+/// password pages: its status and the i18n key of its message.
 #[derive(Debug, thiserror::Error)]
-pub enum SetPasswordError {
-    /// The code was used up by a concurrent request.
+pub enum ChangeError {
+    /// 429, `throttle.try_again` (minutes): too many code entries.
+    #[error(transparent)]
+    Blocked(Blocked),
+    /// 400, `code.wrong`: the code is wrong, expired, or the account unknown.
+    #[error("wrong code")]
+    WrongCode,
+    /// 400, the rejection's own key ([`PasswordRejection::message`]); the code
+    /// stays valid.
+    #[error(transparent)]
+    Rejected(PasswordRejection),
+    /// 400, `code.wrong`: the code was used up by a concurrent request.
     #[error("the code was already used")]
     CodeUsed,
-    /// Any other failure.
+    /// 500 (logged): any other failure.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
-impl From<sqlx::Error> for SetPasswordError {
-    fn from(e: sqlx::Error) -> Self {
-        SetPasswordError::Internal(e.into())
+internal_from!(ChangeError: sqlx::Error, anyhow::Error);
+
+impl From<ThrottleError> for ChangeError {
+    fn from(e: ThrottleError) -> Self {
+        match e {
+            ThrottleError::Blocked(blocked) => ChangeError::Blocked(blocked),
+            ThrottleError::Internal(e) => ChangeError::Internal(e),
+        }
     }
+}
+
+impl ChangeError {
+    /// The message of a refusal in `lang` (`None` for [`ChangeError::Internal`]).
+    pub fn message(&self, lang: &str) -> Option<String> {
+        match self {
+            ChangeError::Blocked(blocked) => Some(i18n::text(
+                lang,
+                "throttle.try_again",
+                &[("minutes", &blocked.minutes().to_string())],
+            )),
+            ChangeError::WrongCode | ChangeError::CodeUsed => {
+                Some(i18n::text(lang, "code.wrong", &[]))
+            }
+            ChangeError::Rejected(rejection) => Some(rejection.message(lang)),
+            ChangeError::Internal(_) => None,
+        }
+    }
+}
+
+/// The policy check with the user's own details as context, and not the password
+/// it replaces (in particular not the mailed one-time password).
+///
+/// # Errors
+/// [`ChangeError::Rejected`] with the policy's verdict; database failures.
+pub async fn check_policy(
+    state: &AppState,
+    user: &User,
+    new: &str,
+    confirmation: &str,
+) -> Result<(), ChangeError> {
+    let company = match &user.company_id {
+        Some(id) => companies::find(state.db.pool(), id).await?.map(|c| c.name),
+        None => None,
+    };
+    let personal = [
+        user.email.as_str(),
+        user.username.as_str(),
+        user.given_name.as_str(),
+        user.family_name.as_str(),
+        company.as_deref().unwrap_or_default(),
+    ];
+    state
+        .password_policy
+        .check(new, confirmation, &personal)
+        .map_err(ChangeError::Rejected)?;
+    if state
+        .passwords
+        .verify(new, user.password_hash.as_deref())
+        .await?
+    {
+        return Err(ChangeError::Rejected(PasswordRejection::Unchanged));
+    }
+    Ok(())
+}
+
+/// The first own password after a one-time password: the policy, then the change
+/// (keeping the browser session `keep_sid`).
+///
+/// # Errors
+/// [`ChangeError::Rejected`]; internal failures.
+pub async fn set_initial(
+    state: &AppState,
+    user: &User,
+    new: &str,
+    confirmation: &str,
+    keep_sid: &str,
+) -> Result<(), ChangeError> {
+    check_policy(state, user, new, confirmation).await?;
+    set_password(state, user, new, Some(keep_sid), None, Reason::Initial).await
+}
+
+/// A change or reset with an e-mailed code.
+#[derive(Debug)]
+pub struct CodeChange<'a> {
+    /// The account the code was mailed to; `None` for an address without an active
+    /// account (the same steps run, against an impossible user id).
+    pub user: Option<&'a User>,
+    /// The throttle keys of the code entry.
+    pub subject: &'a throttle::Subject,
+    /// The code as entered (digits).
+    pub code: &'a str,
+    /// The new password.
+    pub new_password: &'a str,
+    /// Its confirmation.
+    pub confirmation: &'a str,
+    /// The browser session to keep (a change while signed in).
+    pub keep_sid: Option<&'a str>,
+    /// [`Reason::Changed`] or [`Reason::Reset`].
+    pub reason: Reason,
+}
+
+/// A code entry, reserved against the throttle before the code is compared; a
+/// right code gives the attempt back (whatever the policy then says of the new
+/// password, it was not a guess), and the code is used up with the change.
+///
+/// # Errors
+/// [`ChangeError::Blocked`], [`ChangeError::WrongCode`], [`ChangeError::Rejected`]
+/// (the code stays valid), [`ChangeError::CodeUsed`]; internal failures.
+pub async fn change_with_code(state: &AppState, change: CodeChange<'_>) -> Result<(), ChangeError> {
+    let purpose = match change.reason {
+        Reason::Reset => Purpose::PasswordReset,
+        Reason::Initial | Reason::Changed => Purpose::PasswordChange,
+    };
+    let attempt = throttle::reserve(state, change.subject).await?;
+    let user_id = change.user.map_or("-", |u| u.id.as_str());
+    let valid = email_codes::verify(state, user_id, purpose, change.code).await?;
+    let (Some(user), Some(valid)) = (change.user, valid) else {
+        attempt.failed(state).await?;
+        return Err(ChangeError::WrongCode);
+    };
+    attempt.succeeded(state).await?;
+    check_policy(state, user, change.new_password, change.confirmation).await?;
+    set_password(
+        state,
+        user,
+        change.new_password,
+        change.keep_sid,
+        Some(&valid),
+        change.reason,
+    )
+    .await
 }
 
 /// Stores `new_password` (already checked against the policy) for `user`.
@@ -56,7 +199,7 @@ impl From<sqlx::Error> for SetPasswordError {
 /// `code` is the verified e-mailed code to use up.
 ///
 /// # Errors
-/// [`SetPasswordError::CodeUsed`] when the code is gone; internal failures.
+/// [`ChangeError::CodeUsed`] when the code is gone; internal failures.
 pub async fn set_password(
     state: &AppState,
     user: &User,
@@ -64,7 +207,7 @@ pub async fn set_password(
     keep_sid: Option<&str>,
     code: Option<&CodeRow>,
     reason: Reason,
-) -> Result<(), SetPasswordError> {
+) -> Result<(), ChangeError> {
     let hash = state.passwords.hash(new_password).await?;
     let now = state.clock.now();
     let notice = match reason {
@@ -77,8 +220,8 @@ pub async fn set_password(
     };
     let mut tx = state.db.begin().await?;
     if let Some(code) = code {
-        if !email_codes::consume(&mut *tx, &code.id, now).await? {
-            return Err(SetPasswordError::CodeUsed);
+        if !db_codes::consume(&mut *tx, &code.id, now).await? {
+            return Err(ChangeError::CodeUsed);
         }
     }
     users::set_password(&mut *tx, &user.id, &hash, now).await?;

@@ -17,11 +17,49 @@ use crate::crypto;
 use crate::db::companies::CompanyRow;
 use crate::db::users::{self, User};
 use crate::db::{audit, companies, support as db};
+use crate::error::internal_from;
 use crate::policy::email::NormalizedEmail;
-use crate::policy::throttle::{self, Account, Action, Blocked};
+use crate::policy::throttle::{self, Account, Action, Blocked, ThrottleError};
 use crate::state::AppState;
 
-pub use crate::db::companies::LEVELS;
+/// Support levels, lowest first.
+pub const LEVELS: [&str; 4] = ["none", "standard", "plus", "priority"];
+
+/// Why a support action was refused or failed. Each variant's doc gives the
+/// operator pages' answer: its status and the i18n key of its message.
+#[derive(Debug, thiserror::Error)]
+pub enum SupportError {
+    /// 400, `admin_companies.invalid`: not one of [`LEVELS`].
+    #[error("the support level must be one of none, standard, plus, priority")]
+    UnknownLevel,
+    /// 400, `admin_companies.invalid`: a region that `support.regions` lacks.
+    #[error("unknown region {0} (not in support.regions)")]
+    UnknownRegion(String),
+    /// 400, `admin_companies.invalid`: no company with that domain.
+    #[error("no company with that domain")]
+    NoCompany,
+    /// 403, `support.not_included`: an unknown user, or one whose company's level
+    /// has no phone support (so no PIN).
+    #[error("the user's company has no phone support, so no support PIN")]
+    NoPhoneSupport,
+    /// 429, `throttle.try_again` (minutes): too many PIN checks.
+    #[error(transparent)]
+    Blocked(Blocked),
+    /// 500 (logged): database or decryption failures.
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+
+internal_from!(SupportError: sqlx::Error, anyhow::Error, std::string::FromUtf8Error);
+
+impl From<ThrottleError> for SupportError {
+    fn from(e: ThrottleError) -> Self {
+        match e {
+            ThrottleError::Blocked(blocked) => SupportError::Blocked(blocked),
+            ThrottleError::Internal(e) => SupportError::Internal(e),
+        }
+    }
+}
 
 /// What the Customer Portal shows about support.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -44,7 +82,7 @@ pub struct SupportInfo {
 pub async fn phone_support_company(
     state: &AppState,
     user: &User,
-) -> anyhow::Result<Option<CompanyRow>> {
+) -> Result<Option<CompanyRow>, SupportError> {
     Ok(company(state, user)
         .await?
         .filter(|c| state.config.support.includes_phone(&c.support_level)))
@@ -56,18 +94,18 @@ pub async fn phone_support_company(
 /// # Errors
 /// An unknown user, or one without phone support (no PIN is created then);
 /// database or decryption failures.
-pub async fn pin(state: &AppState, user_id: &str) -> anyhow::Result<String> {
+pub async fn pin(state: &AppState, user_id: &str) -> Result<String, SupportError> {
     let Some(user) = users::find_by_id(&state.db, user_id).await? else {
-        anyhow::bail!("no such user");
+        return Err(SupportError::NoPhoneSupport);
     };
     if phone_support_company(state, &user).await?.is_none() {
-        anyhow::bail!("the user's company has no phone support, so no support PIN");
+        return Err(SupportError::NoPhoneSupport);
     }
     pin_of(state, user_id).await
 }
 
 /// The PIN of a user already known to have phone support, creating it on first use.
-async fn pin_of(state: &AppState, user_id: &str) -> anyhow::Result<String> {
+async fn pin_of(state: &AppState, user_id: &str) -> Result<String, SupportError> {
     if let Some(sealed) = db::sealed_pin(&state.db, user_id).await? {
         return open(state, &sealed);
     }
@@ -76,13 +114,13 @@ async fn pin_of(state: &AppState, user_id: &str) -> anyhow::Result<String> {
     // Another request may have won the race; read back what is stored.
     match db::sealed_pin(&state.db, user_id).await? {
         Some(sealed) => open(state, &sealed),
-        None => anyhow::bail!("the user vanished"),
+        None => Err(SupportError::Internal(anyhow::anyhow!("the user vanished"))),
     }
 }
 
 /// The stored PIN of a user with phone support, never creating one; `None` for
 /// users without phone support (a PIN kept from an earlier level stays unused).
-async fn released_pin(state: &AppState, user: &User) -> anyhow::Result<Option<String>> {
+async fn released_pin(state: &AppState, user: &User) -> Result<Option<String>, SupportError> {
     if phone_support_company(state, user).await?.is_none() {
         return Ok(None);
     }
@@ -97,7 +135,7 @@ async fn released_pin(state: &AppState, user: &User) -> anyhow::Result<Option<St
 ///
 /// # Errors
 /// Database failures.
-pub async fn rotate_pin(state: &AppState, user: &User) -> anyhow::Result<Option<String>> {
+pub async fn rotate_pin(state: &AppState, user: &User) -> Result<Option<String>, SupportError> {
     if phone_support_company(state, user).await?.is_none() {
         return Ok(None);
     }
@@ -121,7 +159,7 @@ pub async fn rotate_pin(state: &AppState, user: &User) -> anyhow::Result<Option<
     Ok(Some(fresh))
 }
 
-fn open(state: &AppState, sealed: &str) -> anyhow::Result<String> {
+fn open(state: &AppState, sealed: &str) -> Result<String, SupportError> {
     Ok(String::from_utf8(state.kek.open(sealed)?)?)
 }
 
@@ -129,7 +167,7 @@ fn open(state: &AppState, sealed: &str) -> anyhow::Result<String> {
 ///
 /// # Errors
 /// Database failures.
-pub async fn company(state: &AppState, user: &User) -> anyhow::Result<Option<CompanyRow>> {
+pub async fn company(state: &AppState, user: &User) -> Result<Option<CompanyRow>, SupportError> {
     Ok(match &user.company_id {
         Some(id) => companies::find(state.db.pool(), id).await?,
         None => None,
@@ -142,7 +180,7 @@ pub async fn company(state: &AppState, user: &User) -> anyhow::Result<Option<Com
 ///
 /// # Errors
 /// Database or decryption failures.
-pub async fn info(state: &AppState, user: &User) -> anyhow::Result<Option<SupportInfo>> {
+pub async fn info(state: &AppState, user: &User) -> Result<Option<SupportInfo>, SupportError> {
     let Some(company) = phone_support_company(state, user).await? else {
         return Ok(None);
     };
@@ -165,23 +203,20 @@ pub async fn info(state: &AppState, user: &User) -> anyhow::Result<Option<Suppor
 /// check compares nothing and is not audited.
 ///
 /// # Errors
-/// [`Blocked`] (inner) while throttled; database failures (outer).
+/// [`SupportError::Blocked`] while throttled; database failures.
 pub async fn verify_pin(
     state: &AppState,
     email: &NormalizedEmail,
     presented: &str,
     actor: &str,
     network: &str,
-) -> anyhow::Result<Result<bool, Blocked>> {
+) -> Result<bool, SupportError> {
     let email = email.as_str();
     let user = users::find_by_login(&state.db, email).await?;
     let account = Account::of(user.as_ref(), email);
     let subject =
         throttle::Subject::new(&state.config.throttle, Action::Pin, Some(&account), network);
-    let attempt = match throttle::reserve(state, &subject).await? {
-        Ok(attempt) => attempt,
-        Err(blocked) => return Ok(Err(blocked)),
-    };
+    let attempt = throttle::reserve(state, &subject).await?;
     // Only users with phone support have a PIN that can match.
     let stored = match &user {
         Some(u) => released_pin(state, u).await?,
@@ -205,41 +240,32 @@ pub async fn verify_pin(
         &json!({ "match": matches }),
     )
     .await?;
-    Ok(Ok(matches))
+    Ok(matches)
 }
 
 /// Sets a company's support level and region, audited.
 ///
 /// # Errors
-/// An unknown level or region, or no company with that domain.
+/// [`SupportError::UnknownLevel`], [`SupportError::UnknownRegion`],
+/// [`SupportError::NoCompany`]; database failures.
 pub async fn set_company_support(
     state: &AppState,
     domain: &str,
     level: &str,
     region: Option<&str>,
     actor: &str,
-) -> anyhow::Result<()> {
+) -> Result<(), SupportError> {
     if !LEVELS.contains(&level) {
-        anyhow::bail!("the support level must be one of {}", LEVELS.join(", "));
+        return Err(SupportError::UnknownLevel);
     }
     if let Some(region) = region {
         if !state.config.support.regions.contains_key(region) {
-            let known: Vec<&str> = state
-                .config
-                .support
-                .regions
-                .keys()
-                .map(String::as_str)
-                .collect();
-            anyhow::bail!(
-                "unknown region {region}; configured regions: {}",
-                known.join(", ")
-            );
+            return Err(SupportError::UnknownRegion(region.to_owned()));
         }
     }
     let domain = domain.trim().to_lowercase();
     if !companies::set_support(state.db.pool(), &domain, level, region).await? {
-        anyhow::bail!("no company with the domain {domain}");
+        return Err(SupportError::NoCompany);
     }
     audit::record(
         state.db.pool(),

@@ -70,7 +70,29 @@ pub(super) async fn companies(config: Config, cmd: CompaniesCommand) -> anyhow::
                 region.as_deref(),
                 &cli_actor(),
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                crate::account::support::SupportError::UnknownRegion(region) => {
+                    let known: Vec<&str> = state
+                        .config
+                        .support
+                        .regions
+                        .keys()
+                        .map(String::as_str)
+                        .collect();
+                    anyhow::anyhow!(
+                        "unknown region {region}; configured regions: {}",
+                        known.join(", ")
+                    )
+                }
+                crate::account::support::SupportError::NoCompany => {
+                    anyhow::anyhow!(
+                        "no company with the domain {}",
+                        domain.trim().to_lowercase()
+                    )
+                }
+                e => e.into(),
+            })?;
             println!(
                 "{domain}: support level {support_level}, region {}",
                 region.as_deref().unwrap_or("none")

@@ -1,6 +1,7 @@
 //! `idp support …`: check the support PIN a caller reads out.
 
 use super::*;
+use crate::account::support::SupportError;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::state::AppState;
@@ -37,12 +38,13 @@ pub(super) async fn support(config: Config, cmd: SupportCommand) -> anyhow::Resu
             }
             let outcome =
                 crate::account::support::verify_pin(&state, &address, digits, &cli_actor(), "cli")
-                    .await?;
+                    .await;
             match (outcome, json) {
-                (Err(blocked), _) => anyhow::bail!(
+                (Err(SupportError::Blocked(blocked)), _) => anyhow::bail!(
                     "too many checks; try again in {} minutes",
                     blocked.minutes()
                 ),
+                (Err(e), _) => return Err(e.into()),
                 (Ok(matches), true) => println!("{}", json!({ "email": email, "match": matches })),
                 (Ok(true), false) => println!("the PIN matches {email}"),
                 (Ok(false), false) => {

@@ -80,8 +80,7 @@ pub(super) async fn create_user(config: &Config, args: CreateUser) -> anyhow::Re
         if let Err(rejection) = crate::policy::password::PasswordPolicy::new(&config.passwords)
             .check(password, password, &personal)
         {
-            let message = crate::http::pages::password::rejection_message("en", &rejection);
-            anyhow::bail!("the password is refused: {message}");
+            anyhow::bail!("the password is refused: {}", rejection.message("en"));
         }
     }
     let db = open_db(config).await?;

@@ -4,12 +4,15 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use minijinja::context;
 use serde_json::json;
 
+use crate::account::support::SupportError;
+use crate::error::internal_from;
 use crate::http::lang;
 use crate::oauth::error::{ErrorCode, OAuthError, TokenError};
+use crate::policy::throttle::Blocked;
 use crate::ui::i18n;
+use crate::ui::pages::{ErrorPage, Page, PageBase};
 use crate::ui::templates;
 
 /// An error shown to a person as a page, in the request's language.
@@ -27,14 +30,30 @@ pub enum PageError {
     /// 404.
     #[error("not found")]
     NotFound,
+    /// 429: throttled; the i18n key of the page's title, the message is
+    /// `throttle.try_again` with the minutes left.
+    #[error("{1}")]
+    Blocked(&'static str, Blocked),
     /// 500: logged with its cause; the page says nothing more.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
-impl From<sqlx::Error> for PageError {
-    fn from(e: sqlx::Error) -> Self {
-        PageError::Internal(e.into())
+internal_from!(PageError: sqlx::Error, anyhow::Error);
+
+impl From<SupportError> for PageError {
+    /// The operator pages' answers: an unknown level, region or company is 400
+    /// `admin_companies.invalid`; no phone support is 403 `support.not_included`;
+    /// throttled is 429 on the PIN check's title; anything else is logged, 500.
+    fn from(e: SupportError) -> Self {
+        match e {
+            SupportError::UnknownLevel
+            | SupportError::UnknownRegion(_)
+            | SupportError::NoCompany => PageError::BadRequest("admin_companies.invalid"),
+            SupportError::NoPhoneSupport => PageError::NotAllowed("support.not_included"),
+            SupportError::Blocked(blocked) => PageError::Blocked("admin_support.title", blocked),
+            SupportError::Internal(e) => PageError::Internal(e),
+        }
     }
 }
 
@@ -65,6 +84,16 @@ impl IntoResponse for PageError {
                 "error.not_found_message",
                 "",
             ),
+            PageError::Blocked(title, blocked) => {
+                let lang = lang::current();
+                let minutes = blocked.minutes().to_string();
+                let error = ErrorPage {
+                    base: PageBase::new(lang, title, String::new()),
+                    message: i18n::text(lang, "throttle.try_again", &[("minutes", &minutes)]),
+                    hint: String::new(),
+                };
+                return page(StatusCode::TOO_MANY_REQUESTS, &error);
+            }
             PageError::Internal(err) => {
                 tracing::error!(error = %format!("{err:#}"), "internal error");
                 (
@@ -83,19 +112,19 @@ impl IntoResponse for PageError {
                 i18n::text(lang, key, &[])
             }
         };
-        page(
-            status,
-            "error.html",
-            context! { title => text(title), message => text(message), hint => text(hint) },
-        )
+        let error = ErrorPage {
+            base: PageBase::new(lang, title, String::new()),
+            message: text(message),
+            hint: text(hint),
+        };
+        page(status, &error)
     }
 }
 
-/// Renders `template` as an HTML response with `status` (no caching). The context
-/// gets the request's `lang` unless it sets its own.
-pub fn page(status: StatusCode, template: &str, ctx: minijinja::Value) -> Response {
-    let ctx = minijinja::value::merge_maps([context! { lang => lang::current() }, ctx]);
-    match templates::render(template, ctx) {
+/// Renders `page` (its template, [`Page::TEMPLATE`]) as an HTML response with
+/// `status` (no caching).
+pub fn page(status: StatusCode, page: &impl Page) -> Response {
+    match templates::render(page.template(), page) {
         Ok(html) => (
             status,
             [
@@ -240,12 +269,10 @@ pub async fn replace_default_errors(
         };
         page(
             status,
-            "error.html",
-            context! {
-                lang => lang,
-                title => text(title),
-                message => text(message),
-                hint => text(hint),
+            &ErrorPage {
+                base: PageBase::titled(lang, text(title), String::new()),
+                message: text(message),
+                hint: text(hint),
             },
         )
     };

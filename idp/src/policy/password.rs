@@ -6,6 +6,7 @@
 use unicode_normalization::UnicodeNormalization as _;
 
 use crate::config::PasswordsConfig;
+use crate::ui::i18n;
 
 /// Why a new password was refused; each has a message for the form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +47,19 @@ impl PasswordRejection {
             PasswordRejection::Personal => "password.personal",
             PasswordRejection::Guessable => "password.guessable",
             PasswordRejection::Unchanged => "password.unchanged",
+        }
+    }
+
+    /// The message for the form, in `lang`.
+    pub fn message(&self, lang: &str) -> String {
+        match self {
+            PasswordRejection::TooShort { min } => {
+                i18n::text(lang, self.message_key(), &[("min", &min.to_string())])
+            }
+            PasswordRejection::TooLong { max } => {
+                i18n::text(lang, self.message_key(), &[("max", &max.to_string())])
+            }
+            _ => i18n::text(lang, self.message_key(), &[]),
         }
     }
 }

@@ -5,19 +5,13 @@
 use std::sync::LazyLock;
 
 use minijinja::value::{Kwargs, Value};
-use minijinja::{Environment, Error, State};
+use minijinja::{Environment, Error, State, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::ui::i18n;
 
 /// The product name shown in page titles, headers and mails.
 pub const PRODUCT: &str = "Customer Identity";
-
-macro_rules! embedded {
-    ($($name:literal),* $(,)?) => {
-        [$(($name, include_str!(concat!("../../templates/", $name)))),*]
-    };
-}
 
 /// The compiled templates.
 pub struct Templates {
@@ -30,43 +24,25 @@ impl Templates {
     /// # Errors
     /// A template does not parse (a build defect, caught by tests).
     pub fn new() -> anyhow::Result<Self> {
+        Self::with_undefined(UndefinedBehavior::default())
+    }
+
+    /// The templates with undefined values refused except in `{% if %}` tests
+    /// ([`UndefinedBehavior::SemiStrict`]), for the test that renders every page.
+    ///
+    /// # Errors
+    /// As [`Templates::new`].
+    pub fn strict() -> anyhow::Result<Self> {
+        Self::with_undefined(UndefinedBehavior::SemiStrict)
+    }
+
+    // The generated loader `expect`s each template to parse; the page test renders
+    // every page, so a template that does not is caught before a release.
+    #[allow(clippy::expect_used)]
+    fn with_undefined(undefined: UndefinedBehavior) -> anyhow::Result<Self> {
         let mut env = Environment::new();
-        for (name, source) in embedded![
-            "base.html",
-            "login.html",
-            "error.html",
-            "home.html",
-            "register.html",
-            "register_sent.html",
-            "register_confirm.html",
-            "register_resend.html",
-            "password_new.html",
-            "password_change.html",
-            "password_forgot.html",
-            "password_reset.html",
-            "profile.html",
-            "admin_registrations.html",
-            "admin_companies.html",
-            "admin_support.html",
-            "logout.html",
-            "mail/base.html",
-            "mail/confirm.txt",
-            "mail/confirm.html",
-            "mail/already_registered.txt",
-            "mail/already_registered.html",
-            "mail/approved.txt",
-            "mail/approved.html",
-            "mail/rejected.txt",
-            "mail/rejected.html",
-            "mail/code_change.txt",
-            "mail/code_change.html",
-            "mail/code_reset.txt",
-            "mail/code_reset.html",
-            "mail/password_changed.txt",
-            "mail/password_changed.html",
-        ] {
-            env.add_template(name, source)?;
-        }
+        env.set_undefined_behavior(undefined);
+        minijinja_embed::load_templates!(&mut env);
         env.add_global("product", PRODUCT);
         env.add_function("t", translate);
         Ok(Self { env })

@@ -296,3 +296,47 @@ async fn the_levels_with_phone_support_are_configurable() {
         "no phone support at all is a choice"
     );
 }
+
+/// An operator's invalid level is a 400 page "invalid", but a database failure while
+/// storing a valid one is the logged 500 page, never a 400 that blames the input.
+#[tokio::test]
+async fn setting_support_tells_invalid_input_from_a_database_failure() {
+    let app = TestApp::spawn().await;
+    company_user(&app, "sam", "plus").await;
+    idp::account::users::create_user(
+        &app.state.db,
+        &app.state.passwords,
+        UserSpec {
+            username: "ops".into(),
+            email: "ops.person@provider.example".into(),
+            password: Some(PASSWORD.into()),
+            operator: true,
+            ..UserSpec::default()
+        },
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+    let ops = Browser::new();
+    ops.submit_login(&app.url("/login"), "ops", PASSWORD).await;
+    let action = "/admin/companies/acme-demo.example/support";
+    let Page {
+        status, body: page, ..
+    } = ops
+        .submit_form(&app, "/admin/support", action, &[("level", "gold")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(!page.contains("Something went wrong"), "{page}");
+    // The companies table is gone: the update fails inside the database.
+    sqlx::query("ALTER TABLE companies RENAME TO companies_gone")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let Page {
+        status, body: page, ..
+    } = ops
+        .submit_form(&app, "/admin/support", action, &[("level", "priority")])
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{page}");
+    assert!(page.contains("Something went wrong"), "{page}");
+}

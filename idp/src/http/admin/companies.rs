@@ -4,8 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use minijinja::context;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tower_cookies::Cookies;
 
 use crate::account::support;
@@ -17,18 +16,9 @@ use crate::http::extract::signed_in::Operator;
 use crate::http::lang;
 use crate::state::AppState;
 use crate::ui::i18n;
+use crate::ui::pages::{CompaniesPage, CompanyView, PageBase};
 
 const COMPANIES: &str = "/admin/companies";
-
-/// A company row of the page.
-#[derive(Serialize)]
-struct CompanyView {
-    name: String,
-    domain: String,
-    level: String,
-    region: Option<String>,
-    users: i64,
-}
 
 /// Query of the companies page: `saved`, the domain of a company just saved (shown
 /// only if such a company exists).
@@ -64,43 +54,40 @@ pub async fn list(
         })
         .map(|c| i18n::text(lang, "admin_companies.saved", &[("domain", &c.domain)]));
     let browser = browser::browser_id(&state, &cookies);
-    Ok(page(
-        StatusCode::OK,
-        "admin_companies.html",
-        context! {
+    let view = CompaniesPage {
+        base: PageBase::new(
             lang,
-            title => i18n::text(lang, "admin_companies.title", &[]),
-            operator => me.username,
-            csrf_token => browser::csrf_token(&state, &browser),
-            companies => rows,
-            levels => support::LEVELS,
-            regions => state.config.support.regions.keys().collect::<Vec<_>>(),
-            notice,
-        },
-    ))
+            "admin_companies.title",
+            browser::csrf_token(&state, &browser),
+        ),
+        operator: me.username,
+        companies: rows,
+        levels: support::LEVELS,
+        regions: state.config.support.regions.keys().cloned().collect(),
+        notice,
+    };
+    Ok(page(StatusCode::OK, &view))
 }
 
-/// `POST /admin/companies/{domain}/support` with `level` and `region`.
+/// The support form of a company.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SupportForm {
+    level: String,
+    region: Option<String>,
+}
+
+/// `POST /admin/companies/{domain}/support` with `level` and `region`: an unknown
+/// level, region or company is a 400 page; a failure to store it is logged (500).
 pub async fn set_support(
     State(state): State<AppState>,
     Operator(me): Operator,
     Path(domain): Path<String>,
-    CsrfForm(params): CsrfForm,
+    CsrfForm(form, _): CsrfForm<SupportForm>,
 ) -> Result<Response, PageError> {
-    let level = params.get("level").unwrap_or_default();
-    let region = params.get("region").filter(|r| !r.is_empty());
-    if support::set_company_support(
-        &state,
-        &domain,
-        level,
-        region,
-        &format!("operator:{}", me.username),
-    )
-    .await
-    .is_err()
-    {
-        return Err(PageError::BadRequest("admin_companies.invalid"));
-    }
+    let actor = format!("operator:{}", me.username);
+    let region = form.region.as_deref();
+    support::set_company_support(&state, &domain, &form.level, region, &actor).await?;
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("saved", &domain.trim().to_lowercase())
         .finish();

@@ -3,8 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use minijinja::context;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tower_cookies::Cookies;
 
 use crate::account::approval::{self, DecisionError};
@@ -17,22 +16,9 @@ use crate::http::extract::signed_in::Operator;
 use crate::http::lang;
 use crate::state::AppState;
 use crate::ui::i18n;
+use crate::ui::pages::{PageBase, QueuePage, QueueRow};
 
 const QUEUE: &str = "/admin/registrations";
-
-/// One row of the queue.
-#[derive(Serialize)]
-struct QueueRow {
-    id: String,
-    age_hours: i64,
-    name: String,
-    email: String,
-    job_title: Option<String>,
-    company: String,
-    country: String,
-    domain: String,
-    company_exists: bool,
-}
 
 /// Query of the queue page.
 #[derive(Deserialize)]
@@ -104,19 +90,14 @@ pub async fn queue(
         _ => (None, None),
     };
     let browser = browser::browser_id(&state, &cookies);
-    Ok(page(
-        StatusCode::OK,
-        "admin_registrations.html",
-        context! {
-            lang,
-            title => i18n::text(lang, "admin.title", &[]),
-            operator => me.username,
-            pending => rows,
-            csrf_token => browser::csrf_token(&state, &browser),
-            notice,
-            error,
-        },
-    ))
+    let view = QueuePage {
+        base: PageBase::new(lang, "admin.title", browser::csrf_token(&state, &browser)),
+        operator: me.username,
+        pending: rows,
+        notice,
+        error,
+    };
+    Ok(page(StatusCode::OK, &view))
 }
 
 /// `POST /admin/registrations/{id}/approve`.
@@ -124,9 +105,16 @@ pub async fn approve(
     State(state): State<AppState>,
     operator: Operator,
     Path(id): Path<String>,
-    form: CsrfForm,
+    CsrfForm((), _): CsrfForm,
 ) -> Result<Response, PageError> {
-    decide(state, operator, id, form, true).await
+    decide(state, operator, id, None).await
+}
+
+/// The reject form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RejectForm {
+    reason: String,
 }
 
 /// `POST /admin/registrations/{id}/reject` with a `reason`.
@@ -134,17 +122,16 @@ pub async fn reject(
     State(state): State<AppState>,
     operator: Operator,
     Path(id): Path<String>,
-    form: CsrfForm,
+    CsrfForm(form, _): CsrfForm<RejectForm>,
 ) -> Result<Response, PageError> {
-    decide(state, operator, id, form, false).await
+    decide(state, operator, id, Some(form.reason)).await
 }
 
 async fn decide(
     state: AppState,
     Operator(me): Operator,
     id: String,
-    CsrfForm(params): CsrfForm,
-    approve: bool,
+    reject_reason: Option<String>,
 ) -> Result<Response, PageError> {
     let back = |notice: &str, reg: &str| -> Response {
         let query = form_urlencoded::Serializer::new(String::new())
@@ -157,12 +144,8 @@ async fn decide(
         return Ok(back("not_pending", ""));
     }
     let actor = format!("operator:{}", me.username);
-    let result = if approve {
-        approval::approve(&state, &id, &actor)
-            .await
-            .map(|_| "approved")
-    } else {
-        let reason = params.get("reason").unwrap_or_default().trim();
+    let result = if let Some(reason) = &reject_reason {
+        let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control)
         {
             return Ok(back("reason_required", &id));
@@ -170,6 +153,10 @@ async fn decide(
         approval::reject(&state, &id, &actor, reason)
             .await
             .map(|()| "rejected")
+    } else {
+        approval::approve(&state, &id, &actor)
+            .await
+            .map(|_| "approved")
     };
     match result {
         Ok(notice) => Ok(back(notice, &id)),

@@ -4,7 +4,6 @@
 //! a "done" page. The verdict depends only on the input, never on whether an account
 //! exists, so it reveals nothing.
 
-use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 use crate::oauth::params::Params;
@@ -12,7 +11,7 @@ use crate::policy::email::{self, NormalizedEmail};
 
 /// Field name → i18n key of what is wrong with it. The key `form` holds a problem
 /// with a parameter that is not one of the form's fields.
-pub type FieldErrors = BTreeMap<&'static str, &'static str>;
+pub use crate::ui::pages::FieldErrors;
 
 /// The message for a missing field.
 pub const REQUIRED: &str = "form.required";

@@ -11,7 +11,6 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use minijinja::context;
 use tower_cookies::Cookies;
 
 use crate::account::sessions;
@@ -21,7 +20,7 @@ use crate::http::extract::params::{ParamsError, RequestParams};
 use crate::http::lang;
 use crate::oauth::{authorization_response, id_token_hint};
 use crate::state::AppState;
-use crate::ui::i18n;
+use crate::ui::pages::{LogoutPage, PageBase};
 
 /// `GET|POST /logout`.
 pub async fn handle(
@@ -105,23 +104,20 @@ pub async fn handle(
 
 fn confirm_page(state: &AppState, browser: &str, signed_in: bool) -> Response {
     let lang = lang::current();
-    page(
-        StatusCode::OK,
-        "logout.html",
-        context! {
-            title => i18n::text(lang, "logout.title", &[]),
-            csrf_token => browser::csrf_token(state, browser),
-            confirm => true,
-            signed_in,
-        },
-    )
+    let logout = LogoutPage {
+        base: PageBase::new(lang, "logout.title", browser::csrf_token(state, browser)),
+        confirm: true,
+        signed_in,
+    };
+    page(StatusCode::OK, &logout)
 }
 
 fn signed_out() -> Response {
     let lang = lang::current();
-    page(
-        StatusCode::OK,
-        "logout.html",
-        context! { title => i18n::text(lang, "logout.done_title", &[]), confirm => false },
-    )
+    let logout = LogoutPage {
+        base: PageBase::new(lang, "logout.done_title", String::new()),
+        confirm: false,
+        signed_in: false,
+    };
+    page(StatusCode::OK, &logout)
 }

@@ -6,7 +6,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::db::users;
+use crate::db::users::{self, User};
+use crate::error::internal_from;
 use crate::http::error::no_store_json;
 use crate::oauth::access_token::{self, InvalidToken};
 use crate::oauth::claims::product_claims;
@@ -14,47 +15,86 @@ use crate::oauth::issue::user_claims;
 use crate::oauth::scope::Scope;
 use crate::state::AppState;
 
-/// `GET|POST /userinfo`.
-pub async fn handle(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(token) = bearer(&headers) else {
-        return challenge(StatusCode::UNAUTHORIZED, None, "");
-    };
-    let at = match access_token::validate(&state, token).await {
-        Ok(at) => at,
-        Err(InvalidToken::Internal(e)) => return internal(e),
-        Err(e) => {
-            return challenge(
+/// Why UserInfo refused or failed; one `IntoResponse` writes the `WWW-Authenticate`
+/// challenge of RFC 6750 §3 (JSON body with the same error, `no-store`).
+#[derive(Debug, thiserror::Error)]
+pub enum UserInfoError {
+    /// 401, `Bearer` without an error code (RFC 6750 §3.1): no single
+    /// `Authorization: Bearer` header.
+    #[error("no bearer token")]
+    NoToken,
+    /// 401 `invalid_token`: the token's own reason (expired, revoked, malformed …).
+    #[error(transparent)]
+    InvalidToken(InvalidToken),
+    /// 403 `insufficient_scope`: the token lacks the openid scope.
+    #[error("the access token lacks the openid scope")]
+    InsufficientScope,
+    /// 401 `invalid_token` "the user is gone": no such user, or not active.
+    #[error("the user is gone")]
+    UserGone,
+    /// 500 `server_error` (logged).
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+
+internal_from!(UserInfoError: sqlx::Error, anyhow::Error);
+
+impl From<InvalidToken> for UserInfoError {
+    fn from(e: InvalidToken) -> Self {
+        match e {
+            InvalidToken::Internal(e) => UserInfoError::Internal(e),
+            e => UserInfoError::InvalidToken(e),
+        }
+    }
+}
+
+impl IntoResponse for UserInfoError {
+    fn into_response(self) -> Response {
+        let description = self.to_string();
+        match self {
+            UserInfoError::NoToken => challenge(StatusCode::UNAUTHORIZED, None, ""),
+            UserInfoError::InvalidToken(_) | UserInfoError::UserGone => challenge(
                 StatusCode::UNAUTHORIZED,
                 Some("invalid_token"),
-                &e.to_string(),
-            )
+                &description,
+            ),
+            UserInfoError::InsufficientScope => challenge(
+                StatusCode::FORBIDDEN,
+                Some("insufficient_scope"),
+                &description,
+            ),
+            UserInfoError::Internal(e) => {
+                tracing::error!(error = %format!("{e:#}"), "internal error");
+                no_store_json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({ "error": "server_error" }),
+                )
+            }
         }
-    };
+    }
+}
+
+/// `GET|POST /userinfo`.
+pub async fn handle(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, UserInfoError> {
+    let token = bearer(&headers).ok_or(UserInfoError::NoToken)?;
+    let at = access_token::validate(&state, token).await?;
     let scope = Scope::from_stored(at.claim("scope").unwrap_or_default());
     if !scope.contains("openid") {
-        return challenge(
-            StatusCode::FORBIDDEN,
-            Some("insufficient_scope"),
-            "the access token lacks the openid scope",
-        );
+        return Err(UserInfoError::InsufficientScope);
     }
-    let user = match users::find_by_id(&state.db, at.claim("sub").unwrap_or_default()).await {
-        Ok(Some(user)) if user.is_active() => user,
-        Ok(_) => {
-            return challenge(
-                StatusCode::UNAUTHORIZED,
-                Some("invalid_token"),
-                "the user is gone",
-            )
-        }
-        Err(e) => return internal(e.into()),
-    };
+    let user = users::find_by_id(&state.db, at.claim("sub").unwrap_or_default())
+        .await?
+        .filter(User::is_active)
+        .ok_or(UserInfoError::UserGone)?;
     let mut claims = user_claims(&user, &scope);
-    match product_claims(&state, &user, &scope, true).await {
-        Ok(product) => claims.extend(product),
-        Err(e) => return internal(e),
-    }
-    no_store_json(StatusCode::OK, serde_json::Value::Object(claims))
+    claims.extend(product_claims(&state, &user, &scope, true).await?);
+    Ok(no_store_json(
+        StatusCode::OK,
+        serde_json::Value::Object(claims),
+    ))
 }
 
 /// The token of a single `Authorization: Bearer` header.
@@ -84,13 +124,4 @@ fn challenge(status: StatusCode, error: Option<&str>, description: &str) -> Resp
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     response
-}
-
-fn internal(e: anyhow::Error) -> Response {
-    tracing::error!(error = %format!("{e:#}"), "internal error");
-    no_store_json(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        json!({ "error": "server_error" }),
-    )
-    .into_response()
 }

@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use minijinja::context;
 use tower_cookies::Cookies;
 
 use crate::db::users;
@@ -11,6 +10,8 @@ use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::lang;
 use crate::state::AppState;
+use crate::ui::pages::{HomePage, HomeUser, PageBase};
+use crate::ui::templates::PRODUCT;
 
 /// `GET /`: who is signed in in this browser, if anyone.
 pub async fn show(State(state): State<AppState>, cookies: Cookies) -> Result<Response, PageError> {
@@ -22,12 +23,13 @@ pub async fn show(State(state): State<AppState>, cookies: Cookies) -> Result<Res
         return Ok(axum::response::Redirect::to("/password/new").into_response());
     }
     let lang = lang::preferred(user.as_ref().and_then(|u| u.locale.as_deref()), None);
-    let user = user.map(|u| {
-        context! { name => u.display_name(), username => u.username, operator => u.is_operator }
-    });
-    Ok(page(
-        StatusCode::OK,
-        "home.html",
-        context! { lang, title => crate::ui::templates::PRODUCT, user },
-    ))
+    let home = HomePage {
+        base: PageBase::titled(lang, PRODUCT.to_owned(), String::new()),
+        user: user.map(|u| HomeUser {
+            name: u.display_name(),
+            operator: u.is_operator,
+            username: u.username,
+        }),
+    };
+    Ok(page(StatusCode::OK, &home))
 }

@@ -6,24 +6,25 @@
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use minijinja::context;
 use serde::Deserialize;
 use tower_cookies::Cookies;
 
 use crate::crypto;
 use crate::db::users::{self, User};
 use crate::db::{auth_requests, clients};
+use crate::error::internal_from;
 use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::extract::client_ip::ClientIp;
 use crate::http::extract::csrf_form::CsrfForm;
-use crate::http::extract::fields::{FieldErrors, Fields};
+use crate::http::extract::fields::FieldErrors;
 use crate::http::extract::signed_in::safe_return_to;
 use crate::http::lang;
 use crate::oauth::authorize::{Pending, EXPIRED};
-use crate::policy::throttle::{self, Action};
+use crate::policy::throttle::{self, Action, Blocked, ThrottleError};
 use crate::state::AppState;
 use crate::ui::i18n;
+use crate::ui::pages::{LoginPage, PageBase};
 
 /// The i18n key of the one message for every failed login.
 pub const LOGIN_FAILED: &str = "login.failed";
@@ -46,31 +47,84 @@ pub async fn form(
         return Err(PageError::BadRequest("error.malformed_link"));
     };
     let browser = browser::browser_id(&state, &cookies);
-    let context = match &query.request_id {
+    let pending = match &query.request_id {
         Some(id) => Some(load_pending(&state, &browser, id).await?),
         None => None,
     };
-    let view = LoginView::new(
-        &state,
-        &browser,
-        query.request_id.as_deref(),
-        context.as_ref(),
-    )
-    .await?;
-    let username = context
+    let mut view = login_page(&state, &browser, query.request_id, pending.as_ref()).await?;
+    view.username = pending
         .as_ref()
         .and_then(|p| p.request.login_hint.clone())
         .unwrap_or_default();
-    let notice = match query.notice.as_deref() {
-        Some("password_changed") => Some("login.password_changed"),
+    view.return_to = safe_return_to(query.return_to.as_deref()).map(str::to_owned);
+    view.notice = match query.notice.as_deref() {
+        Some("password_changed") => Some(i18n::text(view.base.lang, "login.password_changed", &[])),
         _ => None,
     };
-    Ok(view.render(
-        &username,
-        safe_return_to(query.return_to.as_deref()),
-        None,
-        notice,
-    ))
+    Ok(page(StatusCode::OK, &view))
+}
+
+/// The fields of the login form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    request_id: Option<String>,
+    return_to: Option<String>,
+    username: String,
+    password: String,
+}
+
+/// Why a login did not go through: the form again, except for `Internal`.
+#[derive(Debug)]
+enum LoginError {
+    /// 400, each field's own message: a missing, repeated or unreadable field is
+    /// not a login attempt.
+    Fields(FieldErrors),
+    /// 429, `throttle.try_again` (minutes).
+    Blocked(Blocked),
+    /// 401, [`LOGIN_FAILED`]: the one message for every failed login.
+    Failed,
+    /// 500 error page (logged).
+    Internal(anyhow::Error),
+}
+
+internal_from!(LoginError: sqlx::Error, anyhow::Error);
+
+impl From<ThrottleError> for LoginError {
+    fn from(e: ThrottleError) -> Self {
+        match e {
+            ThrottleError::Blocked(blocked) => LoginError::Blocked(blocked),
+            ThrottleError::Internal(e) => LoginError::Internal(e),
+        }
+    }
+}
+
+impl LoginError {
+    /// The login form `view` showing this error, or the error page.
+    fn page(self, mut view: LoginPage) -> Result<Response, PageError> {
+        let lang = view.base.lang;
+        let status = match self {
+            LoginError::Fields(errors) => {
+                view.errors = errors;
+                StatusCode::BAD_REQUEST
+            }
+            LoginError::Blocked(blocked) => {
+                let minutes = blocked.minutes().to_string();
+                view.error = Some(i18n::text(
+                    lang,
+                    "throttle.try_again",
+                    &[("minutes", &minutes)],
+                ));
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            LoginError::Failed => {
+                view.error = Some(i18n::text(lang, LOGIN_FAILED, &[]));
+                StatusCode::UNAUTHORIZED
+            }
+            LoginError::Internal(e) => return Err(PageError::Internal(e)),
+        };
+        Ok(page(status, &view))
+    }
 }
 
 /// `POST /login`: checks CSRF and the fields, then the credentials (throttled per
@@ -81,67 +135,67 @@ pub async fn submit(
     cookies: Cookies,
     headers: HeaderMap,
     client: ClientIp,
-    CsrfForm(params): CsrfForm,
+    CsrfForm(form, checks): CsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
     let browser = browser::browser_id(&state, &cookies);
-    let request_id = params.get("request_id").map(str::to_owned);
-    let pending = match &request_id {
+    let pending = match &form.request_id {
         Some(id) => Some(load_pending(&state, &browser, id).await?),
         None => None,
     };
-    let return_to = safe_return_to(params.get("return_to")).map(str::to_owned);
-    let mut fields = Fields::new(&params);
+    let return_to = safe_return_to(form.return_to.as_deref()).map(str::to_owned);
+    let mut fields = checks.fields();
     let login = fields.required("username").trim().to_owned();
-    let password = fields.required("password");
-    if let Err(errors) = fields.finish() {
-        // A missing, repeated or unreadable field is not a login attempt.
-        let view =
-            LoginView::new(&state, &browser, request_id.as_deref(), pending.as_ref()).await?;
-        let mut response = view.page(&login, return_to.as_deref(), None, None, &errors);
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-        return Ok(response);
-    }
-    // One lookup for every name, known or not; the account's keys whatever its spelling.
-    let (user, account) = throttle::resolve(&state, &login).await?;
+    fields.required("password");
+    let user = match fields.finish() {
+        Ok(()) => log_in(&state, &client, &login, &form.password).await,
+        Err(errors) => Err(LoginError::Fields(errors)),
+    };
+    let user = match user {
+        Ok(user) => user,
+        Err(e) => {
+            let mut view = login_page(&state, &browser, form.request_id, pending.as_ref()).await?;
+            view.username = login;
+            view.return_to = return_to;
+            return e.page(view);
+        }
+    };
+    browser::start(&state, &cookies, &headers, &client.0, &user).await?;
+    tracing::info!(user = %user.id, "login");
+    let target = match (form.request_id, user.must_change_password) {
+        (Some(id), _) => format!("/authorize/resume?request_id={id}"),
+        (None, true) => "/password/new".to_owned(),
+        (None, false) => return_to.unwrap_or_else(|| "/".to_owned()),
+    };
+    Ok(Redirect::to(&target).into_response())
+}
+
+/// The user whose `password` was typed with `login`: one lookup for every name,
+/// known or not, throttled on the account's keys whatever its spelling.
+async fn log_in(
+    state: &AppState,
+    client: &ClientIp,
+    login: &str,
+    password: &str,
+) -> Result<User, LoginError> {
+    let (user, account) = throttle::resolve(state, login).await?;
     let subject = throttle::Subject::new(
         &state.config.throttle,
         Action::Login,
         Some(&account),
         &client.network(),
     );
-    let attempt = match throttle::reserve(&state, &subject).await? {
-        Ok(attempt) => attempt,
-        Err(blocked) => {
-            let view =
-                LoginView::new(&state, &browser, request_id.as_deref(), pending.as_ref()).await?;
-            let minutes = blocked.minutes().to_string();
-            let message = i18n::text(view.lang, "throttle.try_again", &[("minutes", &minutes)]);
-            let mut response = view.render_message(&login, return_to.as_deref(), &message);
-            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            return Ok(response);
+    let attempt = throttle::reserve(state, &subject).await?;
+    match authenticate(state, user, password).await? {
+        Some(user) => {
+            attempt.succeeded(state).await?;
+            Ok(user)
         }
-    };
-    let user = match authenticate(&state, user, password).await? {
-        Some(user) => user,
         None => {
             tracing::info!(ip = %client.0, "failed login");
-            attempt.failed(&state).await?;
-            let view =
-                LoginView::new(&state, &browser, request_id.as_deref(), pending.as_ref()).await?;
-            let mut response = view.render(&login, return_to.as_deref(), Some(LOGIN_FAILED), None);
-            *response.status_mut() = StatusCode::UNAUTHORIZED;
-            return Ok(response);
+            attempt.failed(state).await?;
+            Err(LoginError::Failed)
         }
-    };
-    attempt.succeeded(&state).await?;
-    browser::start(&state, &cookies, &headers, &client.0, &user).await?;
-    tracing::info!(user = %user.id, "login");
-    let target = match (request_id, user.must_change_password) {
-        (Some(id), _) => format!("/authorize/resume?request_id={id}"),
-        (None, true) => "/password/new".to_owned(),
-        (None, false) => return_to.unwrap_or_else(|| "/".to_owned()),
-    };
-    Ok(Redirect::to(&target).into_response())
+    }
 }
 
 /// `user` (found by [`throttle::resolve`]) if `password` is theirs and they may log
@@ -151,7 +205,7 @@ async fn authenticate(
     state: &AppState,
     user: Option<User>,
     password: &str,
-) -> Result<Option<User>, PageError> {
+) -> Result<Option<User>, LoginError> {
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());
     let password_ok = state.passwords.verify(password, phc.as_deref()).await?;
     let Some(user) = user.filter(|u| password_ok && u.is_active()) else {
@@ -185,84 +239,29 @@ async fn load_pending(state: &AppState, browser: &str, id: &str) -> Result<Pendi
     serde_json::from_str(&row.params).map_err(|e| PageError::Internal(e.into()))
 }
 
-/// What the login form shows besides the user's input.
-struct LoginView {
-    lang: &'static str,
-    csrf_token: String,
+/// The login form without the user's input: the language of the request (or its
+/// ui_locales) and the relying party it continues to.
+async fn login_page(
+    state: &AppState,
+    browser: &str,
     request_id: Option<String>,
-    client_name: Option<String>,
-}
-
-impl LoginView {
-    async fn new(
-        state: &AppState,
-        browser: &str,
-        request_id: Option<&str>,
-        pending: Option<&Pending>,
-    ) -> Result<Self, PageError> {
-        let client_name = match pending {
-            Some(p) => clients::find(&state.db, &p.request.client_id)
-                .await?
-                .map(|c| c.client_name),
-            None => None,
-        };
-        Ok(Self {
-            lang: lang::preferred(None, pending.and_then(|p| p.request.ui_locales.as_deref())),
-            csrf_token: browser::csrf_token(state, browser),
-            request_id: request_id.map(str::to_owned),
-            client_name,
-        })
-    }
-
-    fn render(
-        &self,
-        username: &str,
-        return_to: Option<&str>,
-        error: Option<&str>,
-        notice: Option<&str>,
-    ) -> Response {
-        self.page(
-            username,
-            return_to,
-            error.map(|key| i18n::text(self.lang, key, &[])),
-            notice.map(|key| i18n::text(self.lang, key, &[])),
-            &FieldErrors::new(),
-        )
-    }
-
-    fn render_message(&self, username: &str, return_to: Option<&str>, error: &str) -> Response {
-        self.page(
-            username,
-            return_to,
-            Some(error.to_owned()),
-            None,
-            &FieldErrors::new(),
-        )
-    }
-
-    fn page(
-        &self,
-        username: &str,
-        return_to: Option<&str>,
-        error: Option<String>,
-        notice: Option<String>,
-        errors: &FieldErrors,
-    ) -> Response {
-        page(
-            StatusCode::OK,
-            "login.html",
-            context! {
-                lang => self.lang,
-                title => i18n::text(self.lang, "login.title", &[]),
-                csrf_token => self.csrf_token,
-                request_id => self.request_id,
-                return_to,
-                username,
-                client_name => self.client_name,
-                error,
-                notice,
-                errors,
-            },
-        )
-    }
+    pending: Option<&Pending>,
+) -> Result<LoginPage, PageError> {
+    let client_name = match pending {
+        Some(p) => clients::find(&state.db, &p.request.client_id)
+            .await?
+            .map(|c| c.client_name),
+        None => None,
+    };
+    let lang = lang::preferred(None, pending.and_then(|p| p.request.ui_locales.as_deref()));
+    Ok(LoginPage {
+        base: PageBase::new(lang, "login.title", browser::csrf_token(state, browser)),
+        request_id,
+        return_to: None,
+        username: String::new(),
+        client_name,
+        error: None,
+        notice: None,
+        errors: FieldErrors::new(),
+    })
 }

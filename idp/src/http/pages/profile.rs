@@ -5,8 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use minijinja::context;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tower_cookies::Cookies;
 
 use crate::db::{audit, companies, sessions, users};
@@ -17,6 +16,7 @@ use crate::http::extract::signed_in::SignedIn;
 use crate::http::lang;
 use crate::state::AppState;
 use crate::ui::i18n;
+use crate::ui::pages::{PageBase, ProfilePage, ProfileUser, SessionView};
 
 const PROFILE: &str = "/profile";
 
@@ -24,17 +24,6 @@ const PROFILE: &str = "/profile";
 #[derive(Deserialize)]
 pub struct ProfileQuery {
     notice: Option<String>,
-}
-
-/// One signed-in browser.
-#[derive(Serialize)]
-struct SessionView {
-    sid: String,
-    browser: String,
-    ip: String,
-    last_seen: String,
-    signed_in: String,
-    current: bool,
 }
 
 /// "Chrome 131 on Linux" from a User-Agent (woothee), or the raw text shortened.
@@ -110,48 +99,51 @@ pub async fn show(
             _ => None,
         });
     let browser = browser::browser_id(&state, &cookies);
-    Ok(page(
-        StatusCode::OK,
-        "profile.html",
-        context! {
-            lang,
-            title => i18n::text(lang, "profile.title", &[]),
-            csrf_token => browser::csrf_token(&state, &browser),
-            user => context! {
-                name => user.display_name(),
-                username => user.username,
-                email => user.email,
-                company,
-                roles => user.roles,
-                job_title => user.job_title,
-                phone => user.phone,
-                locale => user.locale.as_deref().unwrap_or(lang),
-                zoneinfo => user.zoneinfo.as_deref().unwrap_or("UTC"),
-                analytics => user.analytics_consent,
-                operator => user.is_operator,
-            },
-            languages => i18n::LANGUAGES,
-            time_zones => chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect::<Vec<_>>(),
-            sessions,
-            support,
-            notice,
+    let profile = ProfilePage {
+        base: PageBase::new(lang, "profile.title", browser::csrf_token(&state, &browser)),
+        user: ProfileUser {
+            name: user.display_name(),
+            roles: user.roles.iter().map(ToString::to_string).collect(),
+            locale: user.locale.as_deref().unwrap_or(lang).to_owned(),
+            zoneinfo: user.zoneinfo.as_deref().unwrap_or("UTC").to_owned(),
+            analytics: user.analytics_consent,
+            operator: user.is_operator,
+            username: user.username,
+            email: user.email,
+            company,
+            job_title: user.job_title,
+            phone: user.phone,
         },
-    ))
+        languages: i18n::LANGUAGES,
+        time_zones: ProfilePage::time_zones(),
+        sessions,
+        support,
+        notice,
+    };
+    Ok(page(StatusCode::OK, &profile))
+}
+
+/// The settings form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SettingsForm {
+    locale: String,
+    zoneinfo: String,
+    analytics: Option<String>,
 }
 
 /// `POST /profile/settings`: language, time zone, analytics.
 pub async fn save_settings(
     State(state): State<AppState>,
     SignedIn { user, session: _ }: SignedIn,
-    CsrfForm(params): CsrfForm,
+    CsrfForm(form, _): CsrfForm<SettingsForm>,
 ) -> Result<Response, PageError> {
-    let locale = params.get("locale").unwrap_or_default();
-    let zoneinfo = params.get("zoneinfo").unwrap_or_default();
+    let (locale, zoneinfo) = (form.locale.as_str(), form.zoneinfo.as_str());
     if !i18n::LANGUAGES.contains(&locale) || zoneinfo.parse::<chrono_tz::Tz>().is_err() {
         return Err(PageError::BadRequest("profile.invalid_settings"));
     }
     // Consent is only the checkbox's own value; anything else is no consent.
-    let analytics = params.get("analytics") == Some("on");
+    let analytics = form.analytics.as_deref() == Some("on");
     let now = state.clock.now();
     users::update_settings(&state.db, &user.id, locale, zoneinfo, analytics, now).await?;
     audit::record(
@@ -172,7 +164,7 @@ pub async fn end_session(
     State(state): State<AppState>,
     SignedIn { user, session: _ }: SignedIn,
     Path(sid): Path<String>,
-    CsrfForm(_params): CsrfForm,
+    CsrfForm((), _): CsrfForm,
 ) -> Result<Response, PageError> {
     let ended =
         crate::account::sessions::end_session(&state, &user.id, &sid, &format!("user:{}", user.id))
@@ -192,7 +184,7 @@ pub async fn end_others(
         user,
         session: current,
     }: SignedIn,
-    CsrfForm(_params): CsrfForm,
+    CsrfForm((), _): CsrfForm,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -223,7 +215,7 @@ pub async fn end_others(
 pub async fn rotate_pin(
     State(state): State<AppState>,
     SignedIn { user, session: _ }: SignedIn,
-    CsrfForm(_params): CsrfForm,
+    CsrfForm((), _): CsrfForm,
 ) -> Result<Response, PageError> {
     match crate::account::support::rotate_pin(&state, &user).await? {
         Some(_) => Ok(Redirect::to(&format!("{PROFILE}?notice=pin_rotated")).into_response()),

@@ -5,40 +5,23 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use minijinja::context;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tower_cookies::Cookies;
 
-use crate::account::registration::{self, RegistrationForm, REQUIRED};
+use crate::account::registration::{self, RegistrationForm};
 use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::extract::client_ip::ClientIp;
 use crate::http::extract::csrf_form::CsrfForm;
-use crate::http::extract::fields::{FieldErrors, Fields};
+use crate::http::extract::fields::FieldErrors;
 use crate::http::lang;
-use crate::oauth::params::Params;
 use crate::policy::email;
-use crate::policy::throttle::{self, Account, Action};
+use crate::policy::throttle::{self, Account, Action, ThrottleError};
 use crate::state::AppState;
 use crate::ui::i18n;
-
-/// A country option of the form.
-#[derive(Serialize)]
-struct Country {
-    code: &'static str,
-    name: &'static str,
-}
-
-fn countries() -> Vec<Country> {
-    let mut list: Vec<Country> = isocountry::CountryCode::iter()
-        .map(|c| Country {
-            code: c.alpha2(),
-            name: c.name(),
-        })
-        .collect();
-    list.sort_by(|a, b| a.name.cmp(b.name));
-    list
-}
+use crate::ui::pages::{
+    PageBase, RegisterConfirmPage, RegisterPage, RegisterResendPage, RegisterSentPage,
+};
 
 /// Query of the registration page.
 #[derive(Deserialize)]
@@ -56,29 +39,51 @@ pub async fn form(
         .ok()
         .and_then(|Query(q)| q.request_id)
         .filter(|id| id.len() <= 64);
-    let browser = browser::browser_id(&state, &cookies);
-    Ok(render_form(
-        &state,
-        &browser,
-        &RegistrationForm::default(),
-        &Default::default(),
-        request_id.as_deref(),
-        StatusCode::OK,
-    ))
+    let view = register_page(&state, &cookies, RegistrationForm::default(), request_id);
+    Ok(page(StatusCode::OK, &view))
 }
 
-fn form_from(params: &Params) -> RegistrationForm {
-    let get = |name: &str| params.get(name).unwrap_or_default().to_owned();
-    RegistrationForm {
-        given_name: get("given_name"),
-        family_name: get("family_name"),
-        email: get("email"),
-        company: get("company"),
-        country: get("country"),
-        job_title: get("job_title"),
-        phone: get("phone"),
-        terms: matches!(params.get("terms"), Some("yes" | "on")),
+/// The registration form's fields, as typed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RegisterForm {
+    request_id: Option<String>,
+    given_name: String,
+    family_name: String,
+    email: String,
+    company: String,
+    country: String,
+    job_title: String,
+    phone: String,
+    terms: Option<String>,
+}
+
+impl From<RegisterForm> for RegistrationForm {
+    fn from(f: RegisterForm) -> Self {
+        RegistrationForm {
+            given_name: f.given_name,
+            family_name: f.family_name,
+            email: f.email,
+            company: f.company,
+            country: f.country,
+            job_title: f.job_title,
+            phone: f.phone,
+            terms: matches!(f.terms.as_deref(), Some("yes" | "on")),
+        }
     }
+}
+
+fn register_page(
+    state: &AppState,
+    cookies: &Cookies,
+    form: RegistrationForm,
+    request_id: Option<String>,
+) -> RegisterPage {
+    let csrf_token = browser::csrf_token(state, &browser::browser_id(state, cookies));
+    let base = PageBase::new(lang::current(), "register.title", csrf_token);
+    let mut view = RegisterPage::new(base, form, FieldErrors::new());
+    view.request_id = request_id;
+    view
 }
 
 /// `POST /register`: validates; on errors shows the form again with a message per
@@ -88,82 +93,35 @@ pub async fn submit(
     State(state): State<AppState>,
     cookies: Cookies,
     client: ClientIp,
-    CsrfForm(params): CsrfForm,
+    CsrfForm(input, checks): CsrfForm<RegisterForm>,
 ) -> Result<Response, PageError> {
-    let browser = browser::browser_id(&state, &cookies);
-    let request_id = params.get("request_id").filter(|id| id.len() <= 64);
-    let form = form_from(&params);
-    if params.check().is_err() {
-        let mut errors = registration::FieldErrors::new();
-        for field in registration::FIELDS {
-            if params.is_malformed(field) {
-                errors.insert(field, "form.unreadable");
-            }
-        }
-        return Ok(render_form(
-            &state,
-            &browser,
-            &form,
-            &errors,
-            request_id,
-            StatusCode::BAD_REQUEST,
-        ));
+    let request_id = input.request_id.clone().filter(|id| id.len() <= 64);
+    let form = RegistrationForm::from(input);
+    let mut view = register_page(&state, &cookies, form.clone(), request_id);
+    if let Some(errors) = checks.unreadable(registration::FIELDS) {
+        view.errors = errors;
+        return Ok(page(StatusCode::BAD_REQUEST, &view));
     }
     let lang = lang::current();
-    match form.clone().validate(&state) {
-        Err(errors) => Ok(render_form(
-            &state,
-            &browser,
-            &form,
-            &errors,
-            request_id,
-            StatusCode::BAD_REQUEST,
-        )),
-        Ok(valid) => {
-            // Every accepted registration counts, so nobody can flood an inbox or the queue.
-            let address = email::normalize(&form.email)
-                .map_or_else(|_| form.email.trim().to_lowercase(), |e| e.to_string());
-            if let Some(blocked) = count_mail(&state, &address, &client.network(), lang).await? {
-                return Ok(blocked);
-            }
-            registration::register(&state, valid, lang).await?;
-            let email = form.email.trim().to_lowercase();
-            Ok(page(
-                StatusCode::OK,
-                "register_sent.html",
-                context! {
-                    title => i18n::text(lang, "register.sent_title", &[]),
-                    message => i18n::text(lang, "register.sent", &[("email", &email)]),
-                    show_resend => true,
-                },
-            ))
+    let valid = match form.clone().validate(&state) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            view.errors = errors;
+            return Ok(page(StatusCode::BAD_REQUEST, &view));
         }
-    }
-}
-
-fn render_form(
-    state: &AppState,
-    browser: &str,
-    form: &RegistrationForm,
-    errors: &registration::FieldErrors,
-    request_id: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let lang = lang::current();
-    page(
-        status,
-        "register.html",
-        context! {
-            title => i18n::text(lang, "register.title", &[]),
-            csrf_token => browser::csrf_token(state, browser),
-            form,
-            errors,
-            required => REQUIRED,
-            missing => form.missing(),
-            countries => countries(),
-            request_id,
-        },
-    )
+    };
+    // Every accepted registration counts, so nobody can flood an inbox or the queue.
+    let address = email::normalize(&form.email)
+        .map_or_else(|_| form.email.trim().to_lowercase(), |e| e.to_string());
+    count_mail(&state, &address, &client.network()).await?;
+    registration::register(&state, valid, lang).await?;
+    let email = form.email.trim().to_lowercase();
+    let sent = RegisterSentPage {
+        base: PageBase::new(lang, "register.sent_title", String::new()),
+        message: i18n::text(lang, "register.sent", &[("email", &email)]),
+        show_resend: true,
+    };
+    Ok(page(StatusCode::OK, &sent))
 }
 
 /// Query of the confirmation link.
@@ -196,15 +154,22 @@ pub async fn confirm_page(
     ))
 }
 
+/// The confirmation button's form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ConfirmForm {
+    token: Option<String>,
+}
+
 /// `POST /register/confirm`: confirms the address (single use).
 pub async fn confirm(
     State(state): State<AppState>,
     cookies: Cookies,
-    CsrfForm(params): CsrfForm,
+    CsrfForm(form, _): CsrfForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     let browser = browser::browser_id(&state, &cookies);
-    let confirmed = match params.get("token").filter(|t| t.len() <= 64) {
-        Some(token) => registration::confirm(&state, token).await?.is_some(),
+    let confirmed = match form.token.filter(|t| t.len() <= 64) {
+        Some(token) => registration::confirm(&state, &token).await?.is_some(),
         None => false,
     };
     let mut response = confirm_view(
@@ -219,29 +184,42 @@ pub async fn confirm(
     Ok(response)
 }
 
-fn confirm_view(state: &AppState, browser: &str, view: &str, token: Option<&str>) -> Response {
-    let lang = lang::current();
+fn confirm_view(
+    state: &AppState,
+    browser: &str,
+    view: &'static str,
+    token: Option<&str>,
+) -> Response {
     let status = if view == "invalid" {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    page(
-        status,
-        "register_confirm.html",
-        context! {
-            title => i18n::text(lang, "confirm.title", &[]),
-            state => view,
-            token,
-            csrf_token => browser::csrf_token(state, browser),
-        },
-    )
+    let confirm = RegisterConfirmPage {
+        base: PageBase::new(
+            lang::current(),
+            "confirm.title",
+            browser::csrf_token(state, browser),
+        ),
+        state: view,
+        token: token.map(str::to_owned),
+    };
+    page(status, &confirm)
 }
 
 /// `GET /register/resend`.
 pub async fn resend_form(State(state): State<AppState>, cookies: Cookies) -> Response {
-    let browser = browser::browser_id(&state, &cookies);
-    render_resend(&state, &browser, "", &FieldErrors::new(), StatusCode::OK)
+    page(
+        StatusCode::OK,
+        &resend_page(&state, &cookies, String::new()),
+    )
+}
+
+/// The resend form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ResendForm {
+    email: String,
 }
 
 /// `POST /register/resend`: the same answer whether or not a registration waits; a
@@ -251,71 +229,43 @@ pub async fn resend(
     State(state): State<AppState>,
     cookies: Cookies,
     client: ClientIp,
-    CsrfForm(params): CsrfForm,
+    CsrfForm(form, checks): CsrfForm<ResendForm>,
 ) -> Result<Response, PageError> {
-    let mut fields = Fields::new(&params);
+    let mut fields = checks.fields();
     let email = fields.email("email");
     let email = match (fields.finish(), email) {
         (Ok(()), Some(email)) => email,
         (checked, _) => {
-            let browser = browser::browser_id(&state, &cookies);
-            let typed = params.get("email").unwrap_or_default();
-            let errors = checked.err().unwrap_or_default();
-            return Ok(render_resend(
-                &state,
-                &browser,
-                typed,
-                &errors,
-                StatusCode::BAD_REQUEST,
-            ));
+            let mut view = resend_page(&state, &cookies, form.email);
+            view.errors = checked.err().unwrap_or_default();
+            return Ok(page(StatusCode::BAD_REQUEST, &view));
         }
     };
     let lang = lang::current();
-    if let Some(blocked) = count_mail(&state, email.as_str(), &client.network(), lang).await? {
-        return Ok(blocked);
-    }
+    count_mail(&state, email.as_str(), &client.network()).await?;
     registration::resend(&state, email.as_str()).await?;
-    Ok(page(
-        StatusCode::OK,
-        "register_sent.html",
-        context! {
-            title => i18n::text(lang, "register.sent_title", &[]),
-            message => i18n::text(lang, "resend.sent", &[("email", email.as_str())]),
-            show_resend => false,
-        },
-    ))
+    let sent = RegisterSentPage {
+        base: PageBase::new(lang, "register.sent_title", String::new()),
+        message: i18n::text(lang, "resend.sent", &[("email", email.as_str())]),
+        show_resend: false,
+    };
+    Ok(page(StatusCode::OK, &sent))
 }
 
-fn render_resend(
-    state: &AppState,
-    browser: &str,
-    email: &str,
-    errors: &FieldErrors,
-    status: StatusCode,
-) -> Response {
-    let lang = lang::current();
-    page(
-        status,
-        "register_resend.html",
-        context! {
-            title => i18n::text(lang, "resend.title", &[]),
-            csrf_token => browser::csrf_token(state, browser),
-            email,
-            errors,
-        },
-    )
+fn resend_page(state: &AppState, cookies: &Cookies, email: String) -> RegisterResendPage {
+    let csrf_token = browser::csrf_token(state, &browser::browser_id(state, cookies));
+    RegisterResendPage {
+        base: PageBase::new(lang::current(), "resend.title", csrf_token),
+        email,
+        errors: FieldErrors::new(),
+    }
 }
 
 /// Counts a request that sends mail to `address` (normalised) against the
 /// registration throttle (per address, per client network, per both), before the
 /// mail is queued; the 429 page when it is blocked. The count is kept whatever
 /// follows, so nobody can flood an inbox or the queue.
-async fn count_mail(
-    state: &AppState,
-    address: &str,
-    network: &str,
-    lang: &str,
-) -> Result<Option<Response>, PageError> {
+async fn count_mail(state: &AppState, address: &str, network: &str) -> Result<(), PageError> {
     let account = Account::Address(address.to_owned());
     let subject = throttle::Subject::new(
         &state.config.throttle,
@@ -323,21 +273,9 @@ async fn count_mail(
         Some(&account),
         network,
     );
-    match throttle::reserve(state, &subject).await? {
-        Ok(attempt) => {
-            attempt.failed(state).await?;
-            Ok(None)
-        }
-        Err(blocked) => {
-            let minutes = blocked.minutes().to_string();
-            Ok(Some(page(
-                StatusCode::TOO_MANY_REQUESTS,
-                "error.html",
-                context! {
-                    title => i18n::text(lang, "register.title", &[]),
-                    message => i18n::text(lang, "throttle.try_again", &[("minutes", &minutes)]),
-                },
-            )))
-        }
+    match throttle::reserve(state, &subject).await {
+        Ok(attempt) => Ok(attempt.failed(state).await?),
+        Err(ThrottleError::Blocked(blocked)) => Err(PageError::Blocked("register.title", blocked)),
+        Err(ThrottleError::Internal(e)) => Err(PageError::Internal(e)),
     }
 }

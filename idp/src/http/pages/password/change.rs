@@ -3,22 +3,22 @@
 
 use super::*;
 use crate::account::email_codes::{self, Purpose};
-use crate::account::password::Reason;
+use crate::account::password::{self, CodeChange, Reason};
 use crate::db::users::User;
 use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::extract::client_ip::ClientIp;
 use crate::http::extract::csrf_form::CsrfForm;
-use crate::http::extract::fields::{FieldErrors, Fields, CODE_DIGITS, CODE_FORMAT};
+use crate::http::extract::fields::{FieldErrors, CODE_DIGITS, CODE_FORMAT};
 use crate::http::extract::signed_in::SignedIn;
 use crate::http::lang;
-use crate::policy::throttle::{self, Account, Action};
+use crate::policy::throttle::{self, Account, Action, ThrottleError};
 use crate::state::AppState;
 use crate::ui::i18n;
+use crate::ui::pages::{PageBase, PasswordChangePage};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use minijinja::context;
 use tower_cookies::Cookies;
 
 const CHANGE: &str = "/profile/password";
@@ -31,18 +31,10 @@ pub async fn form(
     query: Result<Query<RequestQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let sent = query.ok().and_then(|Query(q)| q.sent).is_some();
-    let browser = browser::browser_id(&state, &cookies);
-    let lang = lang::preferred(user.locale.as_deref(), None);
-    let notice = sent.then(|| i18n::text(lang, "change.sent", &[("email", &user.email)]));
-    Ok(render_change(
-        &state,
-        &browser,
-        &user,
-        notice,
-        None,
-        &FieldErrors::new(),
-        StatusCode::OK,
-    ))
+    let mut view = change_page(&state, &cookies, &user);
+    view.notice =
+        sent.then(|| i18n::text(view.base.lang, "change.sent", &[("email", &user.email)]));
+    Ok(page(StatusCode::OK, &view))
 }
 
 /// `POST /profile/password/code`: mails a code to the registered address. Every
@@ -53,20 +45,12 @@ pub async fn send_code(
     cookies: Cookies,
     SignedIn { user, session: _ }: SignedIn,
     client: ClientIp,
-    CsrfForm(params): CsrfForm,
+    CsrfForm((), checks): CsrfForm,
 ) -> Result<Response, PageError> {
-    let browser = browser::browser_id(&state, &cookies);
-    let lang = lang::preferred(user.locale.as_deref(), None);
-    if let Err(errors) = Fields::new(&params).finish() {
-        return Ok(render_change(
-            &state,
-            &browser,
-            &user,
-            None,
-            None,
-            &errors,
-            StatusCode::BAD_REQUEST,
-        ));
+    let mut view = change_page(&state, &cookies, &user);
+    if let Err(errors) = checks.fields().finish() {
+        view.errors = errors;
+        return Ok(page(StatusCode::BAD_REQUEST, &view));
     }
     let account = Account::User(user.id.clone());
     let subject = throttle::Subject::new(
@@ -75,20 +59,15 @@ pub async fn send_code(
         Some(&account),
         &client.network(),
     );
-    match throttle::reserve(&state, &subject).await? {
+    match throttle::reserve(&state, &subject).await {
         // Each request counts, so nobody can flood a mailbox.
         Ok(attempt) => attempt.failed(&state).await?,
-        Err(blocked) => {
-            return Ok(render_change(
-                &state,
-                &browser,
-                &user,
-                None,
-                Some(blocked_message(lang, blocked)),
-                &FieldErrors::new(),
-                StatusCode::TOO_MANY_REQUESTS,
-            ));
+        Err(ThrottleError::Blocked(blocked)) => {
+            let (status, message) = refused(ChangeError::Blocked(blocked), view.base.lang)?;
+            view.error = Some(message);
+            return Ok(page(status, &view));
         }
+        Err(ThrottleError::Internal(e)) => return Err(PageError::Internal(e)),
     }
     email_codes::issue(&state, &user, Purpose::PasswordChange).await?;
     Ok(Redirect::to(&format!("{CHANGE}?sent=1")).into_response())
@@ -102,35 +81,16 @@ pub async fn submit(
     cookies: Cookies,
     SignedIn { user, session: s }: SignedIn,
     client: ClientIp,
-    CsrfForm(params): CsrfForm,
+    CsrfForm(form, checks): CsrfForm<ChangePasswordForm>,
 ) -> Result<Response, PageError> {
-    let browser = browser::browser_id(&state, &cookies);
-    let lang = lang::preferred(user.locale.as_deref(), None);
-    let fail = |message: String, status: StatusCode| {
-        render_change(
-            &state,
-            &browser,
-            &user,
-            None,
-            Some(message),
-            &FieldErrors::new(),
-            status,
-        )
-    };
-    let mut fields = Fields::new(&params);
+    let mut view = change_page(&state, &cookies, &user);
+    let mut fields = checks.fields();
     let code = fields.digits("code", CODE_DIGITS, CODE_FORMAT);
     fields.required("new_password");
     fields.required("confirm_password");
     if let Err(errors) = fields.finish() {
-        return Ok(render_change(
-            &state,
-            &browser,
-            &user,
-            None,
-            None,
-            &errors,
-            StatusCode::BAD_REQUEST,
-        ));
+        view.errors = errors;
+        return Ok(page(StatusCode::BAD_REQUEST, &view));
     }
     let account = Account::User(user.id.clone());
     let subject = throttle::Subject::new(
@@ -139,67 +99,34 @@ pub async fn submit(
         Some(&account),
         &client.network(),
     );
-    let attempt = match throttle::reserve(&state, &subject).await? {
-        Ok(attempt) => attempt,
-        Err(blocked) => {
-            return Ok(fail(
-                blocked_message(lang, blocked),
-                StatusCode::TOO_MANY_REQUESTS,
-            ))
-        }
+    let change = CodeChange {
+        user: Some(&user),
+        subject: &subject,
+        code,
+        new_password: &form.new_password,
+        confirmation: &form.confirm_password,
+        keep_sid: Some(&s.sid),
+        reason: Reason::Changed,
     };
-    let Some(valid) = email_codes::verify(&state, &user.id, Purpose::PasswordChange, code).await?
-    else {
-        attempt.failed(&state).await?;
-        return Ok(fail(
-            i18n::text(lang, "code.wrong", &[]),
-            StatusCode::BAD_REQUEST,
-        ));
-    };
-    // The code was right: whatever the policy says of the new password, this was
-    // not a guess.
-    attempt.succeeded(&state).await?;
-    if let Err(message) = set_with_code(
-        &state,
-        &user,
-        &params,
-        Some(&s.sid),
-        &valid,
-        Reason::Changed,
-        lang,
-    )
-    .await?
-    {
-        return Ok(fail(message, StatusCode::BAD_REQUEST));
+    if let Err(e) = password::change_with_code(&state, change).await {
+        let (status, message) = refused(e, view.base.lang)?;
+        view.error = Some(message);
+        return Ok(page(status, &view));
     }
     Ok(Redirect::to("/profile?notice=password_changed").into_response())
 }
 
-fn render_change(
-    state: &AppState,
-    browser: &str,
-    user: &User,
-    notice: Option<String>,
-    error: Option<String>,
-    errors: &FieldErrors,
-    status: StatusCode,
-) -> Response {
+fn change_page(state: &AppState, cookies: &Cookies, user: &User) -> PasswordChangePage {
     let lang = lang::preferred(user.locale.as_deref(), None);
-    page(
-        status,
-        "password_change.html",
-        context! {
-            lang,
-            title => i18n::text(lang, "change.title", &[]),
-            csrf_token => browser::csrf_token(state, browser),
-            username => user.username,
-            email => user.email,
-            min_length => state.password_policy.min_length,
-            max_length => state.password_policy.max_length,
-            digits => state.config.codes.digits,
-            notice,
-            error,
-            errors,
-        },
-    )
+    let csrf_token = browser::csrf_token(state, &browser::browser_id(state, cookies));
+    PasswordChangePage {
+        base: PageBase::new(lang, "change.title", csrf_token),
+        username: user.username.clone(),
+        email: user.email.clone(),
+        rules: rules(state),
+        digits: state.config.codes.digits,
+        notice: None,
+        error: None,
+        errors: FieldErrors::new(),
+    }
 }

@@ -11,18 +11,11 @@ pub mod change;
 pub mod new;
 pub mod reset;
 
-use crate::account::password::{self, Reason, SetPasswordError};
-use crate::db::companies;
-use crate::db::email_codes::CodeRow;
-use crate::db::users::User;
+use crate::account::password::ChangeError;
 use crate::http::error::PageError;
-use crate::oauth::params::Params;
-use crate::policy::password::PasswordRejection;
-use crate::policy::throttle::{self};
 use crate::state::AppState;
-use crate::ui::i18n;
+use crate::ui::pages::PasswordRules;
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Deserialize;
 
 /// Query with an optional pending authorization request.
@@ -50,87 +43,60 @@ fn next(request_id: Option<&str>) -> String {
     }
 }
 
-/// The policy check with the user's own details as context.
-///
-/// # Errors
-/// Database failures (the inner result is the policy's verdict).
-pub async fn check_policy(
-    state: &AppState,
-    user: &User,
-    new: &str,
-    confirmation: &str,
-) -> Result<Result<(), PasswordRejection>, PageError> {
-    let company = match &user.company_id {
-        Some(id) => companies::find(state.db.pool(), id).await?.map(|c| c.name),
-        None => None,
+/// The password rules of the policy, for the page.
+fn rules(state: &AppState) -> PasswordRules {
+    PasswordRules {
+        min_length: state.password_policy.min_length,
+        max_length: state.password_policy.max_length,
+    }
+}
+
+/// The new password and its confirmation, as typed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewPasswordForm {
+    request_id: Option<String>,
+    new_password: String,
+    confirm_password: String,
+}
+
+/// "Change": code, new password and confirmation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ChangePasswordForm {
+    code: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+/// "Change Password" after "forgot": address, code, new password, confirmation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ResetPasswordForm {
+    request_id: Option<String>,
+    email: String,
+    code: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+/// "Reset my password": the address.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ForgotPasswordForm {
+    request_id: Option<String>,
+    email: String,
+}
+
+/// What the password pages answer for a refusal (the page again, with its status
+/// and message), or the error page for [`ChangeError::Internal`].
+fn refused(e: ChangeError, lang: &str) -> Result<(StatusCode, String), PageError> {
+    if let ChangeError::Internal(e) = e {
+        return Err(PageError::Internal(e));
+    }
+    let status = match e {
+        ChangeError::Blocked(_) => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
     };
-    let personal = [
-        user.email.as_str(),
-        user.username.as_str(),
-        user.given_name.as_str(),
-        user.family_name.as_str(),
-        company.as_deref().unwrap_or_default(),
-    ];
-    if let Err(rejection) = state.password_policy.check(new, confirmation, &personal) {
-        return Ok(Err(rejection));
-    }
-    // Not the password it replaces (in particular not the mailed one-time password).
-    if state
-        .passwords
-        .verify(new, user.password_hash.as_deref())
-        .await?
-    {
-        return Ok(Err(PasswordRejection::Unchanged));
-    }
-    Ok(Ok(()))
-}
-
-/// The message for a refused password, in `lang`.
-pub fn rejection_message(lang: &str, rejection: &PasswordRejection) -> String {
-    match rejection {
-        PasswordRejection::TooShort { min } => {
-            i18n::text(lang, rejection.message_key(), &[("min", &min.to_string())])
-        }
-        PasswordRejection::TooLong { max } => {
-            i18n::text(lang, rejection.message_key(), &[("max", &max.to_string())])
-        }
-        _ => i18n::text(lang, rejection.message_key(), &[]),
-    }
-}
-
-fn with_status(mut response: Response, status: StatusCode) -> Response {
-    *response.status_mut() = status;
-    response
-}
-
-/// The common end of a change and a reset: the new password and its confirmation
-/// pass the policy, then the verified code is used up with the change. The inner
-/// error is the message to show (the code stays valid after a policy refusal).
-async fn set_with_code(
-    state: &AppState,
-    user: &User,
-    params: &Params,
-    keep_sid: Option<&str>,
-    code: &CodeRow,
-    reason: Reason,
-    lang: &str,
-) -> Result<Result<(), String>, PageError> {
-    let new = params.get("new_password").unwrap_or_default();
-    let confirmation = params.get("confirm_password").unwrap_or_default();
-    if let Err(rejection) = check_policy(state, user, new, confirmation).await? {
-        return Ok(Err(rejection_message(lang, &rejection)));
-    }
-    match password::set_password(state, user, new, keep_sid, Some(code), reason).await {
-        Ok(()) => Ok(Ok(())),
-        Err(SetPasswordError::CodeUsed) => Ok(Err(i18n::text(lang, "code.wrong", &[]))),
-        Err(SetPasswordError::Internal(e)) => Err(PageError::Internal(e)),
-    }
-}
-
-fn blocked_message(lang: &str, blocked: throttle::Blocked) -> String {
-    i18n::text(
-        lang,
-        "throttle.try_again",
-        &[("minutes", &blocked.minutes().to_string())],
-    )
+    Ok((status, e.message(lang).unwrap_or_default()))
 }

@@ -2,21 +2,19 @@
 //! nothing is issued to a relying party before it succeeds.
 
 use super::*;
-use crate::account::password::{self, Reason};
+use crate::account::password;
 use crate::db::users::User;
 use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::extract::csrf_form::CsrfForm;
-use crate::http::extract::fields::{FieldErrors, Fields};
+use crate::http::extract::fields::FieldErrors;
 use crate::http::extract::signed_in::SignedInForNewPassword;
 use crate::http::lang;
-use crate::policy::password::PasswordRejection;
 use crate::state::AppState;
-use crate::ui::i18n;
+use crate::ui::pages::{PageBase, PasswordNewPage};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use minijinja::context;
 use tower_cookies::Cookies;
 
 /// `GET /password/new[?request_id=…]`.
@@ -30,15 +28,8 @@ pub async fn form(
     if !user.must_change_password {
         return Ok(Redirect::to(&next(request_id.as_deref())).into_response());
     }
-    let browser = browser::browser_id(&state, &cookies);
-    Ok(render_new(
-        &state,
-        &browser,
-        &user,
-        request_id.as_deref(),
-        None,
-        &FieldErrors::new(),
-    ))
+    let view = new_page(&state, &cookies, &user, request_id);
+    Ok(page(StatusCode::OK, &view))
 }
 
 /// `POST /password/new`: applies the password policy, stores the new password and
@@ -47,60 +38,43 @@ pub async fn submit(
     State(state): State<AppState>,
     cookies: Cookies,
     SignedInForNewPassword { user, session: s }: SignedInForNewPassword,
-    CsrfForm(params): CsrfForm,
+    CsrfForm(form, checks): CsrfForm<NewPasswordForm>,
 ) -> Result<Response, PageError> {
-    let request_id = params.get("request_id");
     if !user.must_change_password {
         // A second submit after the password was set: say so instead of pretending.
         return Err(PageError::BadRequest("password_new.already_set"));
     }
-    let browser = browser::browser_id(&state, &cookies);
-    let mut fields = Fields::new(&params);
-    let new = fields.required("new_password");
-    let confirmation = fields.required("confirm_password");
+    let mut view = new_page(&state, &cookies, &user, form.request_id.clone());
+    let mut fields = checks.fields();
+    fields.required("new_password");
+    fields.required("confirm_password");
     if let Err(errors) = fields.finish() {
-        let response = render_new(&state, &browser, &user, request_id, None, &errors);
-        return Ok(with_status(response, StatusCode::BAD_REQUEST));
+        view.errors = errors;
+        return Ok(page(StatusCode::BAD_REQUEST, &view));
     }
-    if let Err(rejection) = check_policy(&state, &user, new, confirmation).await? {
-        let response = render_new(
-            &state,
-            &browser,
-            &user,
-            request_id,
-            Some(&rejection),
-            &FieldErrors::new(),
-        );
-        return Ok(with_status(response, StatusCode::BAD_REQUEST));
+    let (new, confirmation) = (&form.new_password, &form.confirm_password);
+    if let Err(e) = password::set_initial(&state, &user, new, confirmation, &s.sid).await {
+        let (status, message) = refused(e, view.base.lang)?;
+        view.error = Some(message);
+        return Ok(page(status, &view));
     }
-    password::set_password(&state, &user, new, Some(&s.sid), None, Reason::Initial)
-        .await
-        .map_err(|e| PageError::Internal(e.into()))?;
-    Ok(Redirect::to(&next(request_id)).into_response())
+    Ok(Redirect::to(&next(form.request_id.as_deref())).into_response())
 }
 
-fn render_new(
+fn new_page(
     state: &AppState,
-    browser: &str,
+    cookies: &Cookies,
     user: &User,
-    request_id: Option<&str>,
-    rejection: Option<&PasswordRejection>,
-    errors: &FieldErrors,
-) -> Response {
+    request_id: Option<String>,
+) -> PasswordNewPage {
     let lang = lang::preferred(user.locale.as_deref(), None);
-    page(
-        StatusCode::OK,
-        "password_new.html",
-        context! {
-            lang,
-            title => i18n::text(lang, "password_new.title", &[]),
-            csrf_token => browser::csrf_token(state, browser),
-            request_id,
-            username => user.username,
-            min_length => state.password_policy.min_length,
-            max_length => state.password_policy.max_length,
-            error => rejection.map(|r| rejection_message(lang, r)),
-            errors,
-        },
-    )
+    let csrf_token = browser::csrf_token(state, &browser::browser_id(state, cookies));
+    PasswordNewPage {
+        base: PageBase::new(lang, "password_new.title", csrf_token),
+        request_id,
+        username: user.username.clone(),
+        rules: rules(state),
+        error: None,
+        errors: FieldErrors::new(),
+    }
 }

@@ -4,21 +4,20 @@
 
 use super::*;
 use crate::account::email_codes::{self, Purpose};
-use crate::account::password::Reason;
+use crate::account::password::{self, CodeChange, Reason};
 use crate::db::users::{self, User};
 use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::extract::client_ip::ClientIp;
 use crate::http::extract::csrf_form::CsrfForm;
-use crate::http::extract::fields::{FieldErrors, Fields, CODE_DIGITS, CODE_FORMAT};
+use crate::http::extract::fields::{FieldErrors, CODE_DIGITS, CODE_FORMAT};
 use crate::http::lang;
-use crate::policy::throttle::{self, Account, Action};
+use crate::policy::throttle::{self, Account, Action, ThrottleError};
 use crate::state::AppState;
-use crate::ui::i18n;
+use crate::ui::pages::{PageBase, PasswordForgotPage, PasswordResetPage};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use minijinja::context;
 use tower_cookies::Cookies;
 
 /// `GET /password/forgot[?request_id=…]`.
@@ -28,14 +27,9 @@ pub async fn forgot_form(
     query: Result<Query<RequestQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let request_id = query.ok().and_then(|Query(q)| q.request_id);
-    let browser = browser::browser_id(&state, &cookies);
-    render_forgot(
-        &state,
-        &browser,
-        safe_request_id(request_id.as_deref()),
-        None,
-        &FieldErrors::new(),
+    page(
         StatusCode::OK,
+        &forgot_page(&state, &cookies, request_id.as_deref()),
     )
 }
 
@@ -47,23 +41,16 @@ pub async fn forgot_submit(
     State(state): State<AppState>,
     cookies: Cookies,
     client: ClientIp,
-    CsrfForm(params): CsrfForm,
+    CsrfForm(form, checks): CsrfForm<ForgotPasswordForm>,
 ) -> Result<Response, PageError> {
-    let browser = browser::browser_id(&state, &cookies);
-    let request_id = safe_request_id(params.get("request_id")).map(str::to_owned);
-    let mut fields = Fields::new(&params);
+    let mut view = forgot_page(&state, &cookies, form.request_id.as_deref());
+    let mut fields = checks.fields();
     let email = fields.email("email");
     let email = match (fields.finish(), email) {
         (Ok(()), Some(email)) => email.to_string(),
         (checked, _) => {
-            return Ok(render_forgot(
-                &state,
-                &browser,
-                request_id.as_deref(),
-                None,
-                &checked.err().unwrap_or_default(),
-                StatusCode::BAD_REQUEST,
-            ))
+            view.errors = checked.err().unwrap_or_default();
+            return Ok(page(StatusCode::BAD_REQUEST, &view));
         }
     };
     // One lookup for every address, known or not, so the account's counter is the
@@ -76,19 +63,14 @@ pub async fn forgot_submit(
         Some(&account),
         &client.network(),
     );
-    match throttle::reserve(&state, &subject).await? {
+    match throttle::reserve(&state, &subject).await {
         Ok(attempt) => attempt.failed(&state).await?,
-        Err(blocked) => {
-            let message = blocked_message(lang::current(), blocked);
-            return Ok(render_forgot(
-                &state,
-                &browser,
-                request_id.as_deref(),
-                Some(message),
-                &FieldErrors::new(),
-                StatusCode::TOO_MANY_REQUESTS,
-            ));
+        Err(ThrottleError::Blocked(blocked)) => {
+            let (status, message) = refused(ChangeError::Blocked(blocked), view.base.lang)?;
+            view.error = Some(message);
+            return Ok(page(status, &view));
         }
+        Err(ThrottleError::Internal(e)) => return Err(PageError::Internal(e)),
     }
     let background = state.clone();
     tokio::spawn(async move {
@@ -96,7 +78,7 @@ pub async fn forgot_submit(
             tracing::error!(error = %format!("{e:#}"), "issuing a reset code failed");
         }
     });
-    let target = match request_id {
+    let target = match view.request_id {
         Some(id) => format!("/password/reset?request_id={id}"),
         None => "/password/reset".to_owned(),
     };
@@ -119,26 +101,19 @@ async fn send_reset_code(state: &AppState, user: Option<User>) -> anyhow::Result
     }
 }
 
-fn render_forgot(
+fn forgot_page(
     state: &AppState,
-    browser: &str,
+    cookies: &Cookies,
     request_id: Option<&str>,
-    error: Option<String>,
-    errors: &FieldErrors,
-    status: StatusCode,
-) -> Response {
+) -> PasswordForgotPage {
     let lang = lang::current();
-    page(
-        status,
-        "password_forgot.html",
-        context! {
-            title => i18n::text(lang, "forgot.title", &[]),
-            csrf_token => browser::csrf_token(state, browser),
-            request_id,
-            error,
-            errors,
-        },
-    )
+    let csrf_token = browser::csrf_token(state, &browser::browser_id(state, cookies));
+    PasswordForgotPage {
+        base: PageBase::new(lang, "forgot.title", csrf_token),
+        request_id: safe_request_id(request_id).map(str::to_owned),
+        error: None,
+        errors: FieldErrors::new(),
+    }
 }
 
 /// `GET /password/reset[?request_id=…]`: e-mail, code, new password, confirmation.
@@ -148,16 +123,8 @@ pub async fn form(
     query: Result<Query<RequestQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let request_id = query.ok().and_then(|Query(q)| q.request_id);
-    let browser = browser::browser_id(&state, &cookies);
-    render_reset(
-        &state,
-        &browser,
-        safe_request_id(request_id.as_deref()),
-        "",
-        None,
-        &FieldErrors::new(),
-        StatusCode::OK,
-    )
+    let view = reset_page(&state, &cookies, request_id.as_deref(), String::new());
+    page(StatusCode::OK, &view)
 }
 
 /// `POST /password/reset`: "Change Password". Missing or malformed fields get their
@@ -169,26 +136,11 @@ pub async fn submit(
     State(state): State<AppState>,
     cookies: Cookies,
     client: ClientIp,
-    CsrfForm(params): CsrfForm,
+    CsrfForm(form, checks): CsrfForm<ResetPasswordForm>,
 ) -> Result<Response, PageError> {
-    let browser = browser::browser_id(&state, &cookies);
-    let request_id = safe_request_id(params.get("request_id")).map(str::to_owned);
-    let raw = params.get("email").unwrap_or_default().trim().to_owned();
-    let lang = lang::current();
-    let render = |message: Option<String>, errors: &FieldErrors, status: StatusCode| {
-        render_reset(
-            &state,
-            &browser,
-            request_id.as_deref(),
-            &raw,
-            message,
-            errors,
-            status,
-        )
-    };
-    let fail =
-        |message: String, status: StatusCode| render(Some(message), &FieldErrors::new(), status);
-    let mut fields = Fields::new(&params);
+    let typed = form.email.trim().to_owned();
+    let mut view = reset_page(&state, &cookies, form.request_id.as_deref(), typed);
+    let mut fields = checks.fields();
     let email = fields.email("email");
     let code = fields.digits("code", CODE_DIGITS, CODE_FORMAT);
     fields.required("new_password");
@@ -196,8 +148,8 @@ pub async fn submit(
     let email = match (fields.finish(), email) {
         (Ok(()), Some(email)) => email.to_string(),
         (checked, _) => {
-            let errors = checked.err().unwrap_or_default();
-            return Ok(render(None, &errors, StatusCode::BAD_REQUEST));
+            view.errors = checked.err().unwrap_or_default();
+            return Ok(page(StatusCode::BAD_REQUEST, &view));
         }
     };
     let user = account_by_email(&state, &email).await?;
@@ -208,62 +160,44 @@ pub async fn submit(
         Some(&account),
         &client.network(),
     );
-    let attempt = match throttle::reserve(&state, &subject).await? {
-        Ok(attempt) => attempt,
-        Err(blocked) => {
-            return Ok(fail(
-                blocked_message(lang, blocked),
-                StatusCode::TOO_MANY_REQUESTS,
-            ))
-        }
-    };
-    let user = user.filter(User::is_active);
     // Unknown addresses go through the same steps against an impossible user id.
-    let user_id = user.as_ref().map_or("-", |u| u.id.as_str());
-    let valid = email_codes::verify(&state, user_id, Purpose::PasswordReset, code).await?;
-    let (Some(user), Some(valid)) = (user, valid) else {
-        attempt.failed(&state).await?;
-        return Ok(fail(
-            i18n::text(lang, "code.wrong", &[]),
-            StatusCode::BAD_REQUEST,
-        ));
+    let user = user.filter(User::is_active);
+    let change = CodeChange {
+        user: user.as_ref(),
+        subject: &subject,
+        code,
+        new_password: &form.new_password,
+        confirmation: &form.confirm_password,
+        keep_sid: None,
+        reason: Reason::Reset,
     };
-    attempt.succeeded(&state).await?;
-    if let Err(message) =
-        set_with_code(&state, &user, &params, None, &valid, Reason::Reset, lang).await?
-    {
-        return Ok(fail(message, StatusCode::BAD_REQUEST));
+    if let Err(e) = password::change_with_code(&state, change).await {
+        let (status, message) = refused(e, view.base.lang)?;
+        view.error = Some(message);
+        return Ok(page(status, &view));
     }
-    let target = match request_id {
+    let target = match view.request_id {
         Some(id) => format!("/login?request_id={id}&notice=password_changed"),
         None => "/login?notice=password_changed".to_owned(),
     };
     Ok(Redirect::to(&target).into_response())
 }
 
-fn render_reset(
+fn reset_page(
     state: &AppState,
-    browser: &str,
+    cookies: &Cookies,
     request_id: Option<&str>,
-    email: &str,
-    error: Option<String>,
-    errors: &FieldErrors,
-    status: StatusCode,
-) -> Response {
+    email: String,
+) -> PasswordResetPage {
     let lang = lang::current();
-    page(
-        status,
-        "password_reset.html",
-        context! {
-            title => i18n::text(lang, "reset.title", &[]),
-            csrf_token => browser::csrf_token(state, browser),
-            request_id,
-            email,
-            min_length => state.password_policy.min_length,
-            max_length => state.password_policy.max_length,
-            digits => state.config.codes.digits,
-            error,
-            errors,
-        },
-    )
+    let csrf_token = browser::csrf_token(state, &browser::browser_id(state, cookies));
+    PasswordResetPage {
+        base: PageBase::new(lang, "reset.title", csrf_token),
+        request_id: safe_request_id(request_id).map(str::to_owned),
+        email,
+        rules: rules(state),
+        digits: state.config.codes.digits,
+        error: None,
+        errors: FieldErrors::new(),
+    }
 }

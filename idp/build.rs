@@ -1,0 +1,6 @@
+//! Embeds `templates/` in the binary (minijinja-embed), so the provider needs no
+//! template files at run time.
+
+fn main() {
+    minijinja_embed::embed_templates!("templates");
+}
