@@ -146,7 +146,9 @@ pub struct Subject {
 impl Subject {
     /// An attempt from the client network `network` (an IPv4 address or an IPv6 /64,
     /// see `ClientIp::network`) on `account`: keys per network, per account, and per
-    /// account and network, in that order.
+    /// account and network, in that order. Every key is `<action>:<kind>:` and a
+    /// SHA-256 hash of what it counts (the network, the account, or both), so the
+    /// table names no address, neither an e-mail nor an IP address.
     pub fn new(
         config: &ThrottleConfig,
         action: Action,
@@ -154,14 +156,13 @@ impl Subject {
         network: &str,
     ) -> Self {
         let a = action.name();
-        let mut keys = vec![(format!("{a}:ip:{network}"), config.ip_free)];
+        let net = crypto::sha256_b64(format!("network:{network}").as_bytes());
+        let mut keys = vec![(format!("{a}:ip:{net}"), config.ip_free)];
         if let Some(account) = account {
             let account = account.key();
             keys.push((format!("{a}:account:{account}"), config.account_free));
-            keys.push((
-                format!("{a}:account_ip:{account}:{network}"),
-                config.account_ip_free,
-            ));
+            let both = crypto::sha256_b64(format!("{account}:{network}").as_bytes());
+            keys.push((format!("{a}:account_ip:{both}"), config.account_ip_free));
         }
         Self { keys }
     }
@@ -353,13 +354,18 @@ mod tests {
         let b = Subject::new(&cfg, Action::Login, Some(&unknown), "10.0.0.1");
         assert_eq!(a.names().len(), 3);
         assert_ne!(a.names()[1], b.names()[1]);
-        assert_eq!(a.names()[0], "login:ip:10.0.0.1");
+        assert!(a.names()[0].starts_with("login:ip:"));
+        assert!(a.names()[2].starts_with("login:account_ip:"));
+        assert_eq!(a.names()[0], b.names()[0], "one network, one key");
+        let other = Subject::new(&cfg, Action::Login, Some(&user), "10.0.0.2");
+        assert_ne!(a.names()[0], other.names()[0]);
+        assert_ne!(a.names()[2], other.names()[2]);
         assert!(
             a.names()
                 .iter()
                 .chain(b.names().iter())
-                .all(|k| !k.contains("jane")),
-            "no addresses in keys"
+                .all(|k| !k.contains("jane") && !k.contains("10.0.0")),
+            "no e-mail or IP addresses in keys"
         );
     }
 }
