@@ -22,8 +22,7 @@ use crate::policy::email::NormalizedEmail;
 use crate::policy::throttle::{self, Account, Action, Blocked, ThrottleError};
 use crate::state::AppState;
 
-/// Support levels, lowest first.
-pub const LEVELS: [&str; 4] = ["none", "standard", "plus", "priority"];
+pub use crate::db::companies::{SupportLevel, LEVELS};
 
 /// Why a support action was refused or failed. Each variant's doc gives the
 /// operator pages' answer: its status and the i18n key of its message.
@@ -65,7 +64,7 @@ impl From<ThrottleError> for SupportError {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SupportInfo {
     /// A level of `support.phone_levels` (by default plus or priority).
-    pub level: String,
+    pub level: SupportLevel,
     /// The company's support region.
     pub region: Option<String>,
     /// The region's support phone number.
@@ -85,7 +84,7 @@ pub async fn phone_support_company(
 ) -> Result<Option<CompanyRow>, SupportError> {
     Ok(company(state, user)
         .await?
-        .filter(|c| state.config.support.includes_phone(&c.support_level)))
+        .filter(|c| state.config.support.includes_phone(c.support_level)))
 }
 
 /// The user's PIN, creating one on first use. Only for users of a company whose
@@ -255,9 +254,7 @@ pub async fn set_company_support(
     region: Option<&str>,
     actor: &str,
 ) -> Result<(), SupportError> {
-    if !LEVELS.contains(&level) {
-        return Err(SupportError::UnknownLevel);
-    }
+    let level: SupportLevel = level.parse().map_err(|()| SupportError::UnknownLevel)?;
     if let Some(region) = region {
         if !state.config.support.regions.contains_key(region) {
             return Err(SupportError::UnknownRegion(region.to_owned()));

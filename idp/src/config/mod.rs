@@ -69,8 +69,8 @@ pub struct SupportConfig {
 impl SupportConfig {
     /// Whether a company's support `level` includes phone support (and so the
     /// support claims and a PIN).
-    pub fn includes_phone(&self, level: &str) -> bool {
-        self.phone_levels.iter().any(|l| l == level)
+    pub fn includes_phone(&self, level: crate::db::companies::SupportLevel) -> bool {
+        self.phone_levels.iter().any(|l| l == level.as_str())
     }
 }
 

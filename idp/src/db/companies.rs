@@ -2,7 +2,51 @@
 
 use sqlx::{Any, Executor};
 
-/// Support levels (`companies.support_level`), lowest first.
+/// A company's support level (`companies.support_level`, stored as its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SupportLevel {
+    /// No support contract.
+    None,
+    /// Standard support.
+    Standard,
+    /// Plus (phone support by default).
+    Plus,
+    /// Priority (phone support by default).
+    Priority,
+}
+
+impl SupportLevel {
+    /// Every level, lowest first.
+    pub const ALL: [SupportLevel; 4] = [Self::None, Self::Standard, Self::Plus, Self::Priority];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Standard => "standard",
+            Self::Plus => "plus",
+            Self::Priority => "priority",
+        }
+    }
+}
+
+impl std::str::FromStr for SupportLevel {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|l| l.as_str() == s).ok_or(())
+    }
+}
+
+impl std::fmt::Display for SupportLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+super::text_column!(SupportLevel, "companies.support_level");
+
+/// The support levels' names, lowest first.
 pub const LEVELS: [&str; 4] = ["none", "standard", "plus", "priority"];
 
 /// A company.
@@ -17,7 +61,7 @@ pub struct CompanyRow {
     /// ISO 3166-1 alpha-2.
     pub country: Option<String>,
     /// none | standard | plus | priority.
-    pub support_level: String,
+    pub support_level: SupportLevel,
     /// Support region.
     pub region: Option<String>,
     /// Unix seconds.
@@ -32,7 +76,7 @@ impl CompanyRow {
             name: name.to_owned(),
             domain: domain.to_owned(),
             country: country.map(str::to_owned),
-            support_level: "none".into(),
+            support_level: SupportLevel::None,
             region: None,
             created_at: now,
         }
@@ -83,7 +127,7 @@ pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, c: &CompanyRow) -
     .bind(&c.name)
     .bind(&c.domain)
     .bind(&c.country)
-    .bind(&c.support_level)
+    .bind(c.support_level.as_str())
     .bind(&c.region)
     .bind(c.created_at)
     .execute(ex)
@@ -110,14 +154,31 @@ pub async fn list<'e>(ex: impl Executor<'e, Database = Any>) -> sqlx::Result<Vec
 pub async fn set_support<'e>(
     ex: impl Executor<'e, Database = Any>,
     domain: &str,
-    level: &str,
+    level: SupportLevel,
     region: Option<&str>,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query("UPDATE companies SET support_level = $2, region = $3 WHERE domain = $1")
         .bind(domain)
-        .bind(level)
+        .bind(level.as_str())
         .bind(region)
         .execute(ex)
         .await?;
     Ok(r.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn support_levels_round_trip_and_unknown_ones_are_refused() {
+        for level in SupportLevel::ALL {
+            assert_eq!(level.as_str().parse::<SupportLevel>(), Ok(level));
+        }
+        let names: Vec<&str> = SupportLevel::ALL.iter().map(|l| l.as_str()).collect();
+        assert_eq!(names, LEVELS);
+        for bad in ["gold", "Plus", ""] {
+            assert!(bad.parse::<SupportLevel>().is_err(), "{bad:?}");
+        }
+    }
 }

@@ -41,7 +41,7 @@ pub async fn list(
             users: users::count_in_company(&state.db, &c.id).await?,
             name: c.name,
             domain: c.domain,
-            level: c.support_level,
+            level: c.support_level.as_str().to_owned(),
             region: c.region,
         });
     }

@@ -344,7 +344,7 @@ impl Page for ProfilePage {
             },
             sessions: vec![session("s1", true), session("s2", false)],
             support: Some(SupportInfo {
-                level: "plus".into(),
+                level: crate::account::support::SupportLevel::Plus,
                 region: Some("EMEA".into()),
                 phone: Some("+49 800 1234".into()),
                 pin: "1234".into(),
