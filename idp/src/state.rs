@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::kek::Kek;
 use crate::crypto::keys::Keys;
-use crate::crypto::passwords::Passwords;
+use crate::crypto::password_hash::Passwords;
 use crate::db::Db;
 use crate::oauth::discovery;
 use crate::outbox::mail::Mailer;

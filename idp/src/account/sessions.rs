@@ -10,7 +10,7 @@ use serde_json::json;
 use sqlx::AnyConnection;
 
 use crate::crypto::keys::SigningAlg;
-use crate::db::{audit, logout as db, sessions};
+use crate::db::{audit, logout_deliveries as db, sessions};
 use crate::outbox::backchannel;
 use crate::state::AppState;
 

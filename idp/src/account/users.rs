@@ -4,7 +4,7 @@
 use anyhow::{bail, Context as _};
 
 use crate::crypto;
-use crate::crypto::passwords::{self, Passwords};
+use crate::crypto::password_hash::{self, Passwords};
 use crate::db::companies;
 use crate::db::users::{self, InsertUserError, Role, User};
 use crate::db::Db;
@@ -91,7 +91,7 @@ pub async fn create_user(
         Some(p) => (p, false),
         None => (crypto::random_token(15), true),
     };
-    let length = passwords::normalize(&password).chars().count();
+    let length = password_hash::normalize(&password).chars().count();
     if !(8..=128).contains(&length) {
         bail!("a password must have 8 to 128 characters");
     }

@@ -4,7 +4,7 @@ use super::*;
 use crate::account::users::{self, CreatedUser, UserSpec};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::crypto::passwords::Passwords;
+use crate::crypto::password_hash::Passwords;
 use crate::db::users::Role;
 use clap::{Args, Subcommand};
 use serde_json::json;

@@ -3,7 +3,7 @@
 
 pub mod kek;
 pub mod keys;
-pub mod passwords;
+pub mod password_hash;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;

@@ -12,7 +12,7 @@ pub mod companies;
 pub mod email_codes;
 pub mod grants;
 pub mod keys;
-pub mod logout;
+pub mod logout_deliveries;
 pub mod outbox;
 pub mod registrations;
 pub mod sessions;

@@ -9,7 +9,7 @@ use serde_json::{json, Map};
 use crate::clock::Clock;
 use crate::crypto;
 use crate::crypto::keys::{JwtType, SigningAlg};
-use crate::db::logout as db;
+use crate::db::logout_deliveries as db;
 use crate::db::Db;
 use crate::state::AppState;
 

@@ -31,7 +31,7 @@ fn is_leaf(path: &[String]) -> bool {
         Some("state" | "config" | "clock") => true,
         Some("crypto") => !matches!(
             path.get(1).map(String::as_str),
-            Some("keys" | "kek" | "passwords")
+            Some("keys" | "kek" | "password_hash")
         ),
         _ => false,
     }
