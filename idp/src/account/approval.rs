@@ -3,9 +3,11 @@
 //! who must replace it at the first login; rejection mails the reason.
 
 use crate::crypto;
+use crate::db::registrations::RegistrationRow;
 use crate::db::registrations::{self, RegistrationStatus};
 use crate::db::users::{self, Role, User};
 use crate::db::{audit, companies, outbox};
+use crate::error::{internal_from, Internal};
 use crate::outbox::mail;
 use crate::state::AppState;
 use minijinja::context;
@@ -22,14 +24,10 @@ pub enum DecisionError {
     AccountExists,
     /// Any other failure.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(Internal),
 }
 
-impl From<sqlx::Error> for DecisionError {
-    fn from(e: sqlx::Error) -> Self {
-        DecisionError::Internal(e.into())
-    }
-}
+internal_from!(DecisionError: sqlx::Error, anyhow::Error, Internal);
 
 /// The outcome of an approval.
 #[derive(Debug, Clone, Serialize)]
@@ -83,42 +81,10 @@ pub async fn approve(state: &AppState, id: &str, actor: &str) -> Result<Approved
     if users::login_exists(&mut *tx, &reg.email).await? {
         return Err(DecisionError::AccountExists);
     }
-    let domain = reg
-        .email
-        .rsplit_once('@')
-        .map(|(_, d)| d)
-        .unwrap_or_default()
-        .to_owned();
-    let (company, new_company) = match companies::find_by_domain(&mut *tx, &domain).await? {
-        Some(c) => (c, false),
-        None => {
-            let c = companies::CompanyRow::new(&reg.company_name, &domain, Some(&reg.country), now);
-            companies::insert(&mut *tx, &c).await?;
-            (c, true)
-        }
-    };
-    let mut user = User::new(
-        crypto::random_id(),
-        reg.email.clone(),
-        reg.email.clone(),
-        now,
-    );
-    user.email_verified = true;
-    user.given_name = reg.given_name.clone();
-    user.family_name = reg.family_name.clone();
-    user.locale = Some(reg.locale.clone());
-    user.company_id = Some(company.id.clone());
-    user.roles = if new_company {
-        vec![Role::SuperAdmin]
-    } else {
-        Vec::new()
-    };
+    let (company, new_company) = company_of(&mut tx, &reg, now).await?;
+    let mut user = account_of(&reg, &company, new_company, now);
     user.password_hash = Some(otp_hash);
-    user.must_change_password = true;
     user.password_expires_at = Some(now + state.config.registration.one_time_password_seconds);
-    user.job_title = reg.job_title.clone();
-    user.phone = reg.phone.clone();
-    user.country = Some(reg.country.clone());
     users::insert(&mut *tx, &user).await.map_err(|e| match e {
         users::InsertUserError::Exists => DecisionError::AccountExists,
         users::InsertUserError::Db(e) => e.into(),
@@ -154,6 +120,60 @@ pub async fn approve(state: &AppState, id: &str, actor: &str) -> Result<Approved
         company_id: company.id,
         new_company,
     })
+}
+
+/// The company of the registration's e-mail domain, created from the registration
+/// when the domain is new (then `true`).
+async fn company_of(
+    tx: &mut sqlx::AnyConnection,
+    reg: &RegistrationRow,
+    now: i64,
+) -> sqlx::Result<(companies::CompanyRow, bool)> {
+    let domain = reg
+        .email
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .unwrap_or_default();
+    Ok(match companies::find_by_domain(&mut *tx, domain).await? {
+        Some(c) => (c, false),
+        None => {
+            let c = companies::CompanyRow::new(&reg.company_name, domain, Some(&reg.country), now);
+            companies::insert(&mut *tx, &c).await?;
+            (c, true)
+        }
+    })
+}
+
+/// The account an approval creates: username and verified e-mail are the
+/// registration's address, the details are the form's, the first user of a new
+/// company is its Super Admin, and the password (set by the caller) must change.
+fn account_of(
+    reg: &RegistrationRow,
+    company: &companies::CompanyRow,
+    new_company: bool,
+    now: i64,
+) -> User {
+    let mut user = User::new(
+        crypto::random_id(),
+        reg.email.clone(),
+        reg.email.clone(),
+        now,
+    );
+    user.email_verified = true;
+    user.given_name = reg.given_name.clone();
+    user.family_name = reg.family_name.clone();
+    user.locale = Some(reg.locale.clone());
+    user.company_id = Some(company.id.clone());
+    user.roles = if new_company {
+        vec![Role::SuperAdmin]
+    } else {
+        Vec::new()
+    };
+    user.must_change_password = true;
+    user.job_title = reg.job_title.clone();
+    user.phone = reg.phone.clone();
+    user.country = Some(reg.country.clone());
+    user
 }
 
 /// Rejects a pending registration with a reason, which is mailed to the registrant.

@@ -10,6 +10,7 @@ use crate::crypto;
 use crate::db::email_codes::{self, CodeRow};
 use crate::db::outbox;
 use crate::db::users::User;
+use crate::error::Internal;
 use crate::outbox::mail;
 use crate::state::AppState;
 
@@ -57,7 +58,7 @@ fn code_hash(state: &AppState, user_id: &str, purpose: Purpose, code: &str) -> S
 ///
 /// # Errors
 /// Database or template failures.
-pub async fn issue(state: &AppState, user: &User, purpose: Purpose) -> anyhow::Result<()> {
+pub async fn issue(state: &AppState, user: &User, purpose: Purpose) -> Result<(), Internal> {
     let cfg = &state.config.codes;
     let code = generate(cfg.digits);
     let now = state.clock.now();
@@ -93,13 +94,13 @@ pub async fn issue(state: &AppState, user: &User, purpose: Purpose) -> anyhow::R
 /// concurrency, a code sees at most `codes.max_attempts` wrong entries.
 ///
 /// # Errors
-/// Database failures (the inner result is the matching code, if it matched).
+/// Database failures.
 pub async fn verify(
     state: &AppState,
     user_id: &str,
     purpose: Purpose,
     code: &str,
-) -> anyhow::Result<Option<CodeRow>> {
+) -> sqlx::Result<Option<CodeRow>> {
     let now = state.clock.now();
     let Some(row) = email_codes::reserve_attempt(
         &state.db,

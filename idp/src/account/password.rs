@@ -11,10 +11,10 @@ use crate::account::email_codes::{self, Purpose};
 use crate::db::email_codes::{self as db_codes, CodeRow};
 use crate::db::users::{self, User};
 use crate::db::{audit, companies, outbox};
-use crate::error::internal_from;
+use crate::error::{internal_from, Internal};
 use crate::outbox::mail;
 use crate::policy::password::PasswordRejection;
-use crate::policy::throttle::{self, Blocked, ThrottleError};
+use crate::policy::throttle::{self, Account, Action, Blocked, ThrottleError};
 use crate::state::AppState;
 use crate::ui::i18n;
 
@@ -58,10 +58,10 @@ pub enum ChangeError {
     CodeUsed,
     /// 500 (logged): any other failure.
     #[error(transparent)]
-    Internal(anyhow::Error),
+    Internal(Internal),
 }
 
-internal_from!(ChangeError: sqlx::Error, anyhow::Error);
+internal_from!(ChangeError: sqlx::Error, anyhow::Error, Internal);
 
 impl From<ThrottleError> for ChangeError {
     fn from(e: ThrottleError) -> Self {
@@ -192,6 +192,100 @@ pub async fn change_with_code(state: &AppState, change: CodeChange<'_>) -> Resul
         change.reason,
     )
     .await
+}
+
+/// The account whose e-mail address (not username) is `email` (normalised).
+///
+/// # Errors
+/// Database failures.
+pub async fn account_by_email(state: &AppState, email: &str) -> sqlx::Result<Option<User>> {
+    Ok(users::find_by_login(&state.db, email)
+        .await?
+        .filter(|u| u.email == email))
+}
+
+/// "Forgot password": counts the request against the throttle of the account of
+/// `email` (normalised; found by its e-mail address, not its username) and of the
+/// client `network`, then issues a reset code and mails it off the request path when
+/// the address belongs to an active account. The work and the answer are the same
+/// whether or not it does.
+///
+/// # Errors
+/// [`ChangeError::Blocked`]; database failures.
+pub async fn request_reset(
+    state: &AppState,
+    email: &str,
+    network: &str,
+) -> Result<(), ChangeError> {
+    // One lookup for every address, known or not, so the account's counter is the
+    // one "Get code" uses too.
+    let user = account_by_email(state, email).await?;
+    let account = Account::of(user.as_ref(), email);
+    let subject = throttle::Subject::new(
+        &state.config.throttle,
+        Action::Forgot,
+        Some(&account),
+        network,
+    );
+    throttle::reserve(state, &subject)
+        .await?
+        .failed(state)
+        .await?;
+    let background = state.clone();
+    tokio::spawn(async move {
+        let Some(user) = user.filter(User::is_active) else {
+            return;
+        };
+        if let Err(e) = email_codes::issue(&background, &user, Purpose::PasswordReset).await {
+            tracing::error!(error = %e, "issuing a reset code failed");
+        }
+    });
+    Ok(())
+}
+
+/// A password reset with the mailed code (the reset page's "Change Password").
+#[derive(Debug)]
+pub struct Reset<'a> {
+    /// The e-mail address, normalised.
+    pub email: &'a str,
+    /// The client network (the throttle's key).
+    pub network: &'a str,
+    /// The code as entered (digits).
+    pub code: &'a str,
+    /// The new password.
+    pub new_password: &'a str,
+    /// Its confirmation.
+    pub confirmation: &'a str,
+}
+
+/// Resets the password of the account of `reset.email` with its mailed code: the
+/// code entry is reserved against the throttle of the address's account before the
+/// code is compared ([`change_with_code`]); an unknown or inactive address goes
+/// through the same steps against an impossible user id. On success every session
+/// and refresh-token family of the user ends and a notice is mailed.
+///
+/// # Errors
+/// As [`change_with_code`].
+pub async fn reset(state: &AppState, reset: Reset<'_>) -> Result<(), ChangeError> {
+    let user = account_by_email(state, reset.email).await?;
+    let account = Account::of(user.as_ref(), reset.email);
+    let subject = throttle::Subject::new(
+        &state.config.throttle,
+        Action::Code,
+        Some(&account),
+        reset.network,
+    );
+    let user = user.filter(User::is_active);
+    let change = CodeChange {
+        user: user.as_ref(),
+        subject: &subject,
+        code: reset.code,
+        new_password: reset.new_password,
+        confirmation: reset.confirmation,
+        keep_sid: None,
+        reason: Reason::Reset,
+    };
+    change_with_code(state, change).await
 }
 
 /// Stores `new_password` (already checked against the policy) for `user`.

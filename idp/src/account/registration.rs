@@ -14,6 +14,7 @@ use crate::crypto;
 use crate::db::registrations::{self, RegistrationRow, RegistrationStatus};
 use crate::db::users::{self};
 use crate::db::{audit, is_unique_violation, outbox};
+use crate::error::Internal;
 use crate::outbox::mail;
 use crate::policy::email::NormalizedEmail;
 use crate::policy::text::{is_phone, text_field_error};
@@ -147,7 +148,7 @@ pub async fn register(
     state: &AppState,
     valid: ValidRegistration,
     lang: &str,
-) -> anyhow::Result<()> {
+) -> Result<(), Internal> {
     let now = state.clock.now();
     let email = valid.email.as_str().to_owned();
     let token = crypto::random_token(32);
@@ -242,7 +243,7 @@ fn non_empty(s: &str) -> Option<String> {
 ///
 /// # Errors
 /// Database or template failures.
-pub async fn resend(state: &AppState, raw_email: &str) -> anyhow::Result<()> {
+pub async fn resend(state: &AppState, raw_email: &str) -> Result<(), Internal> {
     let Ok(email) = crate::policy::email::normalize(raw_email) else {
         return Ok(());
     };
@@ -279,7 +280,7 @@ pub async fn resend(state: &AppState, raw_email: &str) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// Database failures.
-pub async fn token_is_valid(state: &AppState, token: &str) -> anyhow::Result<bool> {
+pub async fn token_is_valid(state: &AppState, token: &str) -> sqlx::Result<bool> {
     Ok(registrations::find_by_token(
         &state.db,
         &crypto::sha256_b64(token.as_bytes()),
@@ -294,7 +295,7 @@ pub async fn token_is_valid(state: &AppState, token: &str) -> anyhow::Result<boo
 ///
 /// # Errors
 /// Database failures.
-pub async fn confirm(state: &AppState, token: &str) -> anyhow::Result<Option<RegistrationRow>> {
+pub async fn confirm(state: &AppState, token: &str) -> sqlx::Result<Option<RegistrationRow>> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let row = registrations::confirm(&mut *tx, &crypto::sha256_b64(token.as_bytes()), now).await?;

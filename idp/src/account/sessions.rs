@@ -11,6 +11,7 @@ use sqlx::AnyConnection;
 
 use crate::crypto::keys::SigningAlg;
 use crate::db::{audit, logout_deliveries as db, sessions};
+use crate::error::Internal;
 use crate::outbox::backchannel;
 use crate::state::AppState;
 
@@ -26,7 +27,7 @@ pub async fn end_session(
     user_id: &str,
     sid: &str,
     actor: &str,
-) -> anyhow::Result<bool> {
+) -> Result<bool, Internal> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let ended = sessions::end_one(&mut tx, user_id, sid, now).await?;
@@ -58,7 +59,7 @@ pub async fn end_other_sessions(
     user_id: &str,
     keep_sid: Option<&str>,
     now: i64,
-) -> anyhow::Result<u64> {
+) -> Result<u64, Internal> {
     let sids = sessions::live_sids(&mut *tx, user_id, keep_sid).await?;
     let ended = sessions::end_others(tx, user_id, keep_sid, now).await?;
     for sid in &sids {
@@ -74,7 +75,7 @@ async fn tell_relying_parties(
     user_id: &str,
     sid: &str,
     now: i64,
-) -> anyhow::Result<usize> {
+) -> Result<usize, Internal> {
     let clients = db::clients_of_session(&mut *tx, sid).await?;
     for (client_id, uri, alg) in &clients {
         let alg = SigningAlg::parse(alg).unwrap_or(SigningAlg::RS256);

@@ -17,7 +17,7 @@ use crate::crypto;
 use crate::db::companies::CompanyRow;
 use crate::db::users::{self, User};
 use crate::db::{audit, companies, support as db};
-use crate::error::internal_from;
+use crate::error::{internal_from, Internal};
 use crate::policy::email::NormalizedEmail;
 use crate::policy::throttle::{self, Account, Action, Blocked, ThrottleError};
 use crate::state::AppState;
@@ -46,10 +46,10 @@ pub enum SupportError {
     Blocked(Blocked),
     /// 500 (logged): database or decryption failures.
     #[error(transparent)]
-    Internal(anyhow::Error),
+    Internal(Internal),
 }
 
-internal_from!(SupportError: sqlx::Error, anyhow::Error, std::string::FromUtf8Error);
+internal_from!(SupportError: sqlx::Error, anyhow::Error, std::string::FromUtf8Error, Internal);
 
 impl From<ThrottleError> for SupportError {
     fn from(e: ThrottleError) -> Self {
@@ -113,7 +113,7 @@ async fn pin_of(state: &AppState, user_id: &str) -> Result<String, SupportError>
     // Another request may have won the race; read back what is stored.
     match db::sealed_pin(&state.db, user_id).await? {
         Some(sealed) => open(state, &sealed),
-        None => Err(SupportError::Internal(anyhow::anyhow!("the user vanished"))),
+        None => Err(SupportError::Internal(Internal::msg("the user vanished"))),
     }
 }
 

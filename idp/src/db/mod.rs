@@ -411,6 +411,30 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     }
 }
 
+/// A stored value that does not parse as its column's type: the error names the
+/// column (`table.column`) and shows the value.
+#[derive(Debug, thiserror::Error)]
+#[error("{column}: not a stored value: {value:?}")]
+pub struct BadStoredValue {
+    /// `table.column`.
+    pub column: &'static str,
+    /// The stored text.
+    pub value: String,
+}
+
+impl BadStoredValue {
+    /// The error for `value` of `column`.
+    pub fn new(column: &'static str, value: &str) -> Self {
+        Self {
+            column,
+            value: value.to_owned(),
+        }
+    }
+}
+
+crate::error::internal_from!(Internal: BadStoredValue);
+use crate::error::Internal;
+
 /// A 0/1 column that holds something else.
 #[derive(Debug, thiserror::Error)]
 #[error("{0} is not 0 or 1")]

@@ -22,6 +22,18 @@ pub struct Reservation {
     pub blocked_until: i64,
 }
 
+/// The outcome of [`reserve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserved {
+    /// The attempt was counted.
+    Counted(Reservation),
+    /// The key is blocked until `until` (Unix seconds); nothing was counted.
+    Blocked {
+        /// The end of the block.
+        until: i64,
+    },
+}
+
 /// The attempt count of a key as it stands after this reservation: 1 after a
 /// quiet window, else one more.
 const COUNT: &str = "(CASE WHEN throttle.updated_at < $3 THEN 1 ELSE throttle.failures + 1 END)";
@@ -63,7 +75,8 @@ static RESERVE: LazyLock<String> = LazyLock::new(|| {
 /// the key until `now + delays[n - free - 1]` when the count `n` goes past `free`.
 /// Atomic: one statement.
 ///
-/// Returns the reservation, or `Err(blocked_until)` when the key is blocked.
+/// Returns [`Reserved::Counted`] with the reservation, or [`Reserved::Blocked`]
+/// with the end of the block (Unix seconds) when the key is blocked.
 ///
 /// # Errors
 /// Database errors.
@@ -74,7 +87,7 @@ pub async fn reserve(
     window_start: i64,
     free: i64,
     delays: &[i64; STEPS],
-) -> sqlx::Result<Result<Reservation, i64>> {
+) -> sqlx::Result<Reserved> {
     let mut query = sqlx::query_as(RESERVE.as_str())
         .bind(key)
         .bind(now)
@@ -90,7 +103,7 @@ pub async fn reserve(
         } else {
             0
         };
-        return Ok(Ok(Reservation {
+        return Ok(Reserved::Counted(Reservation {
             failures,
             blocked_until,
         }));
@@ -101,7 +114,9 @@ pub async fn reserve(
         .await?;
     // The row can only have gone (purged, cleared) in between: say "blocked" for
     // the shortest time rather than let an unreserved attempt through.
-    Ok(Err(until.map_or(now + 1, |(t,)| t.max(now + 1))))
+    Ok(Reserved::Blocked {
+        until: until.map_or(now + 1, |(t,)| t.max(now + 1)),
+    })
 }
 
 /// Gives a reservation back: one attempt less on `key`, and the block lifted if it

@@ -39,7 +39,12 @@ pub enum PageError {
     Internal(anyhow::Error),
 }
 
-internal_from!(PageError: sqlx::Error, anyhow::Error);
+internal_from!(
+    PageError: sqlx::Error,
+    anyhow::Error,
+    crate::error::Internal,
+    crate::db::BadStoredValue,
+);
 
 impl From<SupportError> for PageError {
     /// The operator pages' answers: an unknown level, region or company is 400
@@ -52,7 +57,7 @@ impl From<SupportError> for PageError {
             | SupportError::NoCompany => PageError::BadRequest("admin_companies.invalid"),
             SupportError::NoPhoneSupport => PageError::NotAllowed("support.not_included"),
             SupportError::Blocked(blocked) => PageError::Blocked("admin_support.title", blocked),
-            SupportError::Internal(e) => PageError::Internal(e),
+            SupportError::Internal(e) => PageError::Internal(e.into()),
         }
     }
 }

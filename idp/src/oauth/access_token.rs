@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::crypto::keys::JwtType;
 use crate::db::tokens;
+use crate::error::Internal;
 use crate::state::AppState;
 
 /// The validated claims of a live access token.
@@ -35,7 +36,7 @@ pub enum InvalidToken {
     Revoked,
     /// A database failure.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(#[from] Internal),
 }
 
 /// Validates an access token: our signature with an allowed algorithm, `typ` at+jwt
@@ -65,7 +66,7 @@ pub async fn validate(state: &AppState, token: &str) -> Result<AccessToken, Inva
         .ok_or(InvalidToken::Malformed)?;
     if !tokens::access_token_is_live(&state.db, jti)
         .await
-        .map_err(anyhow::Error::from)?
+        .map_err(Internal::from)?
     {
         return Err(InvalidToken::Revoked);
     }

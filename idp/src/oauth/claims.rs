@@ -14,7 +14,7 @@
 use serde_json::{json, Map, Value};
 
 use super::scope::Scope;
-use crate::account::support;
+use crate::account::support::{self, SupportError};
 use crate::db::users::User;
 use crate::state::AppState;
 
@@ -28,7 +28,7 @@ pub async fn product_claims(
     user: &User,
     scope: &Scope,
     with_support: bool,
-) -> anyhow::Result<Map<String, Value>> {
+) -> Result<Map<String, Value>, SupportError> {
     let mut claims = Map::new();
     if scope.contains("roles") {
         claims.insert("roles".into(), json!(user.roles));

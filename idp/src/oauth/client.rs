@@ -1,13 +1,12 @@
 //! Registered relying parties (clients) and their authentication (RFC 6749 §2.3;
 //! OIDC Core §9).
 
-use anyhow::Context as _;
-
 use super::redirect_uri;
 use super::scope::Scope;
 use crate::crypto;
 use crate::crypto::keys::SigningAlg;
 use crate::db::clients::ClientRow;
+use crate::db::BadStoredValue;
 
 /// How a client authenticates at the token endpoint (RFC 7591 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,24 +100,40 @@ impl Client {
     /// Builds the domain client from its row.
     ///
     /// # Errors
-    /// A row that does not parse (corrupt JSON or unknown names).
-    pub fn from_row(row: ClientRow) -> anyhow::Result<Self> {
-        let grant_types: Vec<String> =
-            serde_json::from_str(&row.grant_types).context("client grant_types")?;
+    /// [`BadStoredValue`] naming the column of a row that does not parse (corrupt
+    /// JSON or unknown names).
+    pub fn from_row(row: ClientRow) -> Result<Self, BadStoredValue> {
+        let json = |column, text: &str| {
+            serde_json::from_str::<Vec<String>>(text).map_err(|_| BadStoredValue::new(column, text))
+        };
+        let grant_types = json("clients.grant_types", &row.grant_types)?
+            .iter()
+            .map(|g| {
+                GrantType::parse(g).ok_or_else(|| BadStoredValue::new("clients.grant_types", g))
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
-            auth_method: AuthMethod::parse(&row.token_endpoint_auth_method)
-                .context("client token_endpoint_auth_method")?,
-            redirect_uris: serde_json::from_str(&row.redirect_uris)
-                .context("client redirect_uris")?,
-            post_logout_redirect_uris: serde_json::from_str(&row.post_logout_redirect_uris)
-                .context("client post_logout_redirect_uris")?,
-            grant_types: grant_types
-                .iter()
-                .filter_map(|g| GrantType::parse(g))
-                .collect(),
+            auth_method: AuthMethod::parse(&row.token_endpoint_auth_method).ok_or_else(|| {
+                BadStoredValue::new(
+                    "clients.token_endpoint_auth_method",
+                    &row.token_endpoint_auth_method,
+                )
+            })?,
+            redirect_uris: json("clients.redirect_uris", &row.redirect_uris)?,
+            post_logout_redirect_uris: json(
+                "clients.post_logout_redirect_uris",
+                &row.post_logout_redirect_uris,
+            )?,
+            grant_types,
             allowed_scope: Scope::from_stored(&row.scope),
-            id_token_alg: SigningAlg::parse(&row.id_token_signed_response_alg)
-                .context("client id_token_signed_response_alg")?,
+            id_token_alg: SigningAlg::parse(&row.id_token_signed_response_alg).ok_or_else(
+                || {
+                    BadStoredValue::new(
+                        "clients.id_token_signed_response_alg",
+                        &row.id_token_signed_response_alg,
+                    )
+                },
+            )?,
             require_pkce: row.require_pkce != 0 || row.secret_hash.is_none(),
             backchannel_logout_uri: row.backchannel_logout_uri,
             client_id: row.client_id,

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::crypto::keys::JwtType;
 use crate::db::clients;
+use crate::error::Internal;
 use crate::oauth::client::Client;
 use crate::state::AppState;
 
@@ -27,8 +28,8 @@ pub struct IdTokenHint {
 /// with `azp` in it when it has several members. `None` when any check fails.
 ///
 /// # Errors
-/// Database errors looking the client up.
-pub async fn verify(state: &AppState, token: &str) -> anyhow::Result<Option<IdTokenHint>> {
+/// Database errors looking the client up, or a stored client that does not parse.
+pub async fn verify(state: &AppState, token: &str) -> Result<Option<IdTokenHint>, Internal> {
     let Ok(claims) = state.keys.verify(token, JwtType::IdToken) else {
         return Ok(None);
     };

@@ -4,6 +4,7 @@ use serde_json::{json, Map, Value};
 
 use crate::crypto;
 use crate::db::tokens;
+use crate::error::Internal;
 use crate::state::AppState;
 
 use crate::oauth::access_token::{self, looks_like_jwt, InvalidToken};
@@ -16,7 +17,7 @@ use crate::oauth::access_token::{self, looks_like_jwt, InvalidToken};
 ///
 /// # Errors
 /// Database failures.
-pub async fn introspect(state: &AppState, client_id: &str, token: &str) -> anyhow::Result<Value> {
+pub async fn introspect(state: &AppState, client_id: &str, token: &str) -> Result<Value, Internal> {
     let inactive = json!({ "active": false });
     if looks_like_jwt(token) {
         let at = match access_token::validate(state, token).await {

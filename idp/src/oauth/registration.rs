@@ -1,14 +1,13 @@
 //! Registering relying parties (OAuth clients) with exact redirect URIs, done by an
 //! operator (the CLI and the tests). No printing here; callers present the results.
 
-use anyhow::bail;
-
 use crate::crypto;
 use crate::crypto::keys::SigningAlg;
 use crate::db::clients::{self, ClientRow};
 use crate::db::Db;
+use crate::error::{internal_from, Internal};
 use crate::oauth::client::{hash_secret, AuthMethod, GrantType};
-use crate::oauth::redirect_uri;
+use crate::oauth::redirect_uri::{self, RedirectUriError};
 use crate::oauth::scope::Scope;
 
 /// What to register.
@@ -62,40 +61,48 @@ pub struct RegisteredClient {
     pub secret: Option<String>,
 }
 
+/// Why [`create_client`] refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientSpecError {
+    /// A redirect, post-logout or back-channel logout URI is not acceptable.
+    #[error(transparent)]
+    InvalidUri(#[from] RedirectUriError),
+    /// The authorization_code grant without a redirect URI.
+    #[error("at least one redirect URI is required for the authorization_code grant")]
+    RedirectUriRequired,
+    /// client_credentials for a public client (RFC 6749 §4.4 needs authentication).
+    #[error("a public client cannot use client_credentials")]
+    PublicClientCredentials,
+    /// The scope is not space-separated scope tokens (RFC 6749 §3.3).
+    #[error("malformed scope")]
+    MalformedScope,
+    /// The chosen client_id is empty, longer than 128, or has invisible characters.
+    #[error("a client_id must be 1 to 128 visible characters")]
+    InvalidClientId,
+    /// The chosen client_id is taken.
+    #[error("a client with client_id {0} already exists")]
+    Exists(String),
+    /// Database failures.
+    #[error("{0}")]
+    Internal(Internal),
+}
+
+internal_from!(ClientSpecError: sqlx::Error, serde_json::Error);
+
 /// Registers a client with a generated 256-bit secret (confidential clients).
 ///
 /// # Errors
-/// Invalid redirect, post-logout or back-channel logout URIs
+/// [`ClientSpecError`]: invalid redirect, post-logout or back-channel logout URIs
 /// ([`redirect_uri::validate_registered`], [`redirect_uri::validate_backchannel`]),
-/// scope or grant types; a taken client_id; database errors.
+/// scope, grant types or client_id; a taken client_id; database errors.
 pub async fn create_client(
     db: &Db,
     spec: ClientSpec,
     now: i64,
-) -> anyhow::Result<RegisteredClient> {
-    for uri in spec
-        .redirect_uris
-        .iter()
-        .chain(&spec.post_logout_redirect_uris)
-    {
-        redirect_uri::validate_registered(uri)?;
-    }
-    if let Some(uri) = &spec.backchannel_logout_uri {
-        redirect_uri::validate_backchannel(uri)?;
-    }
+) -> Result<RegisteredClient, ClientSpecError> {
+    let grant_types = checked_grants(&spec)?;
     let public = spec.auth_method == AuthMethod::None;
-    let grant_types = if spec.grant_types.is_empty() {
-        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
-    } else {
-        spec.grant_types.clone()
-    };
-    if spec.redirect_uris.is_empty() && grant_types.contains(&GrantType::AuthorizationCode) {
-        bail!("at least one redirect URI is required for the authorization_code grant");
-    }
-    if public && grant_types.contains(&GrantType::ClientCredentials) {
-        bail!("a public client cannot use client_credentials");
-    }
-    let scope = Scope::parse(&spec.scope).map_err(|_| anyhow::anyhow!("malformed scope"))?;
+    let scope = Scope::parse(&spec.scope).map_err(|_| ClientSpecError::MalformedScope)?;
     let client_id = spec
         .client_id
         .clone()
@@ -106,7 +113,7 @@ pub async fn create_client(
             .chars()
             .any(|c| c.is_control() || c.is_whitespace())
     {
-        bail!("a client_id must be 1 to 128 visible characters");
+        return Err(ClientSpecError::InvalidClientId);
     }
     let secret = (!public).then(|| crypto::random_token(32));
     let grant_names: Vec<&str> = grant_types.iter().map(|g| g.as_str()).collect();
@@ -125,7 +132,34 @@ pub async fn create_client(
         backchannel_logout_uri: spec.backchannel_logout_uri,
     };
     if !clients::insert(db, &row).await? {
-        bail!("a client with client_id {client_id} already exists");
+        return Err(ClientSpecError::Exists(client_id));
     }
     Ok(RegisteredClient { row, secret })
+}
+
+/// The URIs checked, and the grant types (authorization_code and refresh_token
+/// when none are given) checked against them and the authentication method.
+fn checked_grants(spec: &ClientSpec) -> Result<Vec<GrantType>, ClientSpecError> {
+    for uri in spec
+        .redirect_uris
+        .iter()
+        .chain(&spec.post_logout_redirect_uris)
+    {
+        redirect_uri::validate_registered(uri)?;
+    }
+    if let Some(uri) = &spec.backchannel_logout_uri {
+        redirect_uri::validate_backchannel(uri)?;
+    }
+    let grant_types = if spec.grant_types.is_empty() {
+        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+    } else {
+        spec.grant_types.clone()
+    };
+    if spec.redirect_uris.is_empty() && grant_types.contains(&GrantType::AuthorizationCode) {
+        return Err(ClientSpecError::RedirectUriRequired);
+    }
+    if spec.auth_method == AuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(ClientSpecError::PublicClientCredentials);
+    }
+    Ok(grant_types)
 }

@@ -16,7 +16,7 @@ use crate::oauth::access_token::looks_like_jwt;
 ///
 /// # Errors
 /// Database failures.
-pub async fn revoke(state: &AppState, client_id: &str, token: &str) -> anyhow::Result<()> {
+pub async fn revoke(state: &AppState, client_id: &str, token: &str) -> sqlx::Result<()> {
     let now = state.clock.now();
     if looks_like_jwt(token) {
         if let Ok(claims) = state.keys.verify(token, JwtType::AccessToken) {

@@ -27,9 +27,9 @@ use serde_json::json;
 use crate::config::ThrottleConfig;
 use crate::crypto;
 use crate::db::audit;
-use crate::db::throttle::{self as db, STEPS};
+use crate::db::throttle::{self as db, Reserved, STEPS};
 use crate::db::users::{self, User};
-use crate::error::internal_from;
+use crate::error::{internal_from, Internal};
 use crate::policy::email;
 use crate::state::AppState;
 
@@ -42,7 +42,7 @@ pub enum ThrottleError {
     Blocked(Blocked),
     /// A database failure: logged, a 500 answer.
     #[error(transparent)]
-    Internal(anyhow::Error),
+    Internal(Internal),
 }
 
 internal_from!(ThrottleError: sqlx::Error);
@@ -228,12 +228,12 @@ pub async fn reserve(state: &AppState, subject: &Subject) -> Result<Attempt, Thr
         )
         .await?
         {
-            Ok(reservation) => held.push(Held {
+            Reserved::Counted(reservation) => held.push(Held {
                 key: key.clone(),
                 free: *free,
                 reservation,
             }),
-            Err(until) => {
+            Reserved::Blocked { until } => {
                 for h in &held {
                     db::release(&state.db, &h.key, h.reservation.blocked_until, h.free).await?;
                 }

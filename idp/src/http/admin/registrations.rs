@@ -162,6 +162,6 @@ async fn decide(
         Ok(notice) => Ok(back(notice, &id)),
         Err(DecisionError::NotPending) => Ok(back("not_pending", &id)),
         Err(DecisionError::AccountExists) => Ok(back("account_exists", &id)),
-        Err(DecisionError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(DecisionError::Internal(e)) => Err(PageError::Internal(e.into())),
     }
 }

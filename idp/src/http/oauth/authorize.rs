@@ -194,15 +194,9 @@ impl From<AuthorizeError> for Error {
     }
 }
 
-impl From<anyhow::Error> for Error {
-    fn from(e: anyhow::Error) -> Self {
-        Error::Page(PageError::Internal(e))
-    }
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Error::Page(PageError::Internal(e.into()))
+impl<E: Into<PageError>> From<E> for Error {
+    fn from(e: E) -> Self {
+        Error::Page(e.into())
     }
 }
 
@@ -212,7 +206,9 @@ fn error_response(state: &AppState, e: Error) -> Response {
         Error::Authorize(AuthorizeError::Page(message)) => {
             PageError::BadRequest(message).into_response()
         }
-        Error::Authorize(AuthorizeError::Internal(e)) => PageError::Internal(e).into_response(),
+        Error::Authorize(AuthorizeError::Internal(e)) => {
+            PageError::Internal(e.into()).into_response()
+        }
         Error::Authorize(AuthorizeError::Redirect {
             redirect_uri,
             state: client_state,

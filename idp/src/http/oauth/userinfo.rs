@@ -37,12 +37,18 @@ pub enum UserInfoError {
     Internal(anyhow::Error),
 }
 
-internal_from!(UserInfoError: sqlx::Error, anyhow::Error);
+internal_from!(
+    UserInfoError: sqlx::Error,
+    anyhow::Error,
+    crate::error::Internal,
+    crate::db::BadStoredValue,
+    crate::account::support::SupportError,
+);
 
 impl From<InvalidToken> for UserInfoError {
     fn from(e: InvalidToken) -> Self {
         match e {
-            InvalidToken::Internal(e) => UserInfoError::Internal(e),
+            InvalidToken::Internal(e) => UserInfoError::Internal(e.into()),
             e => UserInfoError::InvalidToken(e),
         }
     }

@@ -88,13 +88,18 @@ enum LoginError {
     Internal(anyhow::Error),
 }
 
-internal_from!(LoginError: sqlx::Error, anyhow::Error);
+internal_from!(
+    LoginError: sqlx::Error,
+    anyhow::Error,
+    crate::error::Internal,
+    crate::db::BadStoredValue,
+);
 
 impl From<ThrottleError> for LoginError {
     fn from(e: ThrottleError) -> Self {
         match e {
             ThrottleError::Blocked(blocked) => LoginError::Blocked(blocked),
-            ThrottleError::Internal(e) => LoginError::Internal(e),
+            ThrottleError::Internal(e) => LoginError::Internal(e.into()),
         }
     }
 }

@@ -276,6 +276,6 @@ async fn count_mail(state: &AppState, address: &str, network: &str) -> Result<()
     match throttle::reserve(state, &subject).await {
         Ok(attempt) => Ok(attempt.failed(state).await?),
         Err(ThrottleError::Blocked(blocked)) => Err(PageError::Blocked("register.title", blocked)),
-        Err(ThrottleError::Internal(e)) => Err(PageError::Internal(e)),
+        Err(ThrottleError::Internal(e)) => Err(PageError::Internal(e.into())),
     }
 }

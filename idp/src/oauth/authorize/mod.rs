@@ -9,6 +9,7 @@ use super::error::OAuthError;
 use super::id_token_hint;
 use super::params::Params;
 use crate::db::sessions::SessionRow;
+use crate::error::Internal;
 use crate::state::AppState;
 
 mod steps;
@@ -77,7 +78,7 @@ pub enum AuthorizeError {
         error: OAuthError,
     },
     /// A database failure while validating (500 page).
-    Internal(anyhow::Error),
+    Internal(Internal),
 }
 
 /// The longest accepted value, in bytes, of each parameter that is stored with a

@@ -67,7 +67,7 @@ pub async fn send_code(
             view.error = Some(message);
             return Ok(page(status, &view));
         }
-        Err(ThrottleError::Internal(e)) => return Err(PageError::Internal(e)),
+        Err(ThrottleError::Internal(e)) => return Err(PageError::Internal(e.into())),
     }
     email_codes::issue(&state, &user, Purpose::PasswordChange).await?;
     Ok(Redirect::to(&format!("{CHANGE}?sent=1")).into_response())

@@ -92,7 +92,7 @@ pub struct ForgotPasswordForm {
 /// and message), or the error page for [`ChangeError::Internal`].
 fn refused(e: ChangeError, lang: &str) -> Result<(StatusCode, String), PageError> {
     if let ChangeError::Internal(e) = e {
-        return Err(PageError::Internal(e));
+        return Err(PageError::Internal(e.into()));
     }
     let status = match e {
         ChangeError::Blocked(_) => StatusCode::TOO_MANY_REQUESTS,

@@ -3,16 +3,13 @@
 //! code and new password, then "Change Password".
 
 use super::*;
-use crate::account::email_codes::{self, Purpose};
-use crate::account::password::{self, CodeChange, Reason};
-use crate::db::users::{self, User};
+use crate::account::password::{self, Reset};
 use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::extract::client_ip::ClientIp;
 use crate::http::extract::csrf_form::CsrfForm;
 use crate::http::extract::fields::{FieldErrors, CODE_DIGITS, CODE_FORMAT};
 use crate::http::lang;
-use crate::policy::throttle::{self, Account, Action, ThrottleError};
 use crate::state::AppState;
 use crate::ui::pages::{PageBase, PasswordForgotPage, PasswordResetPage};
 use axum::extract::{Query, State};
@@ -53,52 +50,16 @@ pub async fn forgot_submit(
             return Ok(page(StatusCode::BAD_REQUEST, &view));
         }
     };
-    // One lookup for every address, known or not, so the account's counter is the
-    // one "Get code" uses too.
-    let user = account_by_email(&state, &email).await?;
-    let account = Account::of(user.as_ref(), &email);
-    let subject = throttle::Subject::new(
-        &state.config.throttle,
-        Action::Forgot,
-        Some(&account),
-        &client.network(),
-    );
-    match throttle::reserve(&state, &subject).await {
-        Ok(attempt) => attempt.failed(&state).await?,
-        Err(ThrottleError::Blocked(blocked)) => {
-            let (status, message) = refused(ChangeError::Blocked(blocked), view.base.lang)?;
-            view.error = Some(message);
-            return Ok(page(status, &view));
-        }
-        Err(ThrottleError::Internal(e)) => return Err(PageError::Internal(e)),
+    if let Err(e) = password::request_reset(&state, &email, &client.network()).await {
+        let (status, message) = refused(e, view.base.lang)?;
+        view.error = Some(message);
+        return Ok(page(status, &view));
     }
-    let background = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = send_reset_code(&background, user).await {
-            tracing::error!(error = %format!("{e:#}"), "issuing a reset code failed");
-        }
-    });
     let target = match view.request_id {
         Some(id) => format!("/password/reset?request_id={id}"),
         None => "/password/reset".to_owned(),
     };
     Ok(Redirect::to(&target).into_response())
-}
-
-/// The account whose e-mail address (not username) is `email` (normalised).
-async fn account_by_email(state: &AppState, email: &str) -> Result<Option<User>, PageError> {
-    Ok(users::find_by_login(&state.db, email)
-        .await?
-        .filter(|u| u.email == email))
-}
-
-async fn send_reset_code(state: &AppState, user: Option<User>) -> anyhow::Result<()> {
-    match user {
-        Some(user) if user.is_active() => {
-            email_codes::issue(state, &user, Purpose::PasswordReset).await
-        }
-        _ => Ok(()),
-    }
 }
 
 fn forgot_page(
@@ -152,26 +113,14 @@ pub async fn submit(
             return Ok(page(StatusCode::BAD_REQUEST, &view));
         }
     };
-    let user = account_by_email(&state, &email).await?;
-    let account = Account::of(user.as_ref(), &email);
-    let subject = throttle::Subject::new(
-        &state.config.throttle,
-        Action::Code,
-        Some(&account),
-        &client.network(),
-    );
-    // Unknown addresses go through the same steps against an impossible user id.
-    let user = user.filter(User::is_active);
-    let change = CodeChange {
-        user: user.as_ref(),
-        subject: &subject,
+    let reset = Reset {
+        email: &email,
+        network: &client.network(),
         code,
         new_password: &form.new_password,
         confirmation: &form.confirm_password,
-        keep_sid: None,
-        reason: Reason::Reset,
     };
-    if let Err(e) = password::change_with_code(&state, change).await {
+    if let Err(e) = password::reset(&state, reset).await {
         let (status, message) = refused(e, view.base.lang)?;
         view.error = Some(message);
         return Ok(page(status, &view));
