@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use crate::error::internal_from;
+
 /// An error code from RFC 6749 §4.1.2.1 / §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 or
 /// OIDC Core §3.1.2.6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,18 +102,14 @@ pub enum TokenError {
     OAuth(OAuthError),
     /// An internal failure; 500 `server_error`.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
+
+internal_from!(TokenError: sqlx::Error, anyhow::Error);
 
 impl From<OAuthError> for TokenError {
     fn from(e: OAuthError) -> Self {
         TokenError::OAuth(e)
-    }
-}
-
-impl From<sqlx::Error> for TokenError {
-    fn from(e: sqlx::Error) -> Self {
-        TokenError::Internal(e.into())
     }
 }
 
