@@ -65,37 +65,8 @@ pub struct NewPending<'a> {
 /// Database errors.
 pub async fn insert(db: &Db, new: &NewPending<'_>, caps: &AuthorizeConfig) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
-    let mut evicted = 0;
-    let (seq,): (i64,) = sqlx::query_as(
-        "INSERT INTO authorization_request_counters (client_id, next_seq) VALUES ($1, 1) \
-         ON CONFLICT (client_id) DO UPDATE \
-         SET next_seq = authorization_request_counters.next_seq + 1 \
-         RETURNING next_seq",
-    )
-    .bind(new.client_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    evicted +=
-        sqlx::query("DELETE FROM authorization_requests WHERE client_id = $1 AND client_seq <= $2")
-            .bind(new.client_id)
-            .bind(seq - caps.max_pending_per_client)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    evicted += evict_oldest(
-        &mut tx,
-        "browser_hash",
-        new.browser_hash,
-        caps.max_pending_per_browser,
-    )
-    .await?;
-    evicted += evict_oldest(
-        &mut tx,
-        "network",
-        new.network,
-        caps.max_pending_per_network,
-    )
-    .await?;
+    let seq = next_client_seq(&mut tx, new.client_id).await?;
+    let evicted = evict_beyond_caps(&mut tx, new, seq, caps).await?;
     sqlx::query(
         "INSERT INTO authorization_requests \
          (id_hash, browser_hash, client_id, network, client_seq, params, created_at, expires_at) \
@@ -112,14 +83,63 @@ pub async fn insert(db: &Db, new: &NewPending<'_>, caps: &AuthorizeConfig) -> sq
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    if evicted > 0 && db.backend() == Backend::Postgres {
-        let before = db.pending_evictions().fetch_add(evicted, Ordering::Relaxed);
-        if (before + evicted) / VACUUM_EVERY_EVICTIONS > before / VACUUM_EVERY_EVICTIONS {
-            // Not in a transaction; the simple query protocol.
-            sqlx::raw_sql("VACUUM authorization_requests")
-                .execute(db.pool())
-                .await?;
-        }
+    vacuum_if_due(db, evicted).await
+}
+
+/// The client's next sequence number (1, 2, …) from its counter row, whose update
+/// serialises the inserts for one client.
+async fn next_client_seq(tx: &mut sqlx::AnyConnection, client_id: &str) -> sqlx::Result<i64> {
+    let (seq,): (i64,) = sqlx::query_as(
+        "INSERT INTO authorization_request_counters (client_id, next_seq) VALUES ($1, 1) \
+         ON CONFLICT (client_id) DO UPDATE \
+         SET next_seq = authorization_request_counters.next_seq + 1 \
+         RETURNING next_seq",
+    )
+    .bind(client_id)
+    .fetch_one(tx)
+    .await?;
+    Ok(seq)
+}
+
+/// Deletes the oldest pending requests of `new`'s client (`seq` is `new`'s sequence
+/// number), browser and network beyond `caps`, leaving room for `new`; returns how
+/// many went.
+async fn evict_beyond_caps(
+    tx: &mut sqlx::AnyConnection,
+    new: &NewPending<'_>,
+    seq: i64,
+    caps: &AuthorizeConfig,
+) -> sqlx::Result<u64> {
+    let by_client =
+        sqlx::query("DELETE FROM authorization_requests WHERE client_id = $1 AND client_seq <= $2")
+            .bind(new.client_id)
+            .bind(seq - caps.max_pending_per_client)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    let by_browser = evict_oldest(
+        tx,
+        "browser_hash",
+        new.browser_hash,
+        caps.max_pending_per_browser,
+    )
+    .await?;
+    let by_network = evict_oldest(tx, "network", new.network, caps.max_pending_per_network).await?;
+    Ok(by_client + by_browser + by_network)
+}
+
+/// On PostgreSQL, after `evicted` more evictions: vacuums the table each time this
+/// process's evictions pass another multiple of [`VACUUM_EVERY_EVICTIONS`].
+async fn vacuum_if_due(db: &Db, evicted: u64) -> sqlx::Result<()> {
+    if evicted == 0 || db.backend() != Backend::Postgres {
+        return Ok(());
+    }
+    let before = db.pending_evictions().fetch_add(evicted, Ordering::Relaxed);
+    if (before + evicted) / VACUUM_EVERY_EVICTIONS > before / VACUUM_EVERY_EVICTIONS {
+        // Not in a transaction; the simple query protocol.
+        sqlx::raw_sql("VACUUM authorization_requests")
+            .execute(db.pool())
+            .await?;
     }
     Ok(())
 }

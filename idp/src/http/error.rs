@@ -64,66 +64,95 @@ impl From<SupportError> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let (status, title, message, hint) = match &self {
-            PageError::BadRequest(message) => (
-                StatusCode::BAD_REQUEST,
-                "error.bad_request_title",
-                *message,
-                "error.bad_request_hint",
-            ),
+        let lang = lang::current();
+        let (status, keys) = match self {
+            PageError::BadRequest(message) => {
+                (StatusCode::BAD_REQUEST, ErrorKeys::bad_request(message))
+            }
             PageError::NotAllowed(message) => (
                 StatusCode::FORBIDDEN,
-                "error.not_allowed_title",
-                *message,
-                "",
+                ErrorKeys {
+                    title: "error.not_allowed_title",
+                    message,
+                    hint: "",
+                },
             ),
-            PageError::Forbidden => (
-                StatusCode::FORBIDDEN,
-                "error.forbidden_title",
-                "error.forbidden_message",
-                "error.forbidden_hint",
-            ),
-            PageError::NotFound => (
-                StatusCode::NOT_FOUND,
-                "error.not_found_title",
-                "error.not_found_message",
-                "",
-            ),
-            PageError::Blocked(title, blocked) => {
-                let lang = lang::current();
-                let minutes = blocked.minutes().to_string();
-                let error = ErrorPage {
-                    base: PageBase::new(lang, title, String::new()),
-                    message: i18n::text(lang, "throttle.try_again", &[("minutes", &minutes)]),
-                    hint: String::new(),
-                };
-                return page(StatusCode::TOO_MANY_REQUESTS, &error);
-            }
+            PageError::Forbidden => (StatusCode::FORBIDDEN, ErrorKeys::FORBIDDEN),
+            PageError::NotFound => (StatusCode::NOT_FOUND, ErrorKeys::NOT_FOUND),
+            PageError::Blocked(title, blocked) => return blocked_page(lang, title, &blocked),
             PageError::Internal(err) => {
                 tracing::error!(error = %format!("{err:#}"), "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "error.internal_title",
-                    "error.internal_message",
-                    "error.internal_hint",
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, ErrorKeys::INTERNAL)
             }
         };
-        let lang = lang::current();
-        let text = |key: &str| {
-            if key.is_empty() {
-                String::new()
-            } else {
-                i18n::text(lang, key, &[])
-            }
-        };
-        let error = ErrorPage {
-            base: PageBase::new(lang, title, String::new()),
-            message: text(message),
-            hint: text(hint),
-        };
-        page(status, &error)
+        error_page(status, lang, &keys)
     }
+}
+
+/// The i18n keys of an error page's title, message and hint; an empty key shows no
+/// text.
+struct ErrorKeys {
+    title: &'static str,
+    message: &'static str,
+    hint: &'static str,
+}
+
+impl ErrorKeys {
+    /// 403: a missing or wrong CSRF token or Origin.
+    const FORBIDDEN: Self = Self {
+        title: "error.forbidden_title",
+        message: "error.forbidden_message",
+        hint: "error.forbidden_hint",
+    };
+    /// 404.
+    const NOT_FOUND: Self = Self {
+        title: "error.not_found_title",
+        message: "error.not_found_message",
+        hint: "",
+    };
+    /// 5xx: nothing more than "something went wrong".
+    const INTERNAL: Self = Self {
+        title: "error.internal_title",
+        message: "error.internal_message",
+        hint: "error.internal_hint",
+    };
+
+    /// 400 with the i18n key of its `message`.
+    fn bad_request(message: &'static str) -> Self {
+        Self {
+            title: "error.bad_request_title",
+            message,
+            hint: "error.bad_request_hint",
+        }
+    }
+}
+
+/// The error page with the texts of `keys` in `lang`, answered with `status`.
+fn error_page(status: StatusCode, lang: &'static str, keys: &ErrorKeys) -> Response {
+    let text = |key: &str| {
+        if key.is_empty() {
+            String::new()
+        } else {
+            i18n::text(lang, key, &[])
+        }
+    };
+    let error = ErrorPage {
+        base: PageBase::titled(lang, text(keys.title), String::new()),
+        message: text(keys.message),
+        hint: text(keys.hint),
+    };
+    page(status, &error)
+}
+
+/// 429: the page titled `title` (an i18n key) that says when to try again.
+fn blocked_page(lang: &'static str, title: &str, blocked: &Blocked) -> Response {
+    let minutes = blocked.minutes().to_string();
+    let error = ErrorPage {
+        base: PageBase::new(lang, title, String::new()),
+        message: i18n::text(lang, "throttle.try_again", &[("minutes", &minutes)]),
+        hint: String::new(),
+    };
+    page(StatusCode::TOO_MANY_REQUESTS, &error)
 }
 
 /// Renders `page` (its template, [`Page::TEMPLATE`]) as an HTML response with
@@ -223,63 +252,15 @@ pub async fn replace_default_errors(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let response = next.run(req).await;
+    if !is_framework_error(&path, &response) {
+        return response;
+    }
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error())
-        || path == "/healthz"
-        || path == "/readyz"
-    {
-        return response;
-    }
-    let framework_default = match response.headers().get(header::CONTENT_TYPE) {
-        None => true,
-        Some(v) => v.as_bytes().starts_with(b"text/plain"),
-    };
-    if !framework_default {
-        return response;
-    }
     let mut replaced = if answers_json(&path) {
-        let (code, description) = match status {
-            StatusCode::METHOD_NOT_ALLOWED => ("invalid_request", "method not allowed"),
-            StatusCode::PAYLOAD_TOO_LARGE => ("invalid_request", "the request is too large"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("invalid_request", "unsupported content type"),
-            StatusCode::NOT_FOUND => ("invalid_request", "not found"),
-            s if s.is_server_error() => ("server_error", "internal error"),
-            _ => ("invalid_request", "the request could not be read"),
-        };
-        no_store_json(
-            status,
-            json!({ "error": code, "error_description": description }),
-        )
+        json_error(status)
     } else {
         let lang = i18n::negotiate(None, None, accept_language.as_deref());
-        let (title, message, hint) = match status {
-            StatusCode::NOT_FOUND => ("error.not_found_title", "error.not_found_message", ""),
-            s if s.is_server_error() => (
-                "error.internal_title",
-                "error.internal_message",
-                "error.internal_hint",
-            ),
-            _ => (
-                "error.bad_request_title",
-                "error.params",
-                "error.bad_request_hint",
-            ),
-        };
-        let text = |key: &str| {
-            if key.is_empty() {
-                String::new()
-            } else {
-                i18n::text(lang, key, &[])
-            }
-        };
-        page(
-            status,
-            &ErrorPage {
-                base: PageBase::titled(lang, text(title), String::new()),
-                message: text(message),
-                hint: text(hint),
-            },
-        )
+        error_page(status, lang, &default_error_keys(status))
     };
     *replaced.status_mut() = status;
     for name in [header::ALLOW, header::RETRY_AFTER] {
@@ -288,4 +269,46 @@ pub async fn replace_default_errors(
         }
     }
     replaced
+}
+
+/// Whether `response` to `path` is an error in a framework's default form: a 4xx or
+/// 5xx that is plain text or has no content type, except from the probes.
+fn is_framework_error(path: &str, response: &Response) -> bool {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || path == "/healthz"
+        || path == "/readyz"
+    {
+        return false;
+    }
+    match response.headers().get(header::CONTENT_TYPE) {
+        None => true,
+        Some(v) => v.as_bytes().starts_with(b"text/plain"),
+    }
+}
+
+/// The protocol's error object (RFC 6749 §5.2) for a framework's default error
+/// with `status`.
+fn json_error(status: StatusCode) -> Response {
+    let (code, description) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("invalid_request", "method not allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("invalid_request", "the request is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("invalid_request", "unsupported content type"),
+        StatusCode::NOT_FOUND => ("invalid_request", "not found"),
+        s if s.is_server_error() => ("server_error", "internal error"),
+        _ => ("invalid_request", "the request could not be read"),
+    };
+    no_store_json(
+        status,
+        json!({ "error": code, "error_description": description }),
+    )
+}
+
+/// The error page's texts for a framework's default error with `status`.
+fn default_error_keys(status: StatusCode) -> ErrorKeys {
+    match status {
+        StatusCode::NOT_FOUND => ErrorKeys::NOT_FOUND,
+        s if s.is_server_error() => ErrorKeys::INTERNAL,
+        _ => ErrorKeys::bad_request("error.params"),
+    }
 }

@@ -115,7 +115,6 @@ pub async fn issue_tokens(
     scope: &Scope,
 ) -> anyhow::Result<TokenResponse> {
     let now = state.clock.now();
-    let cfg = &state.config.tokens;
     let scope_str = scope.to_string();
     let grant = match &subject {
         Subject::User { grant, .. } => Some(*grant),
@@ -125,7 +124,7 @@ pub async fn issue_tokens(
     let mut response = TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: cfg.access_token_seconds,
+        expires_in: state.config.tokens.access_token_seconds,
         refresh_token: None,
         id_token: None,
         scope: scope_str,
@@ -139,25 +138,7 @@ pub async fn issue_tokens(
     else {
         return Ok(response);
     };
-
-    match refresh {
-        Refresh::Start if client.allows(GrantType::RefreshToken) => {
-            let token = crypto::random_token(32);
-            let expires_at = (now + cfg.refresh_token_idle_seconds).min(grant.expires_at);
-            tokens::start_family(
-                &state.db,
-                grant,
-                &crypto::sha256_b64(token.as_bytes()),
-                now,
-                expires_at,
-            )
-            .await?;
-            response.refresh_token = Some(token);
-        }
-        Refresh::Start => {}
-        Refresh::Rotated(token) => response.refresh_token = Some(token.to_owned()),
-    }
-
+    response.refresh_token = refresh_token(state, client, grant, refresh, now).await?;
     if scope.contains("openid") {
         let id = IdTokenFor {
             client,
@@ -169,6 +150,31 @@ pub async fn issue_tokens(
         response.id_token = Some(id_token(state, &id, scope, now).await?);
     }
     Ok(response)
+}
+
+/// The refresh token of a user's token response: for [`Refresh::Start`], the first
+/// token of the grant's family (256 random bits, stored hashed, idle after
+/// `tokens.refresh_token_idle_seconds` and never past the grant) if the client may
+/// use the refresh_token grant, else none; for [`Refresh::Rotated`], its token.
+async fn refresh_token(
+    state: &AppState,
+    client: &Client,
+    grant: &GrantRow,
+    refresh: Refresh<'_>,
+    now: i64,
+) -> anyhow::Result<Option<String>> {
+    match refresh {
+        Refresh::Start if client.allows(GrantType::RefreshToken) => {
+            let token = crypto::random_token(32);
+            let idle_expires_at = now + state.config.tokens.refresh_token_idle_seconds;
+            let expires_at = idle_expires_at.min(grant.expires_at);
+            let hash = crypto::sha256_b64(token.as_bytes());
+            tokens::start_family(&state.db, grant, &hash, now, expires_at).await?;
+            Ok(Some(token))
+        }
+        Refresh::Start => Ok(None),
+        Refresh::Rotated(token) => Ok(Some(token.to_owned())),
+    }
 }
 
 /// A JWT access token (RFC 9068 §2.2) for `grant` (a user) or for the client itself,

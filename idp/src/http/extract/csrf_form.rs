@@ -2,10 +2,9 @@
 //! and an `Origin` of the issuer, so every handler gets the same checks; the fields
 //! deserialized into the form's struct.
 
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, Request};
 use serde::de::value::{Error as DeError, MapDeserializer};
 use serde::de::{DeserializeOwned, Deserializer, IntoDeserializer, Visitor};
-use tower_cookies::Cookies;
 
 use crate::http::browser;
 use crate::http::error::PageError;
@@ -22,7 +21,8 @@ use crate::state::AppState;
 /// `Option<String>`, with `#[serde(default)]`); `()` for a form without fields.
 ///
 /// Rejections: 400 page for a body that is not a form (or too large, or with more
-/// than `http.max_params` fields), 403 "Form expired" for a missing or wrong token.
+/// than `http.max_params` fields), 403 "Form expired" for a missing or wrong token,
+/// the 500 page (logged) if the router lacks its cookie layer.
 pub struct CsrfForm<T = ()>(pub T, pub FormChecks);
 
 /// The submitted parameters behind a [`CsrfForm`], for the field checks only.
@@ -64,9 +64,7 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let app = AppState::from_ref(state);
         let (mut parts, body) = req.into_parts();
-        let cookies = Cookies::from_request_parts(&mut parts, state)
-            .await
-            .map_err(|_| PageError::BadRequest("error.params"))?;
+        let cookies = super::cookies(&mut parts, state).await?;
         let headers = parts.headers.clone();
         let RequestParams(params) =
             RequestParams::from_request(Request::from_parts(parts, body), state)

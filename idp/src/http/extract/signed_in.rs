@@ -5,7 +5,6 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
-use tower_cookies::Cookies;
 
 use crate::db::sessions::SessionRow;
 use crate::db::users::{self, User};
@@ -60,9 +59,9 @@ async fn session_user(
     parts: &mut Parts,
     app: &AppState,
 ) -> Result<(User, SessionRow), NotSignedIn> {
-    let cookies = Cookies::from_request_parts(parts, app)
+    let cookies = super::cookies(parts, app)
         .await
-        .map_err(|_| NotSignedIn::Error(PageError::BadRequest("error.params")))?;
+        .map_err(NotSignedIn::Error)?;
     let back = match parts.method {
         Method::GET => safe_return_to(Some(parts.uri.path())).unwrap_or("/"),
         _ => "/",

@@ -9,12 +9,15 @@ use tower_cookies::Cookies;
 
 use crate::crypto;
 use crate::db::{auth_requests, clients};
+use crate::error::internal_from;
 use crate::http::browser;
 use crate::http::error::PageError;
 use crate::http::extract::client_ip::ClientIp;
 use crate::http::extract::params::{ParamsError, RequestParams};
 use crate::oauth::authorization_response;
-use crate::oauth::authorize::{self, AuthorizeError, Decision, Pending, EXPIRED};
+use crate::oauth::authorize::{
+    self, AuthorizationRequest, AuthorizeError, Decision, Pending, EXPIRED,
+};
 use crate::oauth::client::Client;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::issue;
@@ -47,61 +50,83 @@ async fn authorize(
     let session = browser::current(state, cookies).await?;
     let now = state.clock.now();
     match request.decide(session.as_ref(), now) {
-        Decision::IssueCode => match session {
-            Some(session) => Ok(found(issue::issue_code(state, &request, &session).await?)),
-            None => Err(Error::Page(PageError::Internal(anyhow::anyhow!(
-                "no session"
-            )))),
-        },
-        Decision::LoginRequired { signed_in } => Err(AuthorizeError::Redirect {
-            redirect_uri: request.redirect_uri.clone(),
-            state: request.state.clone(),
-            error: OAuthError::new(
-                ErrorCode::LoginRequired,
-                if signed_in {
-                    "the user must sign in again"
-                } else {
-                    "the user is not signed in"
-                },
-            ),
+        Decision::IssueCode => {
+            let session = session.ok_or_else(|| Error::Internal(anyhow::anyhow!("no session")))?;
+            Ok(found(issue::issue_code(state, &request, &session).await?))
         }
-        .into()),
-        Decision::InteractionRequired => Err(AuthorizeError::Redirect {
-            redirect_uri: request.redirect_uri.clone(),
-            state: request.state.clone(),
-            error: OAuthError::new(
-                ErrorCode::InteractionRequired,
-                "the user must set a new password first",
-            ),
+        Decision::LoginRequired { signed_in } => Err(redirect_error(
+            &request,
+            ErrorCode::LoginRequired,
+            if signed_in {
+                "the user must sign in again"
+            } else {
+                "the user is not signed in"
+            },
+        )),
+        Decision::InteractionRequired => Err(redirect_error(
+            &request,
+            ErrorCode::InteractionRequired,
+            "the user must set a new password first",
+        )),
+        Decision::Login { forced } => {
+            let pending = Pending { request, forced };
+            wait_for_browser(state, cookies, network, pending, now, "/login").await
         }
-        .into()),
-        decision @ (Decision::Login { .. } | Decision::ChangePassword) => {
-            let (forced, page) = match decision {
-                Decision::Login { forced } => (forced, "/login"),
-                _ => (false, "/password/new"),
+        Decision::ChangePassword => {
+            let pending = Pending {
+                request,
+                forced: false,
             };
-            let browser = browser::browser_id(state, cookies);
-            let id = crypto::random_token(32);
-            let client_id = request.client_id.clone();
-            let pending =
-                serde_json::to_string(&Pending { request, forced }).map_err(anyhow::Error::from)?;
-            auth_requests::insert(
-                &state.db,
-                &auth_requests::NewPending {
-                    id_hash: &crypto::sha256_b64(id.as_bytes()),
-                    browser_hash: &crypto::sha256_b64(browser.as_bytes()),
-                    client_id: &client_id,
-                    network,
-                    params: &pending,
-                    created_at: now,
-                    expires_at: now + state.config.session.authorization_request_seconds,
-                },
-                &state.config.authorize,
-            )
-            .await?;
-            Ok(Redirect::to(&format!("{page}?request_id={id}")).into_response())
+            wait_for_browser(state, cookies, network, pending, now, "/password/new").await
         }
     }
+}
+
+/// The error `code` with `description`, redirected to the client with its `state`
+/// (RFC 6749 §4.1.2.1).
+fn redirect_error(
+    request: &AuthorizationRequest,
+    code: ErrorCode,
+    description: &'static str,
+) -> Error {
+    AuthorizeError::Redirect {
+        redirect_uri: request.redirect_uri.clone(),
+        state: request.state.clone(),
+        error: OAuthError::new(code, description),
+    }
+    .into()
+}
+
+/// Stores `pending` for this browser (bounded per client, browser and client
+/// `network`; it expires after `session.authorization_request_seconds` from `now`)
+/// and sends the browser to `page` (the login page or `/password/new`) with its
+/// request_id, which [`resume`] takes afterwards.
+async fn wait_for_browser(
+    state: &AppState,
+    cookies: &Cookies,
+    network: &str,
+    pending: Pending,
+    now: i64,
+    page: &str,
+) -> Result<Response, Error> {
+    let browser = browser::browser_id(state, cookies);
+    let id = crypto::random_token(32);
+    let params = serde_json::to_string(&pending)?;
+    auth_requests::insert(
+        &state.db,
+        &auth_requests::NewPending {
+            id_hash: &crypto::sha256_b64(id.as_bytes()),
+            browser_hash: &crypto::sha256_b64(browser.as_bytes()),
+            client_id: &pending.request.client_id,
+            network,
+            params: &params,
+            created_at: now,
+            expires_at: now + state.config.session.authorization_request_seconds,
+        },
+        &state.config.authorize,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("{page}?request_id={id}")).into_response())
 }
 
 async fn find_client(state: &AppState, client_id: &str) -> Result<Client, Error> {
@@ -145,7 +170,7 @@ async fn resume_inner(state: &AppState, cookies: &Cookies, id: &str) -> Result<R
     let row = auth_requests::find(&state.db, &id_hash, &browser_hash, now)
         .await?
         .ok_or_else(expired)?;
-    let pending: Pending = serde_json::from_str(&row.params).map_err(anyhow::Error::from)?;
+    let pending: Pending = serde_json::from_str(&row.params)?;
     let session = match browser::current(state, cookies).await? {
         Some(s)
             if pending
@@ -186,6 +211,8 @@ pub enum Error {
     Page(PageError),
     /// Redirected to the client.
     Authorize(AuthorizeError),
+    /// 500 error page (logged).
+    Internal(anyhow::Error),
 }
 
 impl From<AuthorizeError> for Error {
@@ -194,15 +221,18 @@ impl From<AuthorizeError> for Error {
     }
 }
 
-impl<E: Into<PageError>> From<E> for Error {
-    fn from(e: E) -> Self {
-        Error::Page(e.into())
-    }
-}
+internal_from!(
+    Error: sqlx::Error,
+    anyhow::Error,
+    serde_json::Error,
+    crate::error::Internal,
+    crate::db::BadStoredValue,
+);
 
 fn error_response(state: &AppState, e: Error) -> Response {
     match e {
         Error::Page(page) => page.into_response(),
+        Error::Internal(e) => PageError::Internal(e).into_response(),
         Error::Authorize(AuthorizeError::Page(message)) => {
             PageError::BadRequest(message).into_response()
         }
@@ -234,7 +264,7 @@ pub const MAX_PENDING_JSON_BYTES: usize = 7 * 1024;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::authorize::{AuthorizationRequest, LENGTH_LIMITS};
+    use crate::oauth::authorize::LENGTH_LIMITS;
 
     #[test]
     fn the_largest_pending_request_fits_the_documented_bound() {

@@ -8,7 +8,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_cookies::Cookies;
 
-use crate::db::{audit, companies, sessions, users};
+use crate::account::support::SupportError;
+use crate::db::users::{self, User};
+use crate::db::{audit, companies, sessions};
+use crate::error::internal_from;
 use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::extract::csrf_form::CsrfForm;
@@ -19,6 +22,47 @@ use crate::ui::i18n;
 use crate::ui::pages::{PageBase, ProfilePage, ProfileUser, SessionView};
 
 const PROFILE: &str = "/profile";
+
+/// Why a profile page or action failed: an error page in the user's language.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// 400, `profile.invalid_settings`: the settings form names a language or a
+    /// time zone that does not exist.
+    #[error("unknown language or time zone")]
+    InvalidSettings,
+    /// 403, `support.not_included`: the user's company has no phone support, so
+    /// no support PIN.
+    #[error("the user's company has no phone support")]
+    NoPhoneSupport,
+    /// 500 error page (logged).
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+
+internal_from!(ProfileError: sqlx::Error, anyhow::Error, crate::error::Internal);
+
+impl From<SupportError> for ProfileError {
+    /// The profile's support calls (the support information, a new PIN) refuse
+    /// only for want of phone support; anything else is internal.
+    fn from(e: SupportError) -> Self {
+        match e {
+            SupportError::NoPhoneSupport => ProfileError::NoPhoneSupport,
+            SupportError::Internal(e) => ProfileError::Internal(e.into()),
+            e => ProfileError::Internal(e.into()),
+        }
+    }
+}
+
+impl IntoResponse for ProfileError {
+    fn into_response(self) -> Response {
+        match self {
+            ProfileError::InvalidSettings => PageError::BadRequest("profile.invalid_settings"),
+            ProfileError::NoPhoneSupport => PageError::NotAllowed("support.not_included"),
+            ProfileError::Internal(e) => PageError::Internal(e),
+        }
+        .into_response()
+    }
+}
 
 /// Query of the profile page.
 #[derive(Deserialize)]
@@ -66,23 +110,9 @@ pub async fn show(
         session: current,
     }: SignedIn,
     query: Result<Query<ProfileQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, PageError> {
+) -> Result<Response, ProfileError> {
     let lang = lang::preferred(user.locale.as_deref(), None);
-    let now = state.clock.now();
-    let zone = user.zoneinfo.as_deref();
-    let list = sessions::list_for_user(&state.db, &user.id, now, state.config.session.idle_seconds)
-        .await?;
-    let sessions: Vec<SessionView> = list
-        .into_iter()
-        .map(|s| SessionView {
-            current: s.sid == current.sid,
-            browser: browser_name(s.user_agent.as_deref()),
-            ip: s.ip.unwrap_or_default(),
-            last_seen: local_time(s.last_seen_at, zone),
-            signed_in: local_time(s.auth_time, zone),
-            sid: s.sid,
-        })
-        .collect();
+    let sessions = session_views(&state, &user, &current.sid).await?;
     let company = match &user.company_id {
         Some(id) => companies::find(state.db.pool(), id).await?.map(|c| c.name),
         None => None,
@@ -91,29 +121,11 @@ pub async fn show(
     let notice = query
         .ok()
         .and_then(|Query(q)| q.notice)
-        .and_then(|n| match n.as_str() {
-            "password_changed" => Some(i18n::text(lang, "profile.password_changed", &[])),
-            "saved" => Some(i18n::text(lang, "profile.saved", &[])),
-            "session_ended" => Some(i18n::text(lang, "profile.session_ended", &[])),
-            "pin_rotated" => Some(i18n::text(lang, "support.pin_rotated", &[])),
-            _ => None,
-        });
+        .and_then(|n| notice_text(lang, &n));
     let browser = browser::browser_id(&state, &cookies);
     let profile = ProfilePage {
         base: PageBase::new(lang, "profile.title", browser::csrf_token(&state, &browser)),
-        user: ProfileUser {
-            name: user.display_name(),
-            roles: user.roles.iter().map(ToString::to_string).collect(),
-            locale: user.locale.as_deref().unwrap_or(lang).to_owned(),
-            zoneinfo: user.zoneinfo.as_deref().unwrap_or("UTC").to_owned(),
-            analytics: user.analytics_consent,
-            operator: user.is_operator,
-            username: user.username,
-            email: user.email,
-            company,
-            job_title: user.job_title,
-            phone: user.phone,
-        },
+        user: profile_user(user, lang, company),
         languages: i18n::LANGUAGES,
         time_zones: ProfilePage::time_zones(),
         sessions,
@@ -121,6 +133,61 @@ pub async fn show(
         notice,
     };
     Ok(page(StatusCode::OK, &profile))
+}
+
+/// The user's live browser sessions, times in the user's time zone; `current_sid`
+/// is this browser's.
+async fn session_views(
+    state: &AppState,
+    user: &User,
+    current_sid: &str,
+) -> Result<Vec<SessionView>, ProfileError> {
+    let now = state.clock.now();
+    let zone = user.zoneinfo.as_deref();
+    let list = sessions::list_for_user(&state.db, &user.id, now, state.config.session.idle_seconds)
+        .await?;
+    Ok(list
+        .into_iter()
+        .map(|s| SessionView {
+            current: s.sid == current_sid,
+            browser: browser_name(s.user_agent.as_deref()),
+            ip: s.ip.unwrap_or_default(),
+            last_seen: local_time(s.last_seen_at, zone),
+            signed_in: local_time(s.auth_time, zone),
+            sid: s.sid,
+        })
+        .collect())
+}
+
+/// The text in `lang` of the `notice` a profile action redirects with; `None` for
+/// an unknown one.
+fn notice_text(lang: &'static str, notice: &str) -> Option<String> {
+    let key = match notice {
+        "password_changed" => "profile.password_changed",
+        "saved" => "profile.saved",
+        "session_ended" => "profile.session_ended",
+        "pin_rotated" => "support.pin_rotated",
+        _ => return None,
+    };
+    Some(i18n::text(lang, key, &[]))
+}
+
+/// The user as the profile shows them; `lang` is the page's language (the locale
+/// shown when the user has none), `company` the name of their company.
+fn profile_user(user: User, lang: &'static str, company: Option<String>) -> ProfileUser {
+    ProfileUser {
+        name: user.display_name(),
+        roles: user.roles.iter().map(ToString::to_string).collect(),
+        locale: user.locale.as_deref().unwrap_or(lang).to_owned(),
+        zoneinfo: user.zoneinfo.as_deref().unwrap_or("UTC").to_owned(),
+        analytics: user.analytics_consent,
+        operator: user.is_operator,
+        username: user.username,
+        email: user.email,
+        company,
+        job_title: user.job_title,
+        phone: user.phone,
+    }
 }
 
 /// The settings form.
@@ -137,10 +204,10 @@ pub async fn save_settings(
     State(state): State<AppState>,
     SignedIn { user, session: _ }: SignedIn,
     CsrfForm(form, _): CsrfForm<SettingsForm>,
-) -> Result<Response, PageError> {
+) -> Result<Response, ProfileError> {
     let (locale, zoneinfo) = (form.locale.as_str(), form.zoneinfo.as_str());
     if !i18n::LANGUAGES.contains(&locale) || zoneinfo.parse::<chrono_tz::Tz>().is_err() {
-        return Err(PageError::BadRequest("profile.invalid_settings"));
+        return Err(ProfileError::InvalidSettings);
     }
     // Consent is only the checkbox's own value; anything else is no consent.
     let analytics = form.analytics.as_deref() == Some("on");
@@ -165,7 +232,7 @@ pub async fn end_session(
     SignedIn { user, session: _ }: SignedIn,
     Path(sid): Path<String>,
     CsrfForm((), _): CsrfForm,
-) -> Result<Response, PageError> {
+) -> Result<Response, ProfileError> {
     let ended =
         crate::account::sessions::end_session(&state, &user.id, &sid, &format!("user:{}", user.id))
             .await?;
@@ -185,7 +252,7 @@ pub async fn end_others(
         session: current,
     }: SignedIn,
     CsrfForm((), _): CsrfForm,
-) -> Result<Response, PageError> {
+) -> Result<Response, ProfileError> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let ended = crate::account::sessions::end_other_sessions(
@@ -216,10 +283,10 @@ pub async fn rotate_pin(
     State(state): State<AppState>,
     SignedIn { user, session: _ }: SignedIn,
     CsrfForm((), _): CsrfForm,
-) -> Result<Response, PageError> {
+) -> Result<Response, ProfileError> {
     match crate::account::support::rotate_pin(&state, &user).await? {
         Some(_) => Ok(Redirect::to(&format!("{PROFILE}?notice=pin_rotated")).into_response()),
         // Only levels with phone support have a PIN.
-        None => Err(PageError::NotAllowed("support.not_included")),
+        None => Err(ProfileError::NoPhoneSupport),
     }
 }

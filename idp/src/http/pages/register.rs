@@ -4,11 +4,12 @@
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_cookies::Cookies;
 
 use crate::account::registration::{self, RegistrationForm};
+use crate::error::internal_from;
 use crate::http::browser;
 use crate::http::error::{page, PageError};
 use crate::http::extract::client_ip::ClientIp;
@@ -16,12 +17,47 @@ use crate::http::extract::csrf_form::CsrfForm;
 use crate::http::extract::fields::FieldErrors;
 use crate::http::lang;
 use crate::policy::email;
-use crate::policy::throttle::{self, Account, Action, ThrottleError};
+use crate::policy::throttle::{self, Account, Action, Blocked, ThrottleError};
 use crate::state::AppState;
 use crate::ui::i18n;
 use crate::ui::pages::{
     PageBase, RegisterConfirmPage, RegisterPage, RegisterResendPage, RegisterSentPage,
 };
+
+/// Why a registration page or action failed: an error page in the request's
+/// language. (A form with mistakes is not an error: it comes back with a message
+/// per field.)
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// 429 on the registration page's title, `throttle.try_again` (minutes): too
+    /// many mails asked for this address or from this network.
+    #[error(transparent)]
+    Blocked(Blocked),
+    /// 500 error page (logged).
+    #[error(transparent)]
+    Internal(anyhow::Error),
+}
+
+internal_from!(RegisterError: sqlx::Error, anyhow::Error, crate::error::Internal);
+
+impl From<ThrottleError> for RegisterError {
+    fn from(e: ThrottleError) -> Self {
+        match e {
+            ThrottleError::Blocked(blocked) => RegisterError::Blocked(blocked),
+            ThrottleError::Internal(e) => RegisterError::Internal(e.into()),
+        }
+    }
+}
+
+impl IntoResponse for RegisterError {
+    fn into_response(self) -> Response {
+        match self {
+            RegisterError::Blocked(blocked) => PageError::Blocked("register.title", blocked),
+            RegisterError::Internal(e) => PageError::Internal(e),
+        }
+        .into_response()
+    }
+}
 
 /// Query of the registration page.
 #[derive(Deserialize)]
@@ -34,7 +70,7 @@ pub async fn form(
     State(state): State<AppState>,
     cookies: Cookies,
     query: Result<Query<RegisterQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, PageError> {
+) -> Result<Response, RegisterError> {
     let request_id = query
         .ok()
         .and_then(|Query(q)| q.request_id)
@@ -94,7 +130,7 @@ pub async fn submit(
     cookies: Cookies,
     client: ClientIp,
     CsrfForm(input, checks): CsrfForm<RegisterForm>,
-) -> Result<Response, PageError> {
+) -> Result<Response, RegisterError> {
     let request_id = input.request_id.clone().filter(|id| id.len() <= 64);
     let form = RegistrationForm::from(input);
     let mut view = register_page(&state, &cookies, form.clone(), request_id);
@@ -136,7 +172,7 @@ pub async fn confirm_page(
     State(state): State<AppState>,
     cookies: Cookies,
     query: Result<Query<ConfirmQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, PageError> {
+) -> Result<Response, RegisterError> {
     let token = query
         .ok()
         .and_then(|Query(q)| q.token)
@@ -166,7 +202,7 @@ pub async fn confirm(
     State(state): State<AppState>,
     cookies: Cookies,
     CsrfForm(form, _): CsrfForm<ConfirmForm>,
-) -> Result<Response, PageError> {
+) -> Result<Response, RegisterError> {
     let browser = browser::browser_id(&state, &cookies);
     let confirmed = match form.token.filter(|t| t.len() <= 64) {
         Some(token) => registration::confirm(&state, &token).await?.is_some(),
@@ -230,7 +266,7 @@ pub async fn resend(
     cookies: Cookies,
     client: ClientIp,
     CsrfForm(form, checks): CsrfForm<ResendForm>,
-) -> Result<Response, PageError> {
+) -> Result<Response, RegisterError> {
     let mut fields = checks.fields();
     let email = fields.email("email");
     let email = match (fields.finish(), email) {
@@ -265,7 +301,7 @@ fn resend_page(state: &AppState, cookies: &Cookies, email: String) -> RegisterRe
 /// registration throttle (per address, per client network, per both), before the
 /// mail is queued; the 429 page when it is blocked. The count is kept whatever
 /// follows, so nobody can flood an inbox or the queue.
-async fn count_mail(state: &AppState, address: &str, network: &str) -> Result<(), PageError> {
+async fn count_mail(state: &AppState, address: &str, network: &str) -> Result<(), RegisterError> {
     let account = Account::Address(address.to_owned());
     let subject = throttle::Subject::new(
         &state.config.throttle,
@@ -273,9 +309,6 @@ async fn count_mail(state: &AppState, address: &str, network: &str) -> Result<()
         Some(&account),
         network,
     );
-    match throttle::reserve(state, &subject).await {
-        Ok(attempt) => Ok(attempt.failed(state).await?),
-        Err(ThrottleError::Blocked(blocked)) => Err(PageError::Blocked("register.title", blocked)),
-        Err(ThrottleError::Internal(e)) => Err(PageError::Internal(e.into())),
-    }
+    let attempt = throttle::reserve(state, &subject).await?;
+    Ok(attempt.failed(state).await?)
 }

@@ -8,6 +8,7 @@ use super::client::Client;
 use super::error::{ErrorCode, OAuthError, TokenError};
 use super::issue::TokenResponse;
 use super::params::Params;
+use crate::db::users::{self, User};
 use crate::state::AppState;
 
 /// Runs the grant named by `grant_type` for an authenticated `client`.
@@ -39,4 +40,12 @@ fn unauthorized(grant: &'static str) -> TokenError {
         format!("the client may not use the {grant} grant"),
     )
     .into()
+}
+
+/// The user of a grant, if they may still sign in; else `invalid_grant`.
+async fn active_user(state: &AppState, user_id: &str) -> Result<User, TokenError> {
+    match users::find_by_id(&state.db, user_id).await? {
+        Some(user) if user.is_active() => Ok(user),
+        _ => Err(TokenError::invalid_grant("the user can no longer sign in")),
+    }
 }

@@ -10,10 +10,10 @@
 
 use serde_json::json;
 
-use super::unauthorized;
+use super::{active_user, unauthorized};
 use crate::crypto;
-use crate::db::tokens::{self, Rotation};
-use crate::db::{audit, users};
+use crate::db::audit;
+use crate::db::tokens::{self, FamilyRow, Rotation};
 use crate::oauth::client::{Client, GrantType};
 use crate::oauth::error::{ErrorCode, OAuthError, TokenError};
 use crate::oauth::issue::{issue_tokens, Refresh, Subject, TokenResponse};
@@ -44,13 +44,7 @@ pub async fn exchange(
         return Err(unauthorized("refresh_token"));
     }
     let token = params.require("refresh_token")?;
-    let requested = match params.get("scope") {
-        Some(s) => Some(
-            Scope::parse(s)
-                .map_err(|_| OAuthError::new(ErrorCode::InvalidScope, "malformed scope"))?,
-        ),
-        None => None,
-    };
+    let requested = requested_scope(params)?;
     let now = state.clock.now();
     let hash = crypto::sha256_b64(token.as_bytes());
     // Another client's token is "unknown": it learns nothing and cannot harm the family.
@@ -58,22 +52,8 @@ pub async fn exchange(
         Some(f) if f.client_id == client.client_id => f,
         _ => return Err(TokenError::invalid_grant("unknown refresh token")),
     };
-    let granted = Scope::from_stored(&family.scope);
-    let scope = match requested {
-        Some(requested) if !requested.is_subset(&granted) => {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidScope,
-                "the requested scope exceeds the granted scope",
-            )
-            .into())
-        }
-        Some(requested) => requested,
-        None => granted,
-    };
-    let user = match users::find_by_id(&state.db, &family.user_id).await? {
-        Some(user) if user.is_active() => user,
-        _ => return Err(TokenError::invalid_grant("the user can no longer sign in")),
-    };
+    let scope = granted_scope(&family, requested)?;
+    let user = active_user(state, &family.user_id).await?;
     let child = child_token(state, &family.grant_id, token);
     let child_hash = crypto::sha256_b64(child.as_bytes());
     let cfg = &state.config.tokens;
@@ -89,18 +69,39 @@ pub async fn exchange(
     let Some(grant) = tokens::rotate_refresh(&state.db, &rotation).await? else {
         return Err(refused(state, &rotation, &family.user_id).await?);
     };
-    Ok(issue_tokens(
-        state,
-        client,
-        Subject::User {
-            grant: &grant,
-            user: &user,
-            nonce: None,
-            refresh: Refresh::Rotated(&child),
-        },
-        &scope,
-    )
-    .await?)
+    let subject = Subject::User {
+        grant: &grant,
+        user: &user,
+        nonce: None,
+        refresh: Refresh::Rotated(&child),
+    };
+    Ok(issue_tokens(state, client, subject, &scope).await?)
+}
+
+/// The `scope` parameter, if sent; `invalid_scope` if it does not parse.
+fn requested_scope(params: &Params) -> Result<Option<Scope>, TokenError> {
+    let Some(scope) = params.get("scope") else {
+        return Ok(None);
+    };
+    match Scope::parse(scope) {
+        Ok(scope) => Ok(Some(scope)),
+        Err(_) => Err(OAuthError::new(ErrorCode::InvalidScope, "malformed scope").into()),
+    }
+}
+
+/// The scope of the new tokens: the `requested` one if it is within what `family`
+/// was granted (else `invalid_scope`), or the whole granted scope.
+fn granted_scope(family: &FamilyRow, requested: Option<Scope>) -> Result<Scope, TokenError> {
+    let granted = Scope::from_stored(&family.scope);
+    match requested {
+        Some(requested) if !requested.is_subset(&granted) => Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the requested scope exceeds the granted scope",
+        )
+        .into()),
+        Some(requested) => Ok(requested),
+        None => Ok(granted),
+    }
 }
 
 /// Why a rotation did not match: reuse (then the family is revoked here, atomically
