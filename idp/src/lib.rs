@@ -9,13 +9,22 @@
 //! - [`policy`]: e-mail, password, free-text and throttle rules.
 //! - [`outbox`]: durable delivery of mail and back-channel logout tokens.
 //! - [`crypto`]: random tokens and hashes, signing keys, the KEK, password hashing.
-//! - [`ui`]: embedded templates and translated texts.
+//! - [`ui`]: embedded templates and translated texts, and `pages/`, the typed context
+//!   of each page template.
 //! - [`db`]: the only SQL; rows become domain types there.
-//! - [`state`], [`config`], [`clock`]: the wiring every layer may use.
+//! - `testing`: the harness both crates' tests share (feature `test-support` only).
 //!
-//! Allowed direction: `http | cli → oauth → account → policy | outbox → crypto →
-//! db | ui`; nothing below `http` imports axum or `crate::http` (checked by
-//! `idp/tests/it/architecture.rs`). [`serve`] runs the provider on a given listener
+//! Wiring, at the root: `lib.rs` ([`serve`] and the background workers), `main.rs`
+//! (hands the command line to [`cli`]), [`state`] (the request context), [`config`]
+//! (settings), [`clock`] (the injected clock) and `error.rs` (the macro plumbing of
+//! the error enums: `Internal`, `internal_from!`).
+//!
+//! Allowed direction: `http | cli | testing → oauth | ui::pages → account → policy |
+//! outbox → crypto → db | ui`. Every module may import [`clock`], `error.rs`,
+//! [`crypto`]'s own helpers and [`config`]; [`state`] imports any folder but `http`,
+//! `cli` and `testing`; only `lib.rs` names `crate::http` outside it, and nothing
+//! outside `http` names axum (checked by `idp/tests/it/architecture.rs`, with the
+//! exact rules in its doc comment). [`serve`] runs the provider on a given listener
 //! until a shutdown future resolves, so tests bind port 0 and run the real server
 //! in-process.
 #![cfg_attr(

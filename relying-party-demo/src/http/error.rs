@@ -92,7 +92,7 @@ pub async fn render_error_pages(State(portal): State<Portal>, response: Response
         return response;
     };
     let (mut parts, _) = response.into_parts();
-    let page = super::page(
+    let page = super::render::page(
         &portal,
         error.status,
         "error.html",

@@ -10,7 +10,8 @@ use minijinja::context;
 use tower_cookies::Cookies;
 
 use super::cookies::{self, LOGOUT_STATE, SESSION, SSO_CHECKED};
-use super::{page, PageError};
+use super::render::page;
+use super::PageError;
 use crate::config::PortalKind;
 use crate::portal::Portal;
 use crate::random;

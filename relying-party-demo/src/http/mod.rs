@@ -8,19 +8,19 @@ mod error;
 mod landing;
 mod login;
 mod logout;
+mod render;
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{header, HeaderValue};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use minijinja::context;
 use tower_cookies::CookieManagerLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use self::error::PageError;
-use crate::pages::{self, STYLE_CSS};
+use crate::pages::STYLE_CSS;
 use crate::portal::Portal;
 
 /// Largest request body accepted, in bytes (a logout token is a few KiB).
@@ -81,28 +81,6 @@ pub fn router(portal: Portal) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::new())
-}
-
-/// A page of `portal` with the common context (portal name, theme, profile URL).
-pub(crate) fn page(
-    portal: &Portal,
-    status: StatusCode,
-    template: &str,
-    ctx: minijinja::Value,
-) -> Response {
-    let kind = portal.config().kind;
-    let common = context! {
-        portal_name => kind.display_name(),
-        theme => kind.theme(),
-        profile_url => format!("{}/profile", portal.issuer()),
-    };
-    match pages::render(template, context! { ..common, ..ctx }) {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => {
-            tracing::error!(template, error = %e, "rendering a page failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-    }
 }
 
 async fn style() -> impl IntoResponse {
