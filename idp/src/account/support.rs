@@ -50,6 +50,9 @@ pub enum SupportError {
 }
 
 internal_from!(SupportError: sqlx::Error, anyhow::Error, std::string::FromUtf8Error, Internal);
+// Token issuance reads the support claims ([`info`], [`company`]), whose only
+// failures are internal.
+internal_from!(Internal: SupportError);
 
 impl From<ThrottleError> for SupportError {
     fn from(e: ThrottleError) -> Self {

@@ -14,6 +14,7 @@ use crate::db::grants::{self, GrantRow};
 use crate::db::sessions::SessionRow;
 use crate::db::tokens::{self, NewAccessToken};
 use crate::db::users::User;
+use crate::error::Internal;
 use crate::state::AppState;
 
 /// Creates the grant and its code for `request`, authorized by `session`, and returns
@@ -27,7 +28,7 @@ pub async fn issue_code(
     state: &AppState,
     request: &AuthorizationRequest,
     session: &SessionRow,
-) -> anyhow::Result<String> {
+) -> Result<String, Internal> {
     let now = state.clock.now();
     let code = crypto::random_token(32);
     let grant = GrantRow {
@@ -113,7 +114,7 @@ pub async fn issue_tokens(
     client: &Client,
     subject: Subject<'_>,
     scope: &Scope,
-) -> anyhow::Result<TokenResponse> {
+) -> Result<TokenResponse, Internal> {
     let now = state.clock.now();
     let scope_str = scope.to_string();
     let grant = match &subject {
@@ -162,7 +163,7 @@ async fn refresh_token(
     grant: &GrantRow,
     refresh: Refresh<'_>,
     now: i64,
-) -> anyhow::Result<Option<String>> {
+) -> Result<Option<String>, Internal> {
     match refresh {
         Refresh::Start if client.allows(GrantType::RefreshToken) => {
             let token = crypto::random_token(32);
@@ -185,7 +186,7 @@ async fn access_token(
     grant: Option<&GrantRow>,
     scope: &str,
     now: i64,
-) -> anyhow::Result<String> {
+) -> Result<String, Internal> {
     let cfg = &state.config.tokens;
     let jti = crypto::random_id();
     let expires_in = cfg.access_token_seconds;
@@ -240,7 +241,7 @@ async fn id_token(
     id: &IdTokenFor<'_>,
     scope: &Scope,
     now: i64,
-) -> anyhow::Result<String> {
+) -> Result<String, Internal> {
     let alg = id.client.id_token_alg;
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(state.config.issuer));
@@ -262,7 +263,7 @@ async fn id_token(
     }
     claims.extend(user_claims(id.user, scope));
     claims.extend(super::claims::product_claims(state, id.user, scope, false).await?);
-    state.keys.sign(alg, JwtType::IdToken, claims)
+    Ok(state.keys.sign(alg, JwtType::IdToken, claims)?)
 }
 
 /// The standard claims released for `scope` (OIDC Core §5.1, §5.4): `sub` always,

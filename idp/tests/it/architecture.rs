@@ -507,3 +507,110 @@ fn no_module_imports_one_that_imports_it_back() {
         );
     }
 }
+
+/// Where domain code (`account/`, `oauth/`, `policy/`) names `anyhow`: every path
+/// starting with it and every `anyhow!`/`bail!`/`ensure!` (a use of `anyhow::Context`
+/// shows up as its `use`), except inside `internal_from!(…)`, whose lists fold the
+/// adapters' errors into the flows' `Internal` variants. Infrastructure failures
+/// travel as `idp::error::Internal` instead (docs/architecture.md, "Errors").
+fn anyhow_in(code: &str) -> Vec<(usize, String)> {
+    use syn::visit::Visit;
+    struct Finder(Vec<(usize, String)>);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_path(&mut self, p: &'ast syn::Path) {
+            let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+            if segs.first().is_some_and(|s| s == "anyhow") {
+                let line = p
+                    .segments
+                    .first()
+                    .map_or(0, |s| s.ident.span().start().line);
+                self.0.push((line, segs.join("::")));
+            }
+            syn::visit::visit_path(self, p);
+        }
+        fn visit_use_tree(&mut self, t: &'ast syn::UseTree) {
+            if let syn::UseTree::Path(p) = t {
+                if p.ident == "anyhow" {
+                    self.0
+                        .push((p.ident.span().start().line, "use anyhow::…".into()));
+                }
+            }
+            syn::visit::visit_use_tree(self, t);
+        }
+        fn visit_macro(&mut self, m: &'ast syn::Macro) {
+            let name = m.path.segments.last().map(|s| s.ident.to_string());
+            match name.as_deref() {
+                Some("internal_from") => return,
+                Some("anyhow" | "bail" | "ensure") => {
+                    let line = m
+                        .path
+                        .segments
+                        .first()
+                        .map_or(0, |s| s.ident.span().start().line);
+                    self.0
+                        .push((line, format!("{}!", name.unwrap_or_default())));
+                }
+                _ => {}
+            }
+            // Paths inside other macros' arguments (`format!`, `json!`, …).
+            if let Ok(args) = m.parse_body_with(
+                syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated,
+            ) {
+                for arg in &args {
+                    self.visit_expr(arg);
+                }
+            }
+        }
+    }
+    let file = syn::parse_file(code).expect("the file parses");
+    let mut finder = Finder(Vec::new());
+    finder.visit_file(&file);
+    finder.0
+}
+
+#[test]
+fn domain_code_carries_no_anyhow() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    let mut files = 0;
+    let mut stack: Vec<_> = ["account", "oauth", "policy"]
+        .iter()
+        .map(|d| src.join(d))
+        .collect();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                files += 1;
+                let code = std::fs::read_to_string(&p).unwrap();
+                for (line, named) in anyhow_in(&code) {
+                    let file = p.strip_prefix(&src).unwrap().display().to_string();
+                    found.push(format!("{file}:{line}: {named}"));
+                }
+            }
+        }
+    }
+    assert!(files > 20, "the scan found the domain's files");
+    assert!(
+        found.is_empty(),
+        "anyhow in domain code (use idp::error::Internal or a typed error):\n  {}",
+        found.join("\n  ")
+    );
+}
+
+#[test]
+fn the_anyhow_check_can_fail() {
+    let code = r#"
+        use anyhow::Context as _;
+        fn a() -> anyhow::Result<()> { bail!("no") }
+        fn b() -> Result<(), Internal> { Err(anyhow::anyhow!("x").into()) }
+        fn c() { let _ = format!("{}", anyhow::Error::msg("y")); }
+        internal_from!(E: sqlx::Error, anyhow::Error);
+        // anyhow::Result in a comment
+        const S: &str = "anyhow::Result";
+    "#;
+    let lines: Vec<usize> = anyhow_in(code).iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, vec![2, 3, 3, 4, 5], "{:?}", anyhow_in(code));
+}

@@ -14,6 +14,7 @@ use super::{active_user, unauthorized};
 use crate::crypto;
 use crate::db::audit;
 use crate::db::tokens::{self, FamilyRow, Rotation};
+use crate::error::Internal;
 use crate::oauth::client::{Client, GrantType};
 use crate::oauth::error::{ErrorCode, OAuthError, TokenError};
 use crate::oauth::issue::{issue_tokens, Refresh, Subject, TokenResponse};
@@ -110,7 +111,7 @@ async fn refused(
     state: &AppState,
     rotation: &Rotation<'_>,
     user_id: &str,
-) -> anyhow::Result<TokenError> {
+) -> Result<TokenError, Internal> {
     let mut tx = state.db.begin().await?;
     if !tokens::revoke_reused(&mut *tx, rotation).await? {
         tx.rollback().await?;
