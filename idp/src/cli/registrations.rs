@@ -48,69 +48,80 @@ pub enum RegistrationsCommand {
 pub(super) async fn registrations(config: Config, cmd: RegistrationsCommand) -> anyhow::Result<()> {
     let state = AppState::build(config, Arc::new(SystemClock)).await?;
     match cmd {
-        RegistrationsCommand::List { status, json } => {
-            let rows = db::registrations::list_by_status(&state.db, status).await?;
-            let mut list = Vec::new();
-            for r in &rows {
-                let domain = r.email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-                let company_exists = db::companies::find_by_domain(state.db.pool(), domain)
-                    .await?
-                    .is_some();
-                list.push(json!({
-                    "id": r.id, "status": r.status, "email": r.email,
-                    "given_name": r.given_name, "family_name": r.family_name,
-                    "company": r.company_name, "domain": domain, "company_exists": company_exists,
-                    "country": r.country, "job_title": r.job_title, "phone": r.phone, "locale": r.locale,
-                    "created_at": r.created_at, "confirmed_at": r.confirmed_at,
-                    "decided_at": r.decided_at, "decided_by": r.decided_by, "reason": r.reason,
-                }));
-            }
-            if json {
-                println!("{}", serde_json::Value::Array(list));
-            } else if list.is_empty() {
-                println!("no {status} registrations");
-            } else {
-                for (r, v) in rows.iter().zip(&list) {
-                    println!(
-                        "{}\t{} {}\t{}\t{}\tcompany known: {}",
-                        r.id,
-                        r.given_name,
-                        r.family_name,
-                        r.email,
-                        r.company_name,
-                        v["company_exists"]
-                    );
-                }
-            }
-        }
-        RegistrationsCommand::Approve { id, json } => {
-            let approved = crate::account::approval::approve(&state, &id, &cli_actor()).await?;
-            crate::outbox::mail::deliver_due(&state.db, &state.mailer, state.clock.as_ref())
-                .await?;
-            if json {
-                println!("{}", serde_json::to_value(&approved)?);
-            } else {
-                println!(
-                    "approved: user {} ({}){}; the welcome mail with the one-time password is queued",
-                    approved.username,
-                    approved.user_id,
-                    if approved.new_company { ", Super Admin of a new company" } else { "" }
-                );
-            }
-        }
+        RegistrationsCommand::List { status, json } => list(&state, status, json).await,
+        RegistrationsCommand::Approve { id, json } => approve(&state, &id, json).await,
         RegistrationsCommand::Reject { id, reason, json } => {
-            if reason.trim().is_empty() {
-                anyhow::bail!("--reason must not be empty");
-            }
-            crate::account::approval::reject(&state, &id, &cli_actor(), &reason).await?;
-            crate::outbox::mail::deliver_due(&state.db, &state.mailer, state.clock.as_ref())
-                .await?;
-            if json {
-                println!("{}", json!({ "id": id, "status": "rejected" }));
-            } else {
-                println!("rejected: {id}; the reason is mailed to the registrant");
-            }
+            reject(&state, &id, &reason, json).await
         }
+    }
+}
+
+/// `idp registrations list`: the registrations in `status`, one line (or JSON
+/// object) each.
+async fn list(state: &AppState, status: RegistrationStatus, json: bool) -> anyhow::Result<()> {
+    let rows = db::registrations::list_by_status(&state.db, status).await?;
+    let mut list = Vec::new();
+    for r in &rows {
+        let domain = r.email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+        let company_exists = db::companies::find_by_domain(state.db.pool(), domain)
+            .await?
+            .is_some();
+        list.push(json!({
+            "id": r.id, "status": r.status, "email": r.email,
+            "given_name": r.given_name, "family_name": r.family_name,
+            "company": r.company_name, "domain": domain, "company_exists": company_exists,
+            "country": r.country, "job_title": r.job_title, "phone": r.phone, "locale": r.locale,
+            "created_at": r.created_at, "confirmed_at": r.confirmed_at,
+            "decided_at": r.decided_at, "decided_by": r.decided_by, "reason": r.reason,
+        }));
+    }
+    if json {
+        println!("{}", serde_json::Value::Array(list));
+    } else if list.is_empty() {
+        println!("no {status} registrations");
+    } else {
+        for (r, v) in rows.iter().zip(&list) {
+            println!(
+                "{}\t{} {}\t{}\t{}\tcompany known: {}",
+                r.id, r.given_name, r.family_name, r.email, r.company_name, v["company_exists"]
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `idp registrations approve`: creates the user and sends the welcome mail.
+async fn approve(state: &AppState, id: &str, json: bool) -> anyhow::Result<()> {
+    let approved = crate::account::approval::approve(state, id, &cli_actor()).await?;
+    crate::outbox::mail::deliver_due(&state.db, &state.mailer, state.clock.as_ref()).await?;
+    if json {
+        println!("{}", serde_json::to_value(&approved)?);
+    } else {
+        println!(
+            "approved: user {} ({}){}; the welcome mail with the one-time password is queued",
+            approved.username,
+            approved.user_id,
+            if approved.new_company {
+                ", Super Admin of a new company"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `idp registrations reject`: records the decision and mails the reason.
+async fn reject(state: &AppState, id: &str, reason: &str, json: bool) -> anyhow::Result<()> {
+    if reason.trim().is_empty() {
+        anyhow::bail!("--reason must not be empty");
+    }
+    crate::account::approval::reject(state, id, &cli_actor(), reason).await?;
+    crate::outbox::mail::deliver_due(&state.db, &state.mailer, state.clock.as_ref()).await?;
+    if json {
+        println!("{}", json!({ "id": id, "status": "rejected" }));
+    } else {
+        println!("rejected: {id}; the reason is mailed to the registrant");
     }
     Ok(())
 }

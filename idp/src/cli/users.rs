@@ -60,6 +60,31 @@ pub struct CreateUser {
 }
 
 pub(super) async fn create_user(config: &Config, args: CreateUser) -> anyhow::Result<()> {
+    check_policies(config, &args)?;
+    let db = open_db(config).await?;
+    let passwords = Passwords::new(&config.passwords)?;
+    let json = args.json;
+    let spec = UserSpec {
+        username: args.username,
+        email: args.email,
+        given_name: args.given_name,
+        family_name: args.family_name,
+        password: args.password,
+        locale: args.locale,
+        zoneinfo: args.zoneinfo,
+        operator: args.operator,
+        company: args.company,
+        roles: args.roles,
+    };
+    let created = users::create_user(&db, &passwords, spec, SystemClock.now()).await?;
+    print_created(&created, json);
+    Ok(())
+}
+
+/// Refuses, before anything is stored, an address the business-only policy refuses
+/// (unless `--override-email-policy`) and a given password the password policy
+/// refuses.
+fn check_policies(config: &Config, args: &CreateUser) -> anyhow::Result<()> {
     if !args.override_email_policy {
         if let Err(e) =
             crate::policy::email::EmailPolicy::new(&config.registration).check(&args.email)
@@ -83,25 +108,17 @@ pub(super) async fn create_user(config: &Config, args: CreateUser) -> anyhow::Re
             anyhow::bail!("the password is refused: {}", rejection.message("en"));
         }
     }
-    let db = open_db(config).await?;
-    let passwords = Passwords::new(&config.passwords)?;
-    let spec = UserSpec {
-        username: args.username,
-        email: args.email,
-        given_name: args.given_name,
-        family_name: args.family_name,
-        password: args.password,
-        locale: args.locale,
-        zoneinfo: args.zoneinfo,
-        operator: args.operator,
-        company: args.company,
-        roles: args.roles,
-    };
+    Ok(())
+}
+
+/// Prints the new user's sub, username and any generated password (as JSON with
+/// `--json`).
+fn print_created(created: &CreatedUser, json: bool) {
     let CreatedUser {
         user,
         generated_password,
-    } = users::create_user(&db, &passwords, spec, SystemClock.now()).await?;
-    if args.json {
+    } = created;
+    if json {
         println!(
             "{}",
             json!({ "sub": user.id, "username": user.username, "email": user.email, "password": generated_password })
@@ -113,5 +130,4 @@ pub(super) async fn create_user(config: &Config, args: CreateUser) -> anyhow::Re
             println!("password: {p}");
         }
     }
-    Ok(())
 }

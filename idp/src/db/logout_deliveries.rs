@@ -3,6 +3,7 @@
 
 use sqlx::{Any, Executor};
 
+use super::queue::{durable_queue, Queue};
 use super::Db;
 use crate::crypto;
 
@@ -65,6 +66,16 @@ pub async fn enqueue<'e>(
     Ok(())
 }
 
+/// The deliveries as a durable queue: a row is open until it is delivered or given
+/// up (both set `delivered_at`; a given-up one keeps its `last_error`).
+const QUEUE: Queue = durable_queue! {
+    table: "logout_deliveries",
+    open: "delivered_at IS NULL",
+    done: "delivered_at",
+    erase: "logout_token = ''",
+    returning: "id, client_id, uri, logout_token, attempts",
+};
+
 /// Claims up to `limit` due deliveries for `lease_seconds`.
 ///
 /// # Errors
@@ -75,35 +86,15 @@ pub async fn claim(
     lease_seconds: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<DeliveryRow>> {
-    sqlx::query_as(
-        "UPDATE logout_deliveries SET locked_until = $2 \
-         WHERE id IN (SELECT id FROM logout_deliveries WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
-                      AND (locked_until IS NULL OR locked_until <= $1) ORDER BY next_attempt_at, id LIMIT $3) \
-         AND delivered_at IS NULL AND (locked_until IS NULL OR locked_until <= $1) \
-         RETURNING id, client_id, uri, logout_token, attempts",
-    )
-    .bind(now)
-    .bind(now + lease_seconds)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await
+    QUEUE.claim(db, now, lease_seconds, limit).await
 }
 
-/// Marks a delivery done (or given up on) and drops the token.
+/// Marks a delivery done (or given up on, with `error`) and drops the token.
 ///
 /// # Errors
 /// Database errors.
 pub async fn mark_delivered(db: &Db, id: &str, now: i64, error: Option<&str>) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE logout_deliveries SET delivered_at = $2, locked_until = NULL, logout_token = '', last_error = $3 \
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(now)
-    .bind(error)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    QUEUE.finish(db, id, now, error).await
 }
 
 /// Records a failed attempt and when to retry.
@@ -111,14 +102,5 @@ pub async fn mark_delivered(db: &Db, id: &str, now: i64, error: Option<&str>) ->
 /// # Errors
 /// Database errors.
 pub async fn mark_failed(db: &Db, id: &str, error: &str, next_attempt_at: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE logout_deliveries SET attempts = attempts + 1, next_attempt_at = $2, locked_until = NULL, \
-         last_error = $3 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(next_attempt_at)
-    .bind(error.chars().take(500).collect::<String>())
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    QUEUE.retry(db, id, error, next_attempt_at).await
 }

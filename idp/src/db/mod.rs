@@ -14,6 +14,7 @@ pub mod grants;
 pub mod keys;
 pub mod logout_deliveries;
 pub mod outbox;
+mod queue;
 pub mod registrations;
 pub mod sessions;
 pub mod support;

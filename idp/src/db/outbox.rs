@@ -5,6 +5,7 @@
 
 use sqlx::{Any, Executor};
 
+use super::queue::{self, durable_queue, Queue};
 use super::Db;
 use crate::crypto;
 
@@ -63,6 +64,15 @@ pub async fn enqueue<'e>(
     Ok(id)
 }
 
+/// The outbox as a durable queue: a row is open until it is sent or given up.
+const QUEUE: Queue = durable_queue! {
+    table: "outbox",
+    open: "sent_at IS NULL AND given_up_at IS NULL",
+    done: "sent_at",
+    erase: "text_body = '', html_body = ''",
+    returning: "id, recipient, subject, text_body, html_body, attempts",
+};
+
 /// Claims up to `limit` due, unsent, unleased messages for `lease_seconds`.
 ///
 /// # Errors
@@ -73,19 +83,7 @@ pub async fn claim(
     lease_seconds: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<OutboxRow>> {
-    sqlx::query_as(
-        "UPDATE outbox SET locked_until = $2 \
-         WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
-                      AND given_up_at IS NULL AND (locked_until IS NULL OR locked_until <= $1) \
-                      ORDER BY next_attempt_at, id LIMIT $3) \
-         AND sent_at IS NULL AND (locked_until IS NULL OR locked_until <= $1) \
-         RETURNING id, recipient, subject, text_body, html_body, attempts",
-    )
-    .bind(now)
-    .bind(now + lease_seconds)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await
+    QUEUE.claim(db, now, lease_seconds, limit).await
 }
 
 /// Marks a message sent and drops its bodies (they may hold a one-time secret).
@@ -93,15 +91,7 @@ pub async fn claim(
 /// # Errors
 /// Database errors.
 pub async fn mark_sent(db: &Db, id: &str, now: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET sent_at = $2, locked_until = NULL, text_body = '', html_body = '', \
-         last_error = NULL WHERE id = $1",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    QUEUE.finish(db, id, now, None).await
 }
 
 /// Gives a message up after a permanent failure (its bodies are dropped).
@@ -114,7 +104,7 @@ pub async fn mark_given_up(db: &Db, id: &str, error: &str, now: i64) -> sqlx::Re
          text_body = '', html_body = '', last_error = $2 WHERE id = $1",
     )
     .bind(id)
-    .bind(error.chars().take(500).collect::<String>())
+    .bind(queue::truncate(error))
     .bind(now)
     .execute(db.pool())
     .await?;
@@ -126,16 +116,7 @@ pub async fn mark_given_up(db: &Db, id: &str, error: &str, now: i64) -> sqlx::Re
 /// # Errors
 /// Database errors.
 pub async fn mark_failed(db: &Db, id: &str, error: &str, next_attempt_at: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $2, locked_until = NULL, \
-         last_error = $3 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(next_attempt_at)
-    .bind(error.chars().take(500).collect::<String>())
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    QUEUE.retry(db, id, error, next_attempt_at).await
 }
 
 /// Counts of (unsent, sent) messages; for readiness and tests.

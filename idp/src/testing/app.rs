@@ -6,11 +6,9 @@ use std::sync::Arc;
 use tempfile::TempDir;
 
 use super::database::TestDatabase;
-use super::{PASSWORD, REDIRECT_URI};
-use crate::account::users::{self, UserSpec};
+use super::REDIRECT_URI;
 use crate::clock::{Clock as _, MockClock};
 use crate::config::Config;
-use crate::db::users::User;
 use crate::oauth::registration::{self, ClientSpec};
 use crate::AppState;
 
@@ -143,42 +141,6 @@ impl TestApp {
                 .unwrap()[0]
                 .clone(),
         }
-    }
-
-    /// Creates `username` at `<username>@example.com` with [`PASSWORD`] (Ada
-    /// Lovelace, English, Europe/Berlin).
-    pub async fn user(&self, username: &str) -> User {
-        self.user_with(UserSpec {
-            zoneinfo: Some("Europe/Berlin".into()),
-            ..Self::user_spec(username, &format!("{username}@example.com"))
-        })
-        .await
-    }
-
-    /// A user named `username` at `email` with [`PASSWORD`] (Ada Lovelace, English).
-    pub fn user_spec(username: &str, email: &str) -> UserSpec {
-        UserSpec {
-            username: username.into(),
-            email: email.into(),
-            given_name: "Ada".into(),
-            family_name: "Lovelace".into(),
-            password: Some(PASSWORD.into()),
-            locale: Some("en".into()),
-            ..UserSpec::default()
-        }
-    }
-
-    /// Creates the user of `spec`.
-    pub async fn user_with(&self, spec: UserSpec) -> User {
-        users::create_user(
-            &self.state.db,
-            &self.state.passwords,
-            spec,
-            self.clock_now(),
-        )
-        .await
-        .unwrap()
-        .user
     }
 
     /// Counts rows of a table (to prove bad input changed nothing).

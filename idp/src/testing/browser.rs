@@ -84,6 +84,38 @@ impl Browser {
         Self::page(url, self.http.post(url).form(form).send().await.unwrap()).await
     }
 
+    /// Fills the provider's login form shown on `login` (its CSRF token and, when the
+    /// login belongs to an authorization request, its `request_id`) with `username`
+    /// and `password`, and POSTs it to `/login` on the page's origin.
+    pub async fn post_login(&self, login: &Page, username: &str, password: &str) -> Page {
+        let csrf = hidden(&login.body, "csrf_token").expect("csrf token on the login page");
+        let mut form = vec![
+            ("csrf_token", csrf),
+            ("username", username.into()),
+            ("password", password.into()),
+        ];
+        if let Some(id) = hidden(&login.body, "request_id") {
+            form.push(("request_id", id));
+        }
+        let url = Url::parse(&login.url).unwrap().join("/login").unwrap();
+        let r = self
+            .http
+            .post(url.as_str())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        Self::page(url.as_str(), r).await
+    }
+
+    /// GETs the provider's login page `login_url` (it must answer 200) and submits
+    /// its form with `username` and `password`.
+    pub async fn submit_login(&self, login_url: &str, username: &str, password: &str) -> Page {
+        let login = self.get(login_url).await;
+        assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+        self.post_login(&login, username, password).await
+    }
+
     /// Follows redirects from `first` by hand; returns every page seen, the last one
     /// not a redirect.
     pub async fn follow(&self, first: Page) -> Vec<Page> {

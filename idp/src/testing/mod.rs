@@ -1,7 +1,9 @@
 //! Test support, shared by the provider's and the demo's integration tests: the
 //! provider in-process on port 0 with a [`MockClock`](crate::clock::MockClock)
 //! ([`TestApp`]), a fresh database per test on either backend ([`database_url`],
-//! [`TestDatabase`]), and a cookie-keeping [`Browser`] that answers [`Page`]s.
+//! [`TestDatabase`]), the accounts tests start from (users, operators, a browser
+//! signed in, a company's support level), and a cookie-keeping [`Browser`] that
+//! answers [`Page`]s and fills the provider's login form.
 //!
 //! Compiled only with the `test-support` feature, which only dev-dependencies enable:
 //! the released binary contains none of it. The background delivery workers do not
@@ -16,6 +18,7 @@
     clippy::indexing_slicing
 )]
 
+mod accounts;
 mod app;
 mod browser;
 mod database;

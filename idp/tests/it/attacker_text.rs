@@ -134,21 +134,14 @@ async fn operators_cannot_create_users_with_web_addresses_in_names() {
         ("www.evil-phish.example", None),
         ("Ada", Some("Visit evil-phish.example")),
     ] {
-        let result = idp::account::users::create_user(
-            &app.state.db,
-            &app.state.passwords,
-            UserSpec {
-                username: "ada".into(),
-                email: "ada@acme-demo.example".into(),
+        let result = app
+            .try_user_with(UserSpec {
                 given_name: given.into(),
                 family_name: "Lovelace".into(),
-                password: Some(PASSWORD.into()),
                 company: company.map(str::to_owned),
-                ..UserSpec::default()
-            },
-            app.clock_now(),
-        )
-        .await;
+                ..TestApp::account_spec("ada", "ada@acme-demo.example")
+            })
+            .await;
         let error = result.expect_err("refused").to_string();
         assert!(error.contains("Web or e-mail addresses"), "{error}");
     }
@@ -168,21 +161,12 @@ async fn operators_cannot_create_users_with_web_addresses_in_names() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("family_name"));
     assert_eq!(app.count("users").await, 0);
     // The company's own domain is fine.
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "ada".into(),
-            email: "ada@acme-demo.example".into(),
-            given_name: "Ada".into(),
-            password: Some(PASSWORD.into()),
-            company: Some("ACME-Demo.example".into()),
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
+    app.user_with(UserSpec {
+        given_name: "Ada".into(),
+        company: Some("ACME-Demo.example".into()),
+        ..TestApp::account_spec("ada", "ada@acme-demo.example")
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -207,20 +191,11 @@ async fn look_alike_domains_are_refused_in_their_a_label_spelling_too() {
     assert_eq!(app.count("registrations").await, 0);
 
     // A genuine IDN address: its spellings name one account, at login and at sign-up.
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "anna".into(),
-            email: "anna@bücher.example".into(),
-            given_name: "Anna".into(),
-            password: Some(PASSWORD.into()),
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
+    app.user_with(UserSpec {
+        given_name: "Anna".into(),
+        ..TestApp::account_spec("anna", "anna@bücher.example")
+    })
+    .await;
     for login in [
         "anna@bücher.example",
         "ANNA@XN--BCHER-KVA.EXAMPLE",
@@ -262,21 +237,14 @@ async fn ip_address_literals_count_as_web_addresses() {
     }
     assert_eq!(app.count("registrations").await, 0);
     assert_eq!(app.count("outbox").await, 0, "no mail to anyone");
-    let result = idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "ada".into(),
-            email: "ada@acme-demo.example".into(),
+    let result = app
+        .try_user_with(UserSpec {
             given_name: "Ada".into(),
             family_name: "Lovelace".into(),
-            password: Some(PASSWORD.into()),
             company: Some("Login 203.0.113.5".into()),
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await;
+            ..TestApp::account_spec("ada", "ada@acme-demo.example")
+        })
+        .await;
     let error = result.expect_err("refused").to_string();
     assert!(error.contains("Web or e-mail addresses"), "{error}");
     // Numbers that are no address stay valid.

@@ -7,7 +7,6 @@
 use reqwest::{Method, StatusCode};
 
 use crate::harness::*;
-use idp::account::users::UserSpec;
 
 const JSON_PATHS: &[&str] = &[
     "/token",
@@ -134,31 +133,10 @@ async fn check(
 async fn every_route_answers_bad_encodings_with_its_own_error_page_or_json() {
     let app = TestApp::spawn().await;
     app.user("walker").await;
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "agent".into(),
-            email: "agent@provider.example".into(),
-            password: Some(PASSWORD.into()),
-            operator: true,
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
+    app.operator("agent", "agent@provider.example").await;
     let anonymous = Browser::new();
-    let user = Browser::new();
-    let Page { status, .. } = user
-        .submit_login(&app.url("/login"), "walker", PASSWORD)
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let operator = Browser::new();
-    let Page { status, .. } = operator
-        .submit_login(&app.url("/login"), "agent", PASSWORD)
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
+    let user = app.signed_in("walker").await;
+    let operator = app.signed_in("agent").await;
 
     // The reviewer's case: an invalid UTF-8 path segment, signed in.
     let r = user

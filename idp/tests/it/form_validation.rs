@@ -6,7 +6,6 @@
 use reqwest::StatusCode;
 
 use crate::harness::*;
-use idp::account::users::UserSpec;
 
 const REQUIRED: &str = "This field is required.";
 const UNREADABLE: &str = "This entry is too long or contains characters that are not allowed.";
@@ -60,29 +59,10 @@ async fn side_effects(app: &TestApp) -> (i64, i64) {
     (failures, app.count("outbox").await)
 }
 
-async fn known(app: &TestApp, username: &str) -> idp::db::users::User {
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: username.into(),
-            email: format!("{username}@acme-industries.com"),
-            given_name: "Robin".into(),
-            family_name: "Miller".into(),
-            password: Some(PASSWORD.into()),
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap()
-    .user
-}
-
 #[tokio::test]
 async fn resend_and_forgot_refuse_missing_repeated_unreadable_and_malformed_addresses() {
     let app = TestApp::spawn().await;
-    known(&app, "known").await;
+    app.customer("known").await;
     let browser = Browser::new();
     for (page, action) in [
         ("/register/resend", "/register/resend"),
@@ -127,7 +107,7 @@ async fn resend_and_forgot_refuse_missing_repeated_unreadable_and_malformed_addr
 #[tokio::test]
 async fn the_reset_form_refuses_bad_fields_without_using_a_try() {
     let app = TestApp::spawn().await;
-    let user = known(&app, "resetter").await;
+    let user = app.customer("resetter").await;
     idp::account::email_codes::issue(
         &app.state,
         &user,
@@ -213,14 +193,7 @@ async fn the_login_form_marks_missing_repeated_and_unreadable_fields() {
 async fn the_forced_change_form_marks_missing_repeated_and_unreadable_fields() {
     let app = TestApp::spawn().await;
     let user = app.user("firsttime").await;
-    sqlx::query(
-        "UPDATE users SET must_change_password = 1, password_expires_at = $2 WHERE id = $1",
-    )
-    .bind(&user.id)
-    .bind(app.clock_now() + 3600)
-    .execute(app.state.db.pool())
-    .await
-    .unwrap();
+    app.require_password_change(&user.id, 3600).await;
     let browser = Browser::new();
     let Page {
         status, location, ..
@@ -260,12 +233,8 @@ async fn the_forced_change_form_marks_missing_repeated_and_unreadable_fields() {
 #[tokio::test]
 async fn the_change_form_and_get_code_mark_bad_fields_and_send_nothing() {
     let app = TestApp::spawn().await;
-    let user = known(&app, "changer").await;
-    let browser = Browser::new();
-    let Page { status, .. } = browser
-        .submit_login(&app.url("/login"), "changer", PASSWORD)
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
+    let user = app.customer("changer").await;
+    let browser = app.signed_in("changer").await;
     idp::account::email_codes::issue(
         &app.state,
         &user,
@@ -342,26 +311,9 @@ async fn pin_checks(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn the_pin_check_marks_bad_fields_and_checks_nothing() {
     let app = TestApp::spawn().await;
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "agent".into(),
-            email: "agent@provider.example".into(),
-            password: Some(PASSWORD.into()),
-            operator: true,
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
-    known(&app, "caller").await;
-    let ops = Browser::new();
-    let Page { status, .. } = ops
-        .submit_login(&app.url("/login"), "agent", PASSWORD)
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
+    app.operator("agent", "agent@provider.example").await;
+    app.customer("caller").await;
+    let ops = app.signed_in("agent").await;
     let before = side_effects(&app).await;
     let post = |body: &'static str| post_raw(&ops, &app, "/admin/support", "/admin/support", body);
     assert_field_error(&post("pin=123456").await, "email", REQUIRED);

@@ -71,8 +71,6 @@ pub fn authorize_url(
 pub(crate) trait Flows {
     /// Starts an authorization request; returns the login page URL it redirects to.
     async fn start(&self, app: &TestApp, url: &str) -> String;
-    /// Submits the login form at `login_url`.
-    async fn submit_login(&self, login_url: &str, username: &str, password: &str) -> Page;
     /// GETs `page`, then POSTs `fields` plus the page's CSRF token to `action`.
     async fn submit_form(
         &self,
@@ -103,26 +101,6 @@ impl Flows for Browser {
         let location = location.unwrap();
         assert!(location.starts_with("/login?request_id="), "{location}");
         app.url(&location)
-    }
-
-    async fn submit_login(&self, login_url: &str, username: &str, password: &str) -> Page {
-        let Page {
-            status, body: page, ..
-        } = self.get(login_url).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        let csrf = hidden(&page, "csrf_token").expect("csrf token on the login page");
-        let mut form = vec![
-            ("csrf_token", csrf),
-            ("username", username.into()),
-            ("password", password.into()),
-        ];
-        if let Some(id) = hidden(&page, "request_id") {
-            form.push(("request_id", id));
-        }
-        let base = login_url.split("/login").next().unwrap();
-        let url = format!("{base}/login");
-        let r = self.http.post(&url).form(&form).send().await.unwrap();
-        Browser::page(&url, r).await
     }
 
     async fn submit_form(
@@ -224,6 +202,21 @@ pub async fn exchange(
         ],
     )
     .await
+}
+
+/// UserInfo's answer to a GET with `access_token` as bearer token.
+pub async fn userinfo_get(app: &TestApp, access_token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(app.url("/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The status of [`userinfo_get`]'s answer.
+pub async fn userinfo_status(app: &TestApp, access_token: &str) -> StatusCode {
+    userinfo_get(app, access_token).await.status()
 }
 
 /// Decodes a JWT's header and claims without verifying (the tests verify elsewhere).

@@ -6,7 +6,6 @@ use reqwest::StatusCode;
 
 use crate::harness::*;
 use crate::mailbox::{free_port, SmtpSink};
-use idp::account::users::UserSpec;
 
 const NEW_PASSWORD: &str = "violet kettle drums at dawn";
 
@@ -334,19 +333,11 @@ async fn the_summary_lists_what_is_missing_without_javascript() {
 async fn an_existing_address_gets_the_same_page_and_a_notice() {
     let sink = SmtpSink::start();
     let app = TestApp::spawn_with_smtp(&sink.url()).await;
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "existing".into(),
-            email: "max.muster@acme-industries.com".into(),
-            password: Some(PASSWORD.into()),
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
+    app.user_with(TestApp::account_spec(
+        "existing",
+        "max.muster@acme-industries.com",
+    ))
+    .await;
     let browser = Browser::new();
     let (new_status, new_page) = register(&app, &browser, "erika.muster@acme-industries.com").await;
     let (old_status, old_page) = register(&app, &browser, "max.muster@acme-industries.com").await;
@@ -628,20 +619,7 @@ async fn bad_input_gets_a_clear_message_and_creates_nothing() {
 async fn operators_decide_in_the_admin_page_and_the_first_user_is_super_admin() {
     let sink = SmtpSink::start();
     let app = TestApp::spawn_with_smtp(&sink.url()).await;
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "operator".into(),
-            email: "ops@provider.example".into(),
-            password: Some(PASSWORD.into()),
-            operator: true,
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
+    app.operator("operator", "ops@provider.example").await;
     app.user("customer").await;
     let first = register_and_confirm(&app, &sink, "first.user@globex.example").await;
     let second = register_and_confirm(&app, &sink, "second.user@globex.example").await;
@@ -657,10 +635,7 @@ async fn operators_decide_in_the_admin_page_and_the_first_user_is_super_admin() 
         location.as_deref(),
         Some("/login?return_to=/admin/registrations")
     );
-    let customer = Browser::new();
-    customer
-        .submit_login(&app.url("/login"), "customer", PASSWORD)
-        .await;
+    let customer = app.signed_in("customer").await;
     let Page { status, .. } = customer.get(&app.url("/admin/registrations")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 

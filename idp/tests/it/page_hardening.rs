@@ -27,36 +27,23 @@ fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
     })
 }
 
-/// An operator `ops` and a company acme-demo.example with one user.
-async fn operator(app: &TestApp) {
-    for (username, email, operator, company) in [
-        ("ops", "ops.person@provider.example", true, None),
-        ("sam", "sam@acme-demo.example", false, Some("ACME Demo")),
-    ] {
-        idp::account::users::create_user(
-            &app.state.db,
-            &app.state.passwords,
-            UserSpec {
-                username: username.into(),
-                email: email.into(),
-                password: Some(PASSWORD.into()),
-                operator,
-                company: company.map(str::to_owned),
-                ..UserSpec::default()
-            },
-            app.clock_now(),
-        )
-        .await
-        .unwrap();
-    }
+/// An operator `ops` and a company acme-demo.example with one user; returns the
+/// operator.
+async fn operator(app: &TestApp) -> idp::db::users::User {
+    let ops = app.operator("ops", "ops.person@provider.example").await;
+    app.user_with(UserSpec {
+        company: Some("ACME Demo".into()),
+        ..TestApp::account_spec("sam", "sam@acme-demo.example")
+    })
+    .await;
+    ops
 }
 
 #[tokio::test]
 async fn notices_name_only_what_the_database_holds() {
     let app = TestApp::spawn().await;
     operator(&app).await;
-    let ops = Browser::new();
-    ops.submit_login(&app.url("/login"), "ops", PASSWORD).await;
+    let ops = app.signed_in("ops").await;
     for crafted in [
         "/admin/companies?saved=Call%20%2B1%20555%200100%20or%20visit%20evil-phish.example",
         "/admin/companies?saved=nowhere.example",
@@ -97,17 +84,10 @@ async fn notices_name_only_what_the_database_holds() {
 #[tokio::test]
 async fn until_the_one_time_password_is_replaced_only_the_new_password_page_works() {
     let app = TestApp::spawn().await;
-    operator(&app).await;
-    let browser = Browser::new();
-    browser
-        .submit_login(&app.url("/login"), "ops", PASSWORD)
-        .await;
+    let ops = operator(&app).await;
+    let browser = app.signed_in("ops").await;
     // As after a login with a one-time password from the approval mail.
-    sqlx::query("UPDATE users SET must_change_password = 1, password_expires_at = $1 WHERE username = 'ops'")
-        .bind(app.clock_now() + 3600)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+    app.require_password_change(&ops.id, 3600).await;
     for page in [
         "/profile",
         "/profile/password",

@@ -5,42 +5,11 @@ use reqwest::StatusCode;
 
 use crate::harness::*;
 use crate::mailbox::SmtpSink;
-use idp::account::users::UserSpec;
 
 const NEW_PASSWORD: &str = "violet kettle drums at dawn";
 
-/// A user whose mail goes to the sink.
-async fn user(app: &TestApp, username: &str) -> idp::db::users::User {
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: username.into(),
-            email: format!("{username}@acme-industries.com"),
-            given_name: "Robin".into(),
-            family_name: "Miller".into(),
-            password: Some(PASSWORD.into()),
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap()
-    .user
-}
-
 fn email(username: &str) -> String {
     format!("{username}@acme-industries.com")
-}
-
-/// Signs a fresh browser in (standalone login).
-async fn signed_in(app: &TestApp, username: &str, password: &str) -> Browser {
-    let browser = Browser::new();
-    let Page { status, body, .. } = browser
-        .submit_login(&app.url("/login"), username, password)
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-    browser
 }
 
 /// Requests a change code for the signed-in browser; returns the mailed code.
@@ -91,7 +60,7 @@ async fn change_password_with_an_emailed_code_ends_other_sessions_and_tokens() {
     let sink = SmtpSink::start();
     let app = TestApp::spawn_with_smtp(&sink.url()).await;
     let client = app.client().await;
-    user(&app, "robin").await;
+    app.customer("robin").await;
     let to = email("robin");
 
     // Another browser with a session and a refresh token.
@@ -107,7 +76,7 @@ async fn change_password_with_an_emailed_code_ends_other_sessions_and_tokens() {
     let (_, tokens) = exchange(&app, &client, &param(&cb, "code").unwrap(), &verifier).await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
 
-    let me = signed_in(&app, "robin", PASSWORD).await;
+    let me = app.signed_in("robin").await;
     let Page { body: profile, .. } = me.get(&app.url("/profile")).await;
     assert!(
         profile.contains("href=\"/profile/password\""),
@@ -161,7 +130,7 @@ async fn change_password_with_an_emailed_code_ends_other_sessions_and_tokens() {
         .submit_login(&app.url("/login"), "robin", PASSWORD)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    signed_in(&app, "robin", NEW_PASSWORD).await;
+    app.signed_in_with("robin", NEW_PASSWORD).await;
     let Page { status, .. } = me.get(&app.url("/profile")).await;
     assert_eq!(status, StatusCode::OK);
     // The other browser's session and refresh token have stopped working.
@@ -201,7 +170,7 @@ async fn forgot_password_continues_the_pending_authorization_request() {
     let sink = SmtpSink::start();
     let app = TestApp::spawn_with_smtp(&sink.url()).await;
     let client = app.client().await;
-    user(&app, "forgetful").await;
+    app.customer("forgetful").await;
     let to = email("forgetful");
     let (verifier, challenge) = pkce();
     let browser = Browser::new();
@@ -341,7 +310,7 @@ async fn codes_expire_die_after_five_wrong_tries_and_newer_ones_void_older() {
         c.throttle.ip_free = 100;
     })
     .await;
-    let u = user(&app, "coder").await;
+    let u = app.customer("coder").await;
     // Expiry after ten minutes.
     let code = reset_code(&app, &sink, &u, 1).await;
     app.clock.advance(601);
@@ -363,7 +332,7 @@ async fn codes_expire_die_after_five_wrong_tries_and_newer_ones_void_older() {
         "dead after five wrong tries"
     );
     // Bound to the user: another user's code does not work for this one.
-    let other = user(&app, "other-coder").await;
+    let other = app.customer("other-coder").await;
     let others = reset_code(&app, &sink, &other, 1).await;
     assert_eq!(
         reset(&app, &u.email, &others).await,
@@ -403,7 +372,7 @@ async fn queued(app: &TestApp, to: &str) {
 async fn forgot_password_answers_the_same_for_known_and_unknown_addresses() {
     let sink = SmtpSink::start();
     let app = TestApp::spawn_with_smtp(&sink.url()).await;
-    user(&app, "known").await;
+    app.customer("known").await;
     let browser = Browser::new();
     let Page { body: page, .. } = browser.get(&app.url("/password/forgot")).await;
     let csrf = hidden(&page, "csrf_token").unwrap();
@@ -438,7 +407,7 @@ async fn forgot_password_answers_the_same_for_known_and_unknown_addresses() {
 #[tokio::test]
 async fn failed_logins_are_throttled_with_increasing_delays_that_expire() {
     let app = TestApp::spawn().await;
-    user(&app, "target").await;
+    app.customer("target").await;
     let attempt = |password: &'static str| {
         let app = &app;
         async move {
@@ -504,7 +473,7 @@ async fn failed_logins_are_throttled_with_increasing_delays_that_expire() {
 async fn throttling_is_shared_by_two_provider_processes() {
     let a = TestApp::spawn().await;
     let b = TestApp::spawn_sharing(&a).await;
-    user(&a, "shared").await;
+    a.customer("shared").await;
     for i in 0..6 {
         let app = if i % 2 == 0 { &a } else { &b };
         let Page { status, .. } = Browser::new()
@@ -528,7 +497,7 @@ async fn throttling_is_shared_by_two_provider_processes() {
 async fn the_profile_lists_sessions_and_ends_the_others() {
     let app = TestApp::spawn().await;
     let client = app.client().await;
-    user(&app, "multi").await;
+    app.customer("multi").await;
     let laptop = Browser::new();
     let (_, challenge) = pkce();
     laptop
@@ -538,7 +507,7 @@ async fn the_profile_lists_sessions_and_ends_the_others() {
             "multi",
         )
         .await;
-    let phone = signed_in(&app, "multi", PASSWORD).await;
+    let phone = app.signed_in("multi").await;
     let Page {
         status, body: page, ..
     } = phone.get(&app.url("/profile")).await;
@@ -570,16 +539,13 @@ async fn the_profile_lists_sessions_and_ends_the_others() {
     let Page { body: page, .. } = phone.get(&app.url("/profile")).await;
     assert_eq!(page.matches("<li>").count(), 1);
     // Ending one named session; another user's session id does nothing.
-    let tablet = signed_in(&app, "multi", PASSWORD).await;
+    let tablet = app.signed_in("multi").await;
     let Page { body: page, .. } = phone.get(&app.url("/profile")).await;
     let marker = "action=\"/profile/sessions/";
     let start = page.find(marker).expect("an end button for the tablet") + marker.len();
     let sid = (page[start..].split('/').next().unwrap().to_owned(),);
     app.user("stranger").await;
-    let stranger = Browser::new();
-    stranger
-        .submit_login(&app.url("/login"), "stranger", PASSWORD)
-        .await;
+    let stranger = app.signed_in("stranger").await;
     stranger
         .submit_form(
             &app,
@@ -611,8 +577,8 @@ async fn the_profile_lists_sessions_and_ends_the_others() {
 async fn profile_settings_are_saved_and_released_as_claims() {
     let app = TestApp::spawn().await;
     let client = app.client().await;
-    user(&app, "settler").await;
-    let browser = signed_in(&app, "settler", PASSWORD).await;
+    app.customer("settler").await;
+    let browser = app.signed_in("settler").await;
     let Page {
         status, location, ..
     } = browser
@@ -665,8 +631,8 @@ async fn profile_settings_are_saved_and_released_as_claims() {
 #[tokio::test]
 async fn password_forms_refuse_missing_csrf_tokens() {
     let app = TestApp::spawn().await;
-    user(&app, "csrf").await;
-    let browser = signed_in(&app, "csrf", PASSWORD).await;
+    app.customer("csrf").await;
+    let browser = app.signed_in("csrf").await;
     for path in [
         "/profile/password",
         "/profile/password/code",
@@ -696,11 +662,7 @@ async fn password_forms_refuse_missing_csrf_tokens() {
 async fn the_profile_of_a_plain_user_links_to_change_password() {
     let app = TestApp::spawn().await;
     app.user("plain").await;
-    let browser = Browser::new();
-    let Page { status, .. } = browser
-        .submit_login(&app.url("/login"), "plain", PASSWORD)
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
+    let browser = app.signed_in("plain").await;
     let Page {
         status, body: page, ..
     } = browser.get(&app.url("/profile")).await;

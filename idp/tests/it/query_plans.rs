@@ -301,44 +301,14 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
             ..ClientSpec::default()
         })
         .await;
-    let customer = idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "carla".into(),
-            email: "carla@acme-demo.example".into(),
-            password: Some(PASSWORD.into()),
+    let customer = app
+        .user_with(UserSpec {
             company: Some("ACME Demo".into()),
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap()
-    .user;
-    idp::account::support::set_company_support(
-        &app.state,
-        "acme-demo.example",
-        "plus",
-        Some("EMEA"),
-        "t",
-    )
-    .await
-    .unwrap();
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "operator".into(),
-            email: "ops@provider.example".into(),
-            password: Some(PASSWORD.into()),
-            operator: true,
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
+            ..TestApp::account_spec("carla", "carla@acme-demo.example")
+        })
+        .await;
+    app.support("acme-demo.example", "plus", Some("EMEA")).await;
+    app.operator("operator", "ops@provider.example").await;
     let base = p.base.as_str();
 
     // Discovery and JWKS.
@@ -564,9 +534,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let pin = idp::account::support::pin(&app.state, &customer.id)
-        .await
-        .unwrap();
+    let pin = app.pin(&customer.id).await;
     let Page {
         status, body: page, ..
     } = ops

@@ -39,16 +39,6 @@ async fn active(app: &TestApp, client: &TestClient, token: &str) -> bool {
     body["active"] == true
 }
 
-async fn userinfo_status(app: &TestApp, access_token: &str) -> StatusCode {
-    reqwest::Client::new()
-        .get(app.url("/userinfo"))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
 /// A fresh login's token response.
 async fn first_tokens(app: &TestApp, client: &TestClient, user: &str) -> Value {
     app.user(user).await;

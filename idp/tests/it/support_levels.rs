@@ -12,39 +12,9 @@ use idp::oauth::registration::ClientSpec;
 const SCOPE: &str = "openid profile email company support";
 const NOT_INCLUDED: &str = "does not include phone support";
 
-/// A user `username` of "ACME Demo" (acme-demo.example), support `level` in EMEA.
-async fn company_user(app: &TestApp, username: &str, level: &str) -> idp::db::users::User {
-    let user = idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: username.into(),
-            email: format!("{username}@acme-demo.example"),
-            given_name: "Sam".into(),
-            family_name: "Carter".into(),
-            password: Some(PASSWORD.into()),
-            company: Some("ACME Demo".into()),
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap()
-    .user;
-    set_level(app, level).await;
-    user
-}
-
+/// ACME Demo (acme-demo.example) gets `level` support in EMEA.
 async fn set_level(app: &TestApp, level: &str) {
-    idp::account::support::set_company_support(
-        &app.state,
-        "acme-demo.example",
-        level,
-        Some("EMEA"),
-        "test",
-    )
-    .await
-    .unwrap();
+    app.support("acme-demo.example", level, Some("EMEA")).await;
 }
 
 /// UserInfo for a fresh login of `username` with the support scope.
@@ -90,7 +60,7 @@ async fn stored_pin(app: &TestApp, username: &str) -> Option<String> {
 #[tokio::test]
 async fn levels_without_phone_support_release_no_support_claims() {
     let app = TestApp::spawn().await;
-    company_user(&app, "basic", "none").await;
+    app.company_user("basic", "none").await;
     for level in ["none", "standard"] {
         set_level(&app, level).await;
         let info = userinfo(&app, "basic").await;
@@ -116,11 +86,8 @@ async fn levels_without_phone_support_release_no_support_claims() {
 #[tokio::test]
 async fn the_profile_shows_no_pin_and_refuses_a_new_one_without_phone_support() {
     let app = TestApp::spawn().await;
-    company_user(&app, "plain", "standard").await;
-    let browser = Browser::new();
-    browser
-        .submit_login(&app.url("/login"), "plain", PASSWORD)
-        .await;
+    app.company_user("plain", "standard").await;
+    let browser = app.signed_in("plain").await;
     let Page {
         status, body: page, ..
     } = browser.get(&app.url("/profile")).await;
@@ -163,27 +130,10 @@ async fn the_profile_shows_no_pin_and_refuses_a_new_one_without_phone_support() 
 #[tokio::test]
 async fn operators_pin_checks_never_match_users_without_phone_support() {
     let app = TestApp::spawn().await;
-    let user = company_user(&app, "caller", "priority").await;
-    let pin = idp::account::support::pin(&app.state, &user.id)
-        .await
-        .unwrap();
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "agent".into(),
-            email: "agent@provider.example".into(),
-            password: Some(PASSWORD.into()),
-            operator: true,
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
-    let ops = Browser::new();
-    ops.submit_login(&app.url("/login"), "agent", PASSWORD)
-        .await;
+    let user = app.company_user("caller", "priority").await;
+    let pin = app.pin(&user.id).await;
+    app.operator("agent", "agent@provider.example").await;
+    let ops = app.signed_in("agent").await;
     let check = |level: &'static str| {
         let (app, ops, pin) = (&app, &ops, pin.clone());
         async move {
@@ -212,33 +162,14 @@ async fn operators_pin_checks_never_match_users_without_phone_support() {
 #[tokio::test]
 async fn operators_check_a_pin_for_either_spelling_of_the_address() {
     let app = TestApp::spawn().await;
-    let user = idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "anna".into(),
-            email: "anna@bücher.example".into(),
-            password: Some(PASSWORD.into()),
+    let user = app
+        .user_with(UserSpec {
             company: Some("Bücher".into()),
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap()
-    .user;
-    idp::account::support::set_company_support(
-        &app.state,
-        "xn--bcher-kva.example",
-        "plus",
-        None,
-        "test",
-    )
-    .await
-    .unwrap();
-    let pin = idp::account::support::pin(&app.state, &user.id)
-        .await
-        .unwrap();
+            ..TestApp::account_spec("anna", "anna@bücher.example")
+        })
+        .await;
+    app.support("xn--bcher-kva.example", "plus", None).await;
+    let pin = app.pin(&user.id).await;
     // Through the operator's command, as a support agent types the caller's address.
     for spelling in [
         "anna@bücher.example",
@@ -270,7 +201,7 @@ async fn the_levels_with_phone_support_are_configurable() {
         c.support.phone_levels = vec!["standard".into(), "plus".into(), "priority".into()];
     })
     .await;
-    company_user(&app, "std", "standard").await;
+    app.company_user("std", "standard").await;
     let info = userinfo(&app, "std").await;
     assert_eq!(info["support_level"], "standard");
     assert!(info["support_pin"].is_string());
@@ -302,23 +233,9 @@ async fn the_levels_with_phone_support_are_configurable() {
 #[tokio::test]
 async fn setting_support_tells_invalid_input_from_a_database_failure() {
     let app = TestApp::spawn().await;
-    company_user(&app, "sam", "plus").await;
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "ops".into(),
-            email: "ops.person@provider.example".into(),
-            password: Some(PASSWORD.into()),
-            operator: true,
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
-    let ops = Browser::new();
-    ops.submit_login(&app.url("/login"), "ops", PASSWORD).await;
+    app.company_user("sam", "plus").await;
+    app.operator("ops", "ops.person@provider.example").await;
+    let ops = app.signed_in("ops").await;
     let action = "/admin/companies/acme-demo.example/support";
     let Page {
         status, body: page, ..

@@ -24,35 +24,16 @@ pub(crate) fn portal_spec(backchannel: Option<String>) -> ClientSpec {
     }
 }
 
-/// A user of the company "ACME Demo" (acme-demo.example) with `level` support in EMEA.
+/// A Super Admin of the company "ACME Demo" (acme-demo.example) with `level` support
+/// in EMEA.
 async fn company_user(app: &TestApp, username: &str, level: &str) -> idp::db::users::User {
-    let user = idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: username.into(),
-            email: format!("{username}@acme-demo.example"),
-            given_name: "Sam".into(),
-            family_name: "Carter".into(),
-            password: Some(PASSWORD.into()),
-            company: Some("ACME Demo".into()),
+    let user = app
+        .user_with(UserSpec {
             roles: vec![idp::db::users::Role::SuperAdmin],
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap()
-    .user;
-    idp::account::support::set_company_support(
-        &app.state,
-        "acme-demo.example",
-        level,
-        Some("EMEA"),
-        "test",
-    )
-    .await
-    .unwrap();
+            ..TestApp::acme_demo_spec(username)
+        })
+        .await;
+    app.support("acme-demo.example", level, Some("EMEA")).await;
     user
 }
 
@@ -79,15 +60,7 @@ async fn tokens(
 }
 
 async fn userinfo(app: &TestApp, access_token: &str) -> serde_json::Value {
-    reqwest::Client::new()
-        .get(app.url("/userinfo"))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    userinfo_get(app, access_token).await.json().await.unwrap()
 }
 
 #[tokio::test]
@@ -156,14 +129,9 @@ async fn users_rotate_their_pin_and_operators_check_it_throttled_and_audited() {
         .await
         .unwrap()
         .unwrap();
-    let first = idp::account::support::pin(&app.state, &user.id)
-        .await
-        .unwrap();
+    let first = app.pin(&user.id).await;
     // The profile shows the PIN and rotates it.
-    let browser = Browser::new();
-    browser
-        .submit_login(&app.url("/login"), "caller", PASSWORD)
-        .await;
+    let browser = app.signed_in("caller").await;
     let Page { body: page, .. } = browser.get(&app.url("/profile")).await;
     assert!(page.contains(&first), "the profile shows the PIN");
     let Page {
@@ -175,29 +143,12 @@ async fn users_rotate_their_pin_and_operators_check_it_throttled_and_audited() {
         (status, location.as_deref()),
         (StatusCode::SEE_OTHER, Some("/profile?notice=pin_rotated"))
     );
-    let second = idp::account::support::pin(&app.state, &user.id)
-        .await
-        .unwrap();
+    let second = app.pin(&user.id).await;
     assert_ne!(first, second);
 
     // An operator checks PINs read out on the phone.
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "agent".into(),
-            email: "agent@provider.example".into(),
-            password: Some(PASSWORD.into()),
-            operator: true,
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
-    let ops = Browser::new();
-    ops.submit_login(&app.url("/login"), "agent", PASSWORD)
-        .await;
+    app.operator("agent", "agent@provider.example").await;
+    let ops = app.signed_in("agent").await;
     let check = |pin: String| {
         let app = &app;
         let ops = &ops;
@@ -291,22 +242,8 @@ async fn operators_set_support_with_the_cli_and_the_admin_page() {
         let out = app.cli(&bad);
         assert!(!out.status.success(), "{bad:?}");
     }
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: "ops".into(),
-            email: "ops.person@provider.example".into(),
-            password: Some(PASSWORD.into()),
-            operator: true,
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
-    let ops = Browser::new();
-    ops.submit_login(&app.url("/login"), "ops", PASSWORD).await;
+    app.operator("ops", "ops.person@provider.example").await;
+    let ops = app.signed_in("ops").await;
     let Page {
         status, location, ..
     } = ops

@@ -139,24 +139,13 @@ async fn mails_to(app: &TestApp, address: &str) -> i64 {
     .await
 }
 
+/// Robin Miller at `email`, in English.
 async fn user_with_email(app: &TestApp, username: &str, email: &str) -> idp::db::users::User {
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: username.into(),
-            email: email.into(),
-            given_name: "Robin".into(),
-            family_name: "Miller".into(),
-            password: Some(PASSWORD.into()),
-            locale: Some("en".into()),
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
+    app.user_with(UserSpec {
+        locale: Some("en".into()),
+        ..TestApp::customer_spec(username, email)
+    })
     .await
-    .unwrap()
-    .user
 }
 
 /// `n` parallel logins of `username` with `password`, the i-th from `ip(i)`.
@@ -334,14 +323,7 @@ async fn parallel_one_time_password_guesses_are_bounded() {
         let name = format!("fresh{n}");
         let user = app.user(&name).await;
         // The account still has its one-time password (PASSWORD) to replace.
-        sqlx::query(
-            "UPDATE users SET must_change_password = 1, password_expires_at = $2 WHERE id = $1",
-        )
-        .bind(&user.id)
-        .bind(app.clock_now() + 3600)
-        .execute(app.state.db.pool())
-        .await
-        .unwrap();
+        app.require_password_change(&user.id, 3600).await;
         let ip = format!("198.51.100.{n}");
         let statuses = login_burst(
             &app.base,
@@ -780,55 +762,18 @@ async fn parallel_change_code_guesses_are_bounded_by_the_throttle() {
     }
 }
 
+/// An operator signed in from `ip`.
 async fn operator(app: &TestApp, ip: &str) -> reqwest::Client {
-    idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: format!("agent-{}", ip.replace('.', "-")),
-            email: format!("agent-{}@provider.example", ip.replace('.', "-")),
-            password: Some(PASSWORD.into()),
-            operator: true,
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap();
-    signed_in_from(app, ip, &format!("agent-{}", ip.replace('.', "-"))).await
+    let username = format!("agent-{}", ip.replace('.', "-"));
+    app.operator(&username, &format!("{username}@provider.example"))
+        .await;
+    signed_in_from(app, ip, &username).await
 }
 
 /// A user of a company with Plus support (so a PIN exists and can match).
 async fn caller(app: &TestApp, username: &str) -> idp::db::users::User {
-    let user = idp::account::users::create_user(
-        &app.state.db,
-        &app.state.passwords,
-        UserSpec {
-            username: username.into(),
-            email: format!("{username}@acme-demo.example"),
-            given_name: "Sam".into(),
-            family_name: "Carter".into(),
-            password: Some(PASSWORD.into()),
-            company: Some("ACME Demo".into()),
-            ..UserSpec::default()
-        },
-        app.clock_now(),
-    )
-    .await
-    .unwrap()
-    .user;
-    idp::account::support::set_company_support(
-        &app.state,
-        "acme-demo.example",
-        "plus",
-        Some("EMEA"),
-        "test",
-    )
-    .await
-    .unwrap();
-    idp::account::support::pin(&app.state, &user.id)
-        .await
-        .unwrap();
+    let user = app.company_user(username, "plus").await;
+    app.pin(&user.id).await;
     user
 }
 
@@ -855,9 +800,7 @@ async fn parallel_support_pin_checks_are_bounded_on_the_admin_page_and_the_cli()
     let app = TestApp::spawn_with(small).await;
     for n in BURSTS {
         let user = caller(&app, &format!("caller{n}")).await;
-        let pin = idp::account::support::pin(&app.state, &user.id)
-            .await
-            .unwrap();
+        let pin = app.pin(&user.id).await;
         let ip = format!("198.51.100.{n}");
         let ops = operator(&app, &ip).await;
         let wrong = wrong_pin(&pin);
@@ -886,9 +829,7 @@ async fn parallel_support_pin_checks_are_bounded_on_the_admin_page_and_the_cli()
     // `idp support verify-pin`, n processes at once.
     for n in BURSTS {
         let user = caller(&app, &format!("phoned{n}")).await;
-        let pin = idp::account::support::pin(&app.state, &user.id)
-            .await
-            .unwrap();
+        let pin = app.pin(&user.id).await;
         let wrong = wrong_pin(&pin);
         let c = &app.state.config;
         let mut runs = Vec::new();

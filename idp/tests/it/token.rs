@@ -12,16 +12,6 @@ fn error_of(body: &serde_json::Value) -> &str {
     body["error"].as_str().unwrap_or("<none>")
 }
 
-async fn userinfo_status(app: &TestApp, access_token: &str) -> StatusCode {
-    reqwest::Client::new()
-        .get(app.url("/userinfo"))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
 #[tokio::test]
 async fn a_replayed_code_is_refused_and_revokes_what_it_issued() {
     let app = TestApp::spawn().await;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use idp::account::users::UserSpec;
-use idp::oauth::registration::{self, ClientSpec};
+use idp::oauth::registration::ClientSpec;
 pub use idp::testing::{hidden, Browser, Page, TestApp, PASSWORD};
 use relying_party_demo::clock::MockClock;
 use relying_party_demo::oidc::ProviderMetadataDoc;
@@ -47,18 +47,6 @@ impl Provider {
             .id
     }
 
-    /// Sets a company's support level and region.
-    pub async fn support(&self, domain: &str, level: &str, region: Option<&str>) {
-        idp::account::support::set_company_support(&self.state, domain, level, region, "test")
-            .await
-            .unwrap();
-    }
-
-    /// The user's support PIN as the provider knows it.
-    pub async fn pin(&self, sub: &str) -> String {
-        idp::account::support::pin(&self.state, sub).await.unwrap()
-    }
-
     /// The provider's browser sessions of `sub`: (sid, ended).
     pub async fn sessions(&self, sub: &str) -> Vec<(String, bool)> {
         let rows: Vec<(String, Option<i64>)> =
@@ -97,9 +85,8 @@ pub async fn start_portal(
 ) -> RunningPortal {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let registered = registration::create_client(
-        &idp.state.db,
-        ClientSpec {
+    let registered = idp
+        .client_with(ClientSpec {
             name: kind.display_name().into(),
             client_id: Some(client_id.into()),
             redirect_uris: vec![format!("{base}/callback")],
@@ -107,11 +94,8 @@ pub async fn start_portal(
             backchannel_logout_uri: Some(format!("{base}/backchannel-logout")),
             scope: SCOPE.into(),
             ..ClientSpec::default()
-        },
-        idp.now(),
-    )
-    .await
-    .unwrap();
+        })
+        .await;
     let config = PortalConfig::new(
         kind,
         &idp.base,
@@ -194,7 +178,7 @@ pub(crate) trait PortalFlows {
     /// redirects to (the attempt cookie is set).
     async fn start(&self, portal: &RunningPortal) -> String;
     /// Fills the provider's login form shown on `login` and follows the redirects.
-    async fn submit_login(&self, login: &Page, username: &str) -> Vec<Page>;
+    async fn submit_login_and_follow(&self, login: &Page, username: &str) -> Vec<Page>;
     /// Clicks "Login" at the portal and signs in with the form; returns every page.
     async fn login(&self, portal: &RunningPortal, username: &str) -> Vec<Page>;
 }
@@ -213,21 +197,7 @@ impl PortalFlows for Browser {
         let mut page = self.get(authorize).await;
         for _ in 0..10 {
             if page.status == StatusCode::OK && page.url.contains("/login") {
-                let csrf = hidden(&page.body, "csrf_token").expect("csrf_token on the login page");
-                let request_id =
-                    hidden(&page.body, "request_id").expect("request_id on the login page");
-                let action = Url::parse(&page.url).unwrap().join("/login").unwrap();
-                page = self
-                    .post(
-                        action.as_str(),
-                        &[
-                            ("username", username),
-                            ("password", PASSWORD),
-                            ("csrf_token", &csrf),
-                            ("request_id", &request_id),
-                        ],
-                    )
-                    .await;
+                page = self.post_login(&page, username, PASSWORD).await;
                 continue;
             }
             let next = page
@@ -247,27 +217,14 @@ impl PortalFlows for Browser {
         page.next_url().unwrap()
     }
 
-    async fn submit_login(&self, login: &Page, username: &str) -> Vec<Page> {
+    async fn submit_login_and_follow(&self, login: &Page, username: &str) -> Vec<Page> {
         assert_eq!(login.status, StatusCode::OK, "{}", login.body);
         assert!(
             login.url.contains("/login"),
             "not a login page: {}",
             login.url
         );
-        let csrf = hidden(&login.body, "csrf_token").expect("csrf_token on the login page");
-        let request_id = hidden(&login.body, "request_id").expect("request_id on the login page");
-        let action = Url::parse(&login.url).unwrap().join("/login").unwrap();
-        let posted = self
-            .post(
-                action.as_str(),
-                &[
-                    ("username", username),
-                    ("password", PASSWORD),
-                    ("csrf_token", &csrf),
-                    ("request_id", &request_id),
-                ],
-            )
-            .await;
+        let posted = self.post_login(login, username, PASSWORD).await;
         assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
         self.follow(posted).await
     }
@@ -275,7 +232,7 @@ impl PortalFlows for Browser {
     async fn login(&self, portal: &RunningPortal, username: &str) -> Vec<Page> {
         let pages = self.visit(&portal.url("/login")).await;
         let login = pages.last().unwrap();
-        let mut all = self.submit_login(login, username).await;
+        let mut all = self.submit_login_and_follow(login, username).await;
         let mut pages = pages;
         pages.append(&mut all);
         pages
