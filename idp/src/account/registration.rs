@@ -151,7 +151,6 @@ pub async fn register(
 ) -> Result<(), Internal> {
     let now = state.clock.now();
     let email = valid.email.as_str().to_owned();
-    let token = crypto::random_token(32);
     let mut tx = state.db.begin().await?;
     // An unconfirmed registration is replaced by the newer one (its link stops
     // working): whoever owns the mailbox confirms what they submitted, and nobody can
@@ -167,59 +166,7 @@ pub async fn register(
         || open
             .as_ref()
             .is_some_and(|r| r.status == RegistrationStatus::Pending);
-    let mut inserted = false;
-    if !known {
-        let f = &valid.form;
-        let row = RegistrationRow {
-            id: crypto::random_id(),
-            email: email.clone(),
-            given_name: f.given_name.clone(),
-            family_name: f.family_name.clone(),
-            company_name: f.company.clone(),
-            country: f.country.clone(),
-            job_title: non_empty(&f.job_title),
-            phone: non_empty(&f.phone),
-            locale: lang.to_owned(),
-            status: RegistrationStatus::Unconfirmed,
-            created_at: now,
-            confirmed_at: None,
-            decided_at: None,
-            decided_by: None,
-            reason: None,
-        };
-        let expires = now + state.config.registration.confirmation_seconds;
-        // In a savepoint: on PostgreSQL a failed statement aborts the transaction, and
-        // the notice below must still be queued in it.
-        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-        match registrations::insert(
-            &mut *savepoint,
-            &row,
-            &crypto::sha256_b64(token.as_bytes()),
-            expires,
-        )
-        .await
-        {
-            Ok(()) => {
-                savepoint.commit().await?;
-                inserted = true;
-            }
-            // A concurrent registration won: send the notice.
-            Err(e) if is_unique_violation(&e) => savepoint.rollback().await?,
-            Err(e) => return Err(e.into()),
-        }
-        if inserted {
-            let mail = mail::render(
-                "confirm",
-                lang,
-                // To a not yet confirmed address: nothing the registrant typed.
-                context! {
-                    link => state.config.url(&format!("/register/confirm?token={token}")),
-                    hours => state.config.registration.confirmation_seconds / 3600,
-                },
-            )?;
-            outbox::enqueue(&mut *tx, &mail.to(&email), now).await?;
-        }
-    }
+    let inserted = !known && insert_unconfirmed(&mut tx, state, &valid, lang, now).await?;
     if !inserted {
         let mail = mail::render(
             "already_registered",
@@ -231,6 +178,69 @@ pub async fn register(
     tx.commit().await?;
     state.mail_wakeup.notify_one();
     Ok(())
+}
+
+/// Stores `valid` as an unconfirmed registration with a fresh confirmation link and
+/// queues the link's mail, inside the caller's transaction. `false` (nothing
+/// stored) when a concurrent registration of the address won.
+async fn insert_unconfirmed(
+    tx: &mut sqlx::AnyConnection,
+    state: &AppState,
+    valid: &ValidRegistration,
+    lang: &str,
+    now: i64,
+) -> Result<bool, Internal> {
+    let token = crypto::random_token(32);
+    let email = valid.email.as_str();
+    let f = &valid.form;
+    let row = RegistrationRow {
+        id: crypto::random_id(),
+        email: email.to_owned(),
+        given_name: f.given_name.clone(),
+        family_name: f.family_name.clone(),
+        company_name: f.company.clone(),
+        country: f.country.clone(),
+        job_title: non_empty(&f.job_title),
+        phone: non_empty(&f.phone),
+        locale: lang.to_owned(),
+        status: RegistrationStatus::Unconfirmed,
+        created_at: now,
+        confirmed_at: None,
+        decided_at: None,
+        decided_by: None,
+        reason: None,
+    };
+    let expires = now + state.config.registration.confirmation_seconds;
+    // In a savepoint: on PostgreSQL a failed statement aborts the transaction, and
+    // the caller's notice must still be queued in it.
+    let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+    match registrations::insert(
+        &mut *savepoint,
+        &row,
+        &crypto::sha256_b64(token.as_bytes()),
+        expires,
+    )
+    .await
+    {
+        Ok(()) => savepoint.commit().await?,
+        // A concurrent registration won: the caller sends the notice.
+        Err(e) if is_unique_violation(&e) => {
+            savepoint.rollback().await?;
+            return Ok(false);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let mail = mail::render(
+        "confirm",
+        lang,
+        // To a not yet confirmed address: nothing the registrant typed.
+        context! {
+            link => state.config.url(&format!("/register/confirm?token={token}")),
+            hours => state.config.registration.confirmation_seconds / 3600,
+        },
+    )?;
+    outbox::enqueue(&mut *tx, &mail.to(email), now).await?;
+    Ok(true)
 }
 
 fn non_empty(s: &str) -> Option<String> {
