@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::crypto::keys::SigningAlg;
 use crate::db::clients::ClientRow;
 use crate::db::{self};
-use crate::oauth::client::{AuthMethod, GrantType};
+use crate::oauth::client::{AuthMethod, Client, GrantType};
 use crate::oauth::registration::{self, ClientSpec, RegisteredClient};
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -105,7 +105,7 @@ pub(super) async fn create_client(config: &Config, args: CreateClient) -> anyhow
     let RegisteredClient { row, secret } =
         registration::create_client(&db, spec, SystemClock.now()).await?;
     if args.json {
-        println!("{}", client_json(&row, secret.as_deref()));
+        println!("{}", client_json(&row, secret.as_deref())?);
     } else {
         println!("client_id:     {}", row.client_id);
         match &secret {
@@ -119,37 +119,47 @@ pub(super) async fn create_client(config: &Config, args: CreateClient) -> anyhow
     Ok(())
 }
 
-fn client_json(c: &ClientRow, secret: Option<&str>) -> serde_json::Value {
-    let list = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_default();
+/// The client as JSON, read through the domain type: a stored value that does not
+/// parse is an error naming its column, never an empty default.
+fn client_json(row: &ClientRow, secret: Option<&str>) -> anyhow::Result<serde_json::Value> {
+    let c = Client::from_row(row.clone())?;
+    let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
     let mut v = json!({
         "client_id": c.client_id,
         "client_name": c.client_name,
-        "token_endpoint_auth_method": c.token_endpoint_auth_method,
-        "redirect_uris": list(&c.redirect_uris),
-        "post_logout_redirect_uris": list(&c.post_logout_redirect_uris),
-        "grant_types": list(&c.grant_types),
-        "scope": c.scope,
-        "id_token_signed_response_alg": c.id_token_signed_response_alg,
-        "require_pkce": c.require_pkce != 0,
+        "token_endpoint_auth_method": c.auth_method.as_str(),
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "grant_types": grants,
+        "scope": c.allowed_scope.to_string(),
+        "id_token_signed_response_alg": c.id_token_alg.as_str(),
+        "require_pkce": c.require_pkce,
         "backchannel_logout_uri": c.backchannel_logout_uri,
     });
     if let (Some(secret), Some(obj)) = (secret, v.as_object_mut()) {
         obj.insert("client_secret".into(), json!(secret));
     }
-    v
+    Ok(v)
 }
 
 pub(super) async fn list_clients(config: &Config, json_out: bool) -> anyhow::Result<()> {
     let db = open_db(config).await?;
     let rows = db::clients::list(&db).await?;
     if json_out {
-        let list: Vec<_> = rows.iter().map(|c| client_json(c, None)).collect();
+        let list = rows
+            .iter()
+            .map(|c| client_json(c, None))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         println!("{}", serde_json::Value::Array(list));
     } else {
-        for c in rows {
+        for row in rows {
+            let c = Client::from_row(row)?;
             println!(
                 "{}\t{}\t{}\t{}",
-                c.client_id, c.client_name, c.token_endpoint_auth_method, c.redirect_uris
+                c.client_id,
+                c.client_name,
+                c.auth_method.as_str(),
+                c.redirect_uris.join(" ")
             );
         }
     }

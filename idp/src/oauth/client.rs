@@ -190,3 +190,55 @@ impl Client {
 pub fn hash_secret(secret: &str) -> String {
     crypto::sha256_b64(secret.as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> ClientRow {
+        ClientRow {
+            client_id: "c1".into(),
+            client_name: "Client".into(),
+            secret_hash: Some("hash".into()),
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            redirect_uris: r#"["https://rp.example/cb"]"#.into(),
+            post_logout_redirect_uris: "[]".into(),
+            grant_types: r#"["authorization_code","refresh_token"]"#.into(),
+            scope: "openid profile".into(),
+            id_token_signed_response_alg: "RS256".into(),
+            require_pkce: 1,
+            created_at: 0,
+            backchannel_logout_uri: None,
+        }
+    }
+
+    /// Breaks one column of a good row.
+    type Corrupt = fn(&mut ClientRow);
+
+    #[test]
+    fn a_stored_value_that_does_not_parse_names_its_column() {
+        assert!(Client::from_row(row()).is_ok());
+        let cases: [(Corrupt, &str); 5] = [
+            (
+                |r| r.grant_types = r#"["bogus"]"#.into(),
+                "clients.grant_types",
+            ),
+            (|r| r.grant_types = "not json".into(), "clients.grant_types"),
+            (|r| r.redirect_uris = "{".into(), "clients.redirect_uris"),
+            (
+                |r| r.token_endpoint_auth_method = "magic".into(),
+                "clients.token_endpoint_auth_method",
+            ),
+            (
+                |r| r.id_token_signed_response_alg = "HS256".into(),
+                "clients.id_token_signed_response_alg",
+            ),
+        ];
+        for (corrupt, column) in cases {
+            let mut r = row();
+            corrupt(&mut r);
+            let e = Client::from_row(r).expect_err(column);
+            assert_eq!(e.column, column);
+        }
+    }
+}
