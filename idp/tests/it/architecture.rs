@@ -466,34 +466,41 @@ fn only_the_http_layer_knows_axum() {
     );
 }
 
+type Allows = fn(&Module, &Module, Option<&str>) -> Result<(), String>;
+/// A crate to check: directory, crate name, fewest modules the scan must find,
+/// which files have a place, which imports are allowed.
+type Rules = (&'static str, &'static str, usize, fn(&str) -> bool, Allows);
+
 #[test]
 fn folders_import_only_folders_below_them() {
-    let c = load("idp", "idp");
-    assert!(c.modules.len() > 50, "the scan found idp's modules");
-    let outside = unplaced(&c, idp_placed);
-    assert!(
-        outside.is_empty(),
-        "idp files without a place in the rules: {outside:#?}"
-    );
-    let found = against_the_direction(&c, idp_allows);
-    assert!(
-        found.is_empty(),
-        "imports against the direction:{}",
-        show(&found)
-    );
-    let demo = load("relying-party-demo", "relying_party_demo");
-    assert!(demo.modules.len() > 10, "the scan found the demo's modules");
-    let outside = unplaced(&demo, demo_placed);
-    assert!(
-        outside.is_empty(),
-        "demo files without a place in the rules: {outside:#?}"
-    );
-    let found = against_the_direction(&demo, demo_allows);
-    assert!(
-        found.is_empty(),
-        "demo imports against the direction:{}",
-        show(&found)
-    );
+    let crates: [Rules; 2] = [
+        ("idp", "idp", 50, idp_placed, idp_allows),
+        (
+            "relying-party-demo",
+            "relying_party_demo",
+            10,
+            demo_placed,
+            demo_allows,
+        ),
+    ];
+    for (krate, name, at_least, placed, allows) in crates {
+        let c = load(krate, name);
+        assert!(
+            c.modules.len() > at_least,
+            "the scan found {krate}'s modules"
+        );
+        let outside = unplaced(&c, placed);
+        assert!(
+            outside.is_empty(),
+            "{krate} files without a place in the rules: {outside:#?}"
+        );
+        let found = against_the_direction(&c, allows);
+        assert!(
+            found.is_empty(),
+            "{krate} imports against the direction:{}",
+            show(&found)
+        );
+    }
 }
 
 #[test]
