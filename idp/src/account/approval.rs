@@ -138,7 +138,7 @@ async fn company_of(
         Some(c) => (c, false),
         None => {
             let c = companies::CompanyRow::new(&reg.company_name, domain, Some(&reg.country), now);
-            companies::insert(&mut *tx, &c).await?;
+            companies::insert(tx, &c).await?;
             (c, true)
         }
     })

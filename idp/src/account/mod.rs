@@ -3,6 +3,8 @@
 
 pub mod approval;
 pub mod email_codes;
+pub mod invitations;
+pub mod members;
 pub mod password;
 pub mod registration;
 pub mod sessions;

@@ -177,6 +177,7 @@ async fn company_for(db: &Db, email: &str, name: &str, now: i64) -> sqlx::Result
         return Ok(c.id);
     }
     let c = companies::CompanyRow::new(name, domain, None, now);
-    companies::insert(db.pool(), &c).await?;
+    let mut conn = db.pool().acquire().await?;
+    companies::insert(&mut conn, &c).await?;
     Ok(c.id)
 }

@@ -50,6 +50,72 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     /// Customer support information.
     pub support: SupportConfig,
+    /// The role catalogue (TEMPORARY stand-in until the roles branch lands).
+    pub roles: Vec<RoleDef>,
+    /// Invitations of a company's Super Admin.
+    pub invitations: InvitationsConfig,
+}
+
+/// TEMPORARY stand-in: a role of the catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct RoleDef {
+    /// Name.
+    pub name: String,
+    /// Client ids.
+    pub clients: Vec<String>,
+    /// Label.
+    pub label: Texts,
+    /// Description.
+    pub description: Texts,
+}
+
+/// TEMPORARY stand-in: English and German texts.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Texts {
+    /// English.
+    pub en: String,
+    /// German.
+    pub de: String,
+}
+
+impl Texts {
+    /// The text in `lang`.
+    pub fn get(&self, lang: &str) -> &str {
+        if lang == "de" {
+            &self.de
+        } else {
+            &self.en
+        }
+    }
+}
+
+impl Config {
+    /// TEMPORARY stand-in.
+    pub fn role(&self, name: &str) -> Option<&RoleDef> {
+        self.roles.iter().find(|r| r.name == name)
+    }
+}
+
+/// Invitations of a company's Super Admin (docs/company-admin.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InvitationsConfig {
+    /// Lifetime of an invitation link, 3600 (1 hour) to 2 592 000 (30 days).
+    pub ttl_seconds: i64,
+    /// Invitations and resends one company may mail per hour (1 to 1000); more are
+    /// refused (429) until the hour has passed.
+    pub max_per_hour: i64,
+}
+
+impl Default for InvitationsConfig {
+    fn default() -> Self {
+        Self {
+            ttl_seconds: 7 * 24 * 3600,
+            max_per_hour: 30,
+        }
+    }
 }
 
 /// Customer support: the phone number of each support region, and support PINs.
@@ -335,6 +401,8 @@ impl Default for Config {
             codes: CodesConfig::default(),
             throttle: ThrottleConfig::default(),
             support: SupportConfig::default(),
+            roles: Vec::new(),
+            invitations: InvitationsConfig::default(),
         }
     }
 }

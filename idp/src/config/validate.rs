@@ -5,7 +5,7 @@ use anyhow::{bail, Context as _};
 
 use super::{
     AuthorizeConfig, CodesConfig, Config, HttpConfig, MailConfig, PasswordsConfig,
-    RegistrationConfig, SupportConfig, ThrottleConfig,
+    InvitationsConfig, RegistrationConfig, SupportConfig, ThrottleConfig,
 };
 
 impl Config {
@@ -23,6 +23,7 @@ impl Config {
         self.support.validate()?;
         self.throttle.validate()?;
         self.http.validate()?;
+        self.invitations.validate()?;
         self.authorize.validate()
     }
 
@@ -87,6 +88,18 @@ impl PasswordsConfig {
         }
         if !(64..=128).contains(&p.max_length) {
             bail!("passwords.max_length must be between 64 and 128");
+        }
+        Ok(())
+    }
+}
+
+impl InvitationsConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(3600..=30 * 24 * 3600).contains(&self.ttl_seconds) {
+            bail!("invitations.ttl_seconds must be between 3600 (1 hour) and 2592000 (30 days)");
+        }
+        if !(1..=1000).contains(&self.max_per_hour) {
+            bail!("invitations.max_per_hour must be between 1 and 1000");
         }
         Ok(())
     }

@@ -85,7 +85,8 @@ impl CompanyRow {
 
 const COLUMNS: &str = "id, name, domain, country, support_level, region, created_at";
 
-/// The company owning `domain`.
+/// The company owning `domain`: its primary domain or one added later
+/// ([`add_domain`]).
 ///
 /// # Errors
 /// Database errors.
@@ -93,9 +94,10 @@ pub async fn find_by_domain<'e>(
     ex: impl Executor<'e, Database = Any>,
     domain: &str,
 ) -> sqlx::Result<Option<CompanyRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM companies WHERE domain = $1"
-    ))
+    sqlx::query_as(
+        "SELECT c.id, c.name, c.domain, c.country, c.support_level, c.region, c.created_at \
+         FROM company_domains d JOIN companies c ON c.id = d.company_id WHERE d.domain = $1",
+    )
     .bind(domain)
     .fetch_optional(ex)
     .await
@@ -115,11 +117,12 @@ pub async fn find<'e>(
         .await
 }
 
-/// Inserts a company.
+/// Inserts a company and its primary domain (in one transaction).
 ///
 /// # Errors
 /// Database errors (a taken domain is a unique violation).
-pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, c: &CompanyRow) -> sqlx::Result<()> {
+pub async fn insert(conn: &mut sqlx::AnyConnection, c: &CompanyRow) -> sqlx::Result<()> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     sqlx::query(&format!(
         "INSERT INTO companies ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
     ))
@@ -130,9 +133,90 @@ pub async fn insert<'e>(ex: impl Executor<'e, Database = Any>, c: &CompanyRow) -
     .bind(c.support_level.as_str())
     .bind(&c.region)
     .bind(c.created_at)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO company_domains (domain, company_id, created_at) VALUES ($1, $2, $3)")
+        .bind(&c.domain)
+        .bind(&c.id)
+        .bind(c.created_at)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Serialises changes to the members and invitations of company `id` until the
+/// caller's transaction ends (the first write of that transaction: a row lock on
+/// PostgreSQL, the write lock on SQLite). `false` if there is no such company.
+///
+/// # Errors
+/// Database errors.
+pub async fn lock<'e>(ex: impl Executor<'e, Database = Any>, id: &str) -> sqlx::Result<bool> {
+    let r = sqlx::query("UPDATE companies SET admin_seq = admin_seq + 1 WHERE id = $1")
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// The e-mail domains of company `id`, primary first, then by name.
+///
+/// # Errors
+/// Database errors.
+pub async fn domains<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: &str,
+) -> sqlx::Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT d.domain FROM company_domains d JOIN companies c ON c.id = d.company_id \
+         WHERE d.company_id = $1 ORDER BY CASE WHEN d.domain = c.domain THEN 0 ELSE 1 END, d.domain",
+    )
+    .bind(id)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.into_iter().map(|(d,)| d).collect())
+}
+
+/// Adds `domain` to company `id`; `false` if another (or this) company has it.
+///
+/// # Errors
+/// Database errors.
+pub async fn add_domain<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: &str,
+    domain: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO company_domains (domain, company_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (domain) DO NOTHING",
+    )
+    .bind(domain)
+    .bind(id)
+    .bind(now)
     .execute(ex)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
+}
+
+/// Removes an added `domain` of company `id` (never its primary domain); `false` if
+/// the company has no such added domain.
+///
+/// # Errors
+/// Database errors.
+pub async fn remove_domain<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: &str,
+    domain: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "DELETE FROM company_domains WHERE domain = $1 AND company_id = $2 \
+         AND domain <> (SELECT c.domain FROM companies c WHERE c.id = $2)",
+    )
+    .bind(domain)
+    .bind(id)
+    .execute(ex)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// All companies, by name.

@@ -13,6 +13,8 @@ pub mod email_codes;
 pub mod grants;
 pub mod keys;
 pub mod logout_deliveries;
+pub mod members;
+pub mod invitations;
 pub mod outbox;
 mod queue;
 pub mod registrations;

@@ -116,6 +116,8 @@ pub struct User {
     pub country: Option<String>,
     /// The user allows product analytics.
     pub analytics_consent: bool,
+    /// The last successful sign-in (Unix seconds).
+    pub last_login_at: Option<i64>,
 }
 
 impl User {
@@ -143,6 +145,7 @@ impl User {
             phone: None,
             country: None,
             analytics_consent: false,
+            last_login_at: None,
         }
     }
 
@@ -165,7 +168,7 @@ impl User {
 
 /// The `users` row as stored: 0/1 flags and the roles as a JSON array in TEXT.
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: String,
     username: String,
     email: String,
@@ -187,6 +190,7 @@ struct UserRow {
     phone: Option<String>,
     country: Option<String>,
     analytics_consent: i64,
+    last_login_at: Option<i64>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -224,6 +228,7 @@ impl TryFrom<UserRow> for User {
             phone: row.phone,
             country: row.country,
             analytics_consent: flag("analytics_consent", row.analytics_consent)?,
+            last_login_at: row.last_login_at,
         })
     }
 }
@@ -246,15 +251,15 @@ fn flag(column: &str, value: i64) -> sqlx::Result<bool> {
 }
 
 /// The stored roles: a JSON array of names.
-fn roles_json(roles: &[Role]) -> String {
+pub(super) fn roles_json(roles: &[Role]) -> String {
     let names: Vec<&str> = roles.iter().map(Role::as_str).collect();
     serde_json::Value::from(names).to_string()
 }
 
-const COLUMNS: &str = "id, username, email, email_verified, given_name, family_name, locale, \
+pub(super) const COLUMNS: &str = "id, username, email, email_verified, given_name, family_name, locale, \
                        zoneinfo, password_hash, disabled, created_at, updated_at, company_id, roles, \
                        is_operator, must_change_password, password_expires_at, job_title, phone, country, \
-                       analytics_consent";
+                       analytics_consent, last_login_at";
 
 /// The user whose username or e-mail address equals `login` (already lower-cased).
 ///
@@ -304,7 +309,7 @@ pub async fn insert<'e>(
 ) -> Result<(), InsertUserError> {
     let result = sqlx::query(&format!(
         "INSERT INTO users ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-         $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+         $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
     ))
     .bind(&user.id)
     .bind(&user.username)
@@ -327,6 +332,7 @@ pub async fn insert<'e>(
     .bind(&user.phone)
     .bind(&user.country)
     .bind(i64::from(user.analytics_consent))
+    .bind(user.last_login_at)
     .execute(ex)
     .await;
     match result {
@@ -476,6 +482,7 @@ mod tests {
             phone: None,
             country: None,
             analytics_consent: 0,
+            last_login_at: None,
         }
     }
 

@@ -98,6 +98,7 @@ pub async fn start(
         },
     )
     .await?;
+    crate::db::members::signed_in(state.db.pool(), &user.id, now).await?;
     cookies.add(build_cookie(
         state,
         name,
