@@ -164,7 +164,11 @@ pub async fn create(
     company_id: &str,
     invite: Invite,
 ) -> Result<Invitation, InviteError> {
-    if acting.company_id.as_deref().is_some_and(|own| own != company_id) {
+    if acting
+        .company_id
+        .as_deref()
+        .is_some_and(|own| own != company_id)
+    {
         return Err(InviteError::NotFound);
     }
     let email = state
@@ -230,7 +234,16 @@ pub async fn create(
     let token = crypto::random_token(32);
     db::insert(&mut *tx, &invitation, &token_hash(&token)).await?;
     let has_account = users::email_exists(&mut *tx, email.as_str()).await?;
-    queue_mail(state, &mut tx, &invitation, &company.name, &token, has_account, now).await?;
+    queue_mail(
+        state,
+        &mut tx,
+        &invitation,
+        &company.name,
+        &token,
+        has_account,
+        now,
+    )
+    .await?;
     let details = json!({ "email": invitation.email, "roles": invitation.roles });
     let event = acting.event("invitation.created", &invitation.id, company_id);
     audit::record_event(&mut *tx, now, &event, &details).await?;
@@ -339,7 +352,11 @@ async fn begin_pending(
 ///
 /// # Errors
 /// [`InviteError::NotFound`], [`InviteError::NotPending`], [`InviteError::Throttled`].
-pub async fn resend(state: &AppState, acting: &Acting, id: &str) -> Result<Invitation, InviteError> {
+pub async fn resend(
+    state: &AppState,
+    acting: &Acting,
+    id: &str,
+) -> Result<Invitation, InviteError> {
     let now = state.clock.now();
     let (mut tx, mut invitation) = begin_pending(state, acting, id).await?;
     throttle(state, &mut tx, &invitation.company_id, now).await?;
@@ -349,9 +366,25 @@ pub async fn resend(state: &AppState, acting: &Acting, id: &str) -> Result<Invit
     let token = crypto::random_token(32);
     invitation.sent_at = now;
     invitation.expires_at = now + state.config.invitations.ttl_seconds;
-    db::replace_link(&mut *tx, id, &token_hash(&token), now, invitation.expires_at).await?;
+    db::replace_link(
+        &mut *tx,
+        id,
+        &token_hash(&token),
+        now,
+        invitation.expires_at,
+    )
+    .await?;
     let has_account = users::email_exists(&mut *tx, &invitation.email).await?;
-    queue_mail(state, &mut tx, &invitation, &company.name, &token, has_account, now).await?;
+    queue_mail(
+        state,
+        &mut tx,
+        &invitation,
+        &company.name,
+        &token,
+        has_account,
+        now,
+    )
+    .await?;
     let details = json!({ "email": invitation.email });
     let event = acting.event("invitation.resent", id, &invitation.company_id);
     audit::record_event(&mut *tx, now, &event, &details).await?;
@@ -404,7 +437,10 @@ pub async fn check(state: &AppState, token: &str) -> Result<Link, Internal> {
 ///
 /// # Errors
 /// [`AcceptError`].
-pub async fn accept(state: &AppState, a: Acceptance<'_>) -> Result<(User, Invitation), AcceptError> {
+pub async fn accept(
+    state: &AppState,
+    a: Acceptance<'_>,
+) -> Result<(User, Invitation), AcceptError> {
     let invitation = match check(state, a.token).await? {
         Link::Valid(i) => i,
         other => return Err(AcceptError::Link(other)),
@@ -421,8 +457,16 @@ pub async fn accept(state: &AppState, a: Acceptance<'_>) -> Result<(User, Invita
         }
     }
     let company = companies::find(state.db.pool(), &invitation.company_id).await?;
-    let company_name = company.as_ref().map(|c| c.name.as_str()).unwrap_or_default();
-    let personal = [invitation.email.as_str(), given_name, family_name, company_name];
+    let company_name = company
+        .as_ref()
+        .map(|c| c.name.as_str())
+        .unwrap_or_default();
+    let personal = [
+        invitation.email.as_str(),
+        given_name,
+        family_name,
+        company_name,
+    ];
     state
         .password_policy
         .check(a.password, a.confirmation, &personal)

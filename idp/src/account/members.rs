@@ -41,7 +41,12 @@ pub struct Acting {
 impl Acting {
     /// `user` acting as their company's Super Admin; `None` if the user is not one
     /// (no company, no `super_admin` role, disabled).
-    pub fn super_admin(user: &User, ip: &str, network: String, user_agent: Option<&str>) -> Option<Self> {
+    pub fn super_admin(
+        user: &User,
+        ip: &str,
+        network: String,
+        user_agent: Option<&str>,
+    ) -> Option<Self> {
         let company_id = user.company_id.clone()?;
         if !user.is_active() || !user.roles.contains(&Role::SuperAdmin) {
             return None;
@@ -71,7 +76,12 @@ impl Acting {
     }
 
     /// The audit event of `action` on `subject` in company `company_id`.
-    pub fn event<'a>(&'a self, action: &'a str, subject: &'a str, company_id: &'a str) -> NewEvent<'a> {
+    pub fn event<'a>(
+        &'a self,
+        action: &'a str,
+        subject: &'a str,
+        company_id: &'a str,
+    ) -> NewEvent<'a> {
         NewEvent {
             actor: &self.actor,
             action,
@@ -179,18 +189,26 @@ async fn keep_a_super_admin(
     company_id: &str,
 ) -> Result<(), MemberError> {
     let is_active_admin = user.is_active() && user.roles.contains(&Role::SuperAdmin);
-    if is_active_admin && members::other_active_super_admins(&mut *tx, company_id, &user.id).await? == 0 {
+    if is_active_admin
+        && members::other_active_super_admins(&mut *tx, company_id, &user.id).await? == 0
+    {
         return Err(MemberError::LastSuperAdmin);
     }
     Ok(())
 }
 
 /// Checks the acting Super Admin's `password` (throttled like a login).
-async fn reauthenticate(state: &AppState, acting: &Acting, password: Option<&str>) -> Result<(), MemberError> {
+async fn reauthenticate(
+    state: &AppState,
+    acting: &Acting,
+    password: Option<&str>,
+) -> Result<(), MemberError> {
     let Some(me) = &acting.user else {
         return Ok(());
     };
-    let password = password.filter(|p| !p.is_empty()).ok_or(MemberError::Reauthenticate)?;
+    let password = password
+        .filter(|p| !p.is_empty())
+        .ok_or(MemberError::Reauthenticate)?;
     let subject = Subject::new(
         &state.config.throttle,
         Action::Login,
@@ -198,7 +216,11 @@ async fn reauthenticate(state: &AppState, acting: &Acting, password: Option<&str
         &acting.network,
     );
     let attempt = throttle::reserve(state, &subject).await?;
-    if state.passwords.verify(password, me.password_hash.as_deref()).await? {
+    if state
+        .passwords
+        .verify(password, me.password_hash.as_deref())
+        .await?
+    {
         attempt.succeeded(state).await?;
         Ok(())
     } else {
@@ -222,9 +244,8 @@ pub async fn set_roles(
     password: Option<&str>,
 ) -> Result<User, MemberError> {
     let roles = catalogue_roles(state, names)?;
-    let grants_admin = |user: &User| {
-        roles.contains(&Role::SuperAdmin) && !user.roles.contains(&Role::SuperAdmin)
-    };
+    let grants_admin =
+        |user: &User| roles.contains(&Role::SuperAdmin) && !user.roles.contains(&Role::SuperAdmin);
     // The password is checked before the transaction: its throttle writes must not
     // wait for the company lock this transaction would hold.
     let current = members::find(state.db.pool(), acting.company_id.as_deref(), user_id)
@@ -251,7 +272,13 @@ pub async fn set_roles(
         "member.roles_changed"
     };
     let details = json!({ "email": user.email, "before": before, "after": roles });
-    audit::record_event(&mut *tx, now, &acting.event(action, &user.id, &company_id), &details).await?;
+    audit::record_event(
+        &mut *tx,
+        now,
+        &acting.event(action, &user.id, &company_id),
+        &details,
+    )
+    .await?;
     tx.commit().await?;
     user.roles = roles;
     Ok(user)
@@ -279,9 +306,19 @@ pub async fn set_disabled(
         ended = sessions::end_other_sessions(&mut tx, state, &user.id, None, now).await?;
     }
     members::set_disabled(&mut *tx, &user.id, disabled, now).await?;
-    let action = if disabled { "member.disabled" } else { "member.enabled" };
+    let action = if disabled {
+        "member.disabled"
+    } else {
+        "member.enabled"
+    };
     let details = json!({ "email": user.email, "sessions_ended": ended });
-    audit::record_event(&mut *tx, now, &acting.event(action, &user.id, &company_id), &details).await?;
+    audit::record_event(
+        &mut *tx,
+        now,
+        &acting.event(action, &user.id, &company_id),
+        &details,
+    )
+    .await?;
     tx.commit().await?;
     if disabled {
         state.logout_wakeup.notify_one();
@@ -304,7 +341,13 @@ pub async fn remove(state: &AppState, acting: &Acting, user_id: &str) -> Result<
     let ended = sessions::end_other_sessions(&mut tx, state, &user.id, None, now).await?;
     members::anonymise(&mut *tx, &user.id, now).await?;
     let details = json!({ "email": user.email, "roles": user.roles, "sessions_ended": ended });
-    audit::record_event(&mut *tx, now, &acting.event("member.removed", &user.id, &company_id), &details).await?;
+    audit::record_event(
+        &mut *tx,
+        now,
+        &acting.event("member.removed", &user.id, &company_id),
+        &details,
+    )
+    .await?;
     tx.commit().await?;
     state.logout_wakeup.notify_one();
     Ok(())

@@ -4,8 +4,8 @@
 use anyhow::{bail, Context as _};
 
 use super::{
-    AuthorizeConfig, CodesConfig, Config, HttpConfig, MailConfig, PasswordsConfig,
-    InvitationsConfig, RegistrationConfig, SupportConfig, ThrottleConfig,
+    AuthorizeConfig, CodesConfig, Config, HttpConfig, InvitationsConfig, MailConfig,
+    PasswordsConfig, RegistrationConfig, SupportConfig, ThrottleConfig,
 };
 
 impl Config {

@@ -162,7 +162,10 @@ pub async fn list<'e>(
         sql.push_str(" WHERE ");
         sql.push_str(&conditions.join(" AND "));
     }
-    sql.push_str(&format!(" ORDER BY at DESC, id DESC LIMIT ${}", binds.len() + 1));
+    sql.push_str(&format!(
+        " ORDER BY at DESC, id DESC LIMIT ${}",
+        binds.len() + 1
+    ));
     let mut query = sqlx::query_as(&sql);
     for b in binds {
         query = query.bind(b);

@@ -314,7 +314,11 @@ pub async fn replace_link<'e>(
 ///
 /// # Errors
 /// Database errors.
-pub async fn revoke<'e>(ex: impl Executor<'e, Database = Any>, id: &str, now: i64) -> sqlx::Result<bool> {
+pub async fn revoke<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    id: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
     let r = sqlx::query(
         "UPDATE invitations SET status = 'revoked', decided_at = $2 WHERE id = $1 AND status = 'pending'",
     )

@@ -3,6 +3,7 @@
 //!
 //! [`Operator`]: crate::http::extract::signed_in::Operator
 
+pub mod audit;
 pub mod companies;
 pub mod registrations;
 pub mod support_pin;
@@ -24,6 +25,7 @@ pub fn routes() -> Router<AppState> {
             "/admin/registrations/{id}/reject",
             post(registrations::reject),
         )
+        .route("/admin/audit", get(audit::show))
         .route("/admin/companies", get(companies::list))
         .route(
             "/admin/companies/{domain}/support",

@@ -35,6 +35,12 @@ impl FormChecks {
         Fields::new(&self.0)
     }
 
+    /// The well-formed value of field `name` (for fields named at run time, such as
+    /// one checkbox per role); `None` if absent, repeated, oversized or not UTF-8.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.0.get(name)
+    }
+
     /// `None` if every parameter was readable; else [`UNREADABLE`] for each of
     /// `names` that was repeated, oversized or not UTF-8 (possibly none of them).
     ///

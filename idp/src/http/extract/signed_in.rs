@@ -6,10 +6,12 @@ use axum::http::request::Parts;
 use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use crate::account::members::Acting;
 use crate::db::sessions::SessionRow;
 use crate::db::users::{self, User};
 use crate::http::browser;
 use crate::http::error::PageError;
+use crate::http::extract::client_ip::ClientIp;
 use crate::state::AppState;
 
 /// The signed-in user and their browser session, for every signed-in page and
@@ -36,6 +38,18 @@ pub struct SignedInForNewPassword {
 /// A signed-in provider operator (the admin pages): [`SignedIn`] whose user is an
 /// operator; 403 page for other users.
 pub struct Operator(pub User);
+
+/// A signed-in Super Admin of a company (the company pages): [`SignedIn`] whose
+/// user holds `super_admin` in a company, as the [`Acting`] of the company
+/// functions (with the request's client IP and browser); 403 page for other users.
+pub struct SuperAdmin {
+    /// The acting Super Admin, scoped to their own company.
+    pub acting: Acting,
+    /// The user.
+    pub user: User,
+    /// The browser session.
+    pub session: SessionRow,
+}
 
 /// Why [`SignedIn`] was not available.
 pub enum NotSignedIn {
@@ -125,6 +139,31 @@ where
             )));
         }
         Ok(Self(user))
+    }
+}
+
+impl<S> FromRequestParts<S> for SuperAdmin
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = NotSignedIn;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let SignedIn { user, session } = SignedIn::from_request_parts(parts, state).await?;
+        let Ok(ip) = ClientIp::from_request_parts(parts, state).await;
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        let acting = Acting::super_admin(&user, &ip.0, ip.network(), user_agent).ok_or(
+            NotSignedIn::Error(PageError::NotAllowed("error.super_admin_only")),
+        )?;
+        Ok(Self {
+            acting,
+            user,
+            session,
+        })
     }
 }
 

@@ -28,6 +28,8 @@ pub async fn show(State(state): State<AppState>, cookies: Cookies) -> Result<Res
         user: user.map(|u| HomeUser {
             name: u.display_name(),
             operator: u.is_operator,
+            super_admin: u.company_id.is_some()
+                && u.roles.contains(&crate::db::users::Role::SuperAdmin),
             username: u.username,
         }),
     };

@@ -1,6 +1,9 @@
-//! The end user's pages: home, login, registration, passwords and the profile.
+//! The end user's pages: home, login, registration, passwords, the profile, the
+//! invitation's accept page, and a Super Admin's company pages.
 
+pub mod company;
 pub mod home;
+pub mod invitation;
 pub mod login;
 pub mod password;
 pub mod profile;
@@ -47,4 +50,25 @@ pub fn routes() -> Router<AppState> {
             get(password::change::form).post(password::change::submit),
         )
         .route("/profile/password/code", post(password::change::send_code))
+        .route("/company/users", get(company::users::show))
+        .route("/company/invitations", post(company::users::invite))
+        .route(
+            "/company/invitations/{id}/resend",
+            post(company::users::resend),
+        )
+        .route(
+            "/company/invitations/{id}/revoke",
+            post(company::users::revoke),
+        )
+        .route("/company/users/{id}/roles", post(company::users::set_roles))
+        .route("/company/users/{id}/disable", post(company::users::disable))
+        .route("/company/users/{id}/enable", post(company::users::enable))
+        .route("/company/users/{id}/remove", post(company::users::remove))
+        .route("/company/activity", get(company::activity::show))
+        .route("/company/activity.csv", get(company::activity::csv))
+        .route(
+            "/invitation",
+            get(invitation::show).post(invitation::accept),
+        )
+        .route("/invitation/renew", post(invitation::renew))
 }

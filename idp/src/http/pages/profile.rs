@@ -87,7 +87,7 @@ pub fn browser_name(user_agent: Option<&str>) -> String {
 }
 
 /// A Unix time shown in the user's time zone, `YYYY-MM-DD HH:MM` (UTC if unknown).
-fn local_time(unix: i64, zoneinfo: Option<&str>) -> String {
+pub(crate) fn local_time(unix: i64, zoneinfo: Option<&str>) -> String {
     use chrono::TimeZone as _;
     let Some(utc) = chrono::DateTime::from_timestamp(unix, 0) else {
         return String::new();
@@ -182,6 +182,8 @@ fn profile_user(user: User, lang: &'static str, company: Option<String>) -> Prof
         zoneinfo: user.zoneinfo.as_deref().unwrap_or("UTC").to_owned(),
         analytics: user.analytics_consent,
         operator: user.is_operator,
+        super_admin: user.company_id.is_some()
+            && user.roles.contains(&crate::db::users::Role::SuperAdmin),
         username: user.username,
         email: user.email,
         company,

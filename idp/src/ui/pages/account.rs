@@ -251,6 +251,8 @@ pub struct ProfileUser {
     pub analytics: bool,
     /// A provider operator.
     pub operator: bool,
+    /// A Super Admin of the company (links Users and Activity).
+    pub super_admin: bool,
 }
 
 /// One signed-in browser on [`ProfilePage`].
@@ -313,6 +315,7 @@ impl Page for ProfilePage {
             zoneinfo: "UTC".into(),
             analytics: false,
             operator: false,
+            super_admin: true,
         };
         let session = |sid: &str, current| SessionView {
             sid: sid.into(),
@@ -340,6 +343,7 @@ impl Page for ProfilePage {
                 zoneinfo: "Europe/Berlin".into(),
                 analytics: true,
                 operator: true,
+                super_admin: false,
                 ..user
             },
             sessions: vec![session("s1", true), session("s2", false)],

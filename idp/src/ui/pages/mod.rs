@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod company;
 pub mod password;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use crate::ui::templates::PRODUCT;
 
 pub use account::*;
 pub use admin::*;
+pub use company::*;
 pub use password::*;
 
 /// Field name → i18n key of what is wrong with it. The key `form` holds a problem
@@ -119,6 +121,8 @@ pub struct HomeUser {
     pub username: String,
     /// A provider operator (links the admin pages).
     pub operator: bool,
+    /// A Super Admin of a company (links Users and Activity).
+    pub super_admin: bool,
 }
 
 impl Page for HomePage {
@@ -130,6 +134,7 @@ impl Page for HomePage {
             name: "Jane Doe".into(),
             username: "jane".into(),
             operator: true,
+            super_admin: true,
         };
         vec![
             Self {
@@ -216,6 +221,10 @@ mod tests {
             render_all::<QueuePage>(&templates),
             render_all::<CompaniesPage>(&templates),
             render_all::<SupportPinPage>(&templates),
+            render_all::<CompanyUsersPage>(&templates),
+            render_all::<ActivityPage>(&templates),
+            render_all::<AdminAuditPage>(&templates),
+            render_all::<InvitationPage>(&templates),
         ];
         assert!(counts.iter().all(|&n| n >= i18n::LANGUAGES.len()));
     }
