@@ -124,7 +124,7 @@ pub struct Acceptance<'a> {
 pub enum AcceptError {
     /// The link is not (or no longer) valid.
     #[error("the invitation link is not valid")]
-    Link(Link),
+    Link(Box<Link>),
     /// A name is missing or breaks the form's rules (field, i18n key).
     #[error("{0}: {1}")]
     InvalidText(&'static str, &'static str),
@@ -443,7 +443,7 @@ pub async fn accept(
 ) -> Result<(User, Invitation), AcceptError> {
     let invitation = match check(state, a.token).await? {
         Link::Valid(i) => i,
-        other => return Err(AcceptError::Link(other)),
+        other => return Err(AcceptError::Link(Box::new(other))),
     };
     let domain = invitation.email.rsplit_once('@').map(|(_, d)| d);
     let given_name = a.given_name.trim();
@@ -494,7 +494,7 @@ pub async fn accept(
     let mut tx = state.db.begin().await?;
     let Some(invitation) = db::accept(&mut *tx, &token_hash(a.token), &user.id, now).await? else {
         drop(tx);
-        return Err(AcceptError::Link(check(state, a.token).await?));
+        return Err(AcceptError::Link(Box::new(check(state, a.token).await?)));
     };
     match users::insert(&mut *tx, &user).await {
         Ok(()) => {}

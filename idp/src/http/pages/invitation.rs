@@ -169,7 +169,7 @@ pub async fn accept(
             browser::start(&state, &cookies, &headers, &client.0, &user).await?;
             Ok(Redirect::to(&invitation.portal_url).into_response())
         }
-        Err(AcceptError::Link(link)) => link_page(&state, &cookies, &form.token, link).await,
+        Err(AcceptError::Link(link)) => link_page(&state, &cookies, &form.token, *link).await,
         Err(AcceptError::InvalidText(field, key)) => {
             refused.errors.insert(field, key);
             Ok(page(StatusCode::BAD_REQUEST, &refused))

@@ -87,9 +87,10 @@ pub fn views(
                 .and_then(|id| names.get(id))
                 .cloned()
                 .unwrap_or_else(|| e.actor.clone());
-            let subject = details["email"]
-                .as_str()
-                .or_else(|| details["domain"].as_str())
+            let subject = details
+                .get("email")
+                .and_then(Value::as_str)
+                .or_else(|| details.get("domain").and_then(Value::as_str))
                 .map_or_else(|| e.subject.clone(), str::to_owned);
             AuditView {
                 at: local_time(e.at, zone),

@@ -96,7 +96,7 @@ async fn notice(
         .into_iter()
         .next()
         .and_then(|e| serde_json::from_str::<serde_json::Value>(&e.details).ok())
-        .and_then(|d| d["email"].as_str().map(str::to_owned)),
+        .and_then(|d| d.get("email")?.as_str().map(str::to_owned)),
         _ => db_members::find(state.db.pool(), company, id)
             .await?
             .map(|u| u.email),
