@@ -211,7 +211,7 @@ pub async fn create(
         db::revoke(&mut *tx, &old.id, now).await?;
     }
     let invitation = Invitation {
-        id: crypto::random_id(),
+        id: crypto::ordered_id(),
         company_id: company_id.to_owned(),
         email: email.to_string(),
         given_name,

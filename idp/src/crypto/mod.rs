@@ -34,6 +34,35 @@ pub fn random_id() -> String {
         .collect()
 }
 
+/// A 128-bit identifier as 32 lowercase hex digits that sorts in creation order:
+/// 64 bits of a per-process strictly increasing nanosecond counter (the wall clock,
+/// never going back), then 64 random bits.
+///
+/// For rows whose id breaks ties of a seconds timestamp (`ORDER BY at, id`): audit
+/// events, mails and back-channel deliveries of one second then keep the order they
+/// were recorded in. Across processes, the order within a second follows their
+/// clocks. Not for secrets: half of it is guessable.
+pub fn ordered_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let mut prev = LAST.load(Ordering::Relaxed);
+    let next = loop {
+        let next = wall.max(prev.saturating_add(1));
+        match LAST.compare_exchange_weak(prev, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => break next,
+            Err(seen) => prev = seen,
+        }
+    };
+    let mut id = format!("{next:016x}");
+    for b in random_bytes(8) {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
 /// SHA-256 of `input`, base64url without padding.
 ///
 /// Used to store high-entropy secrets (codes, tokens, session ids, generated client
@@ -80,6 +109,13 @@ mod tests {
         assert_eq!(a.len(), 43);
         assert_ne!(a, b);
         assert_eq!(random_id().len(), 32);
+    }
+
+    #[test]
+    fn ordered_ids_sort_in_creation_order() {
+        let ids: Vec<String> = (0..1000).map(|_| ordered_id()).collect();
+        assert!(ids.iter().all(|id| id.len() == 32));
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub async fn record_event<'e>(
         "INSERT INTO audit_events (id, at, actor, action, subject, company_id, ip, user_agent, details) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(crypto::random_id())
+    .bind(crypto::ordered_id())
     .bind(now)
     .bind(event.actor)
     .bind(event.action)

@@ -193,7 +193,7 @@ pub async fn pending<'e>(
         Some(id) => {
             sqlx::query_as(&format!(
                 "SELECT {COLUMNS} FROM invitations WHERE company_id = $1 AND status = 'pending' \
-                 ORDER BY created_at DESC, id"
+                 ORDER BY created_at DESC, id DESC"
             ))
             .bind(id)
             .fetch_all(ex)
@@ -201,7 +201,7 @@ pub async fn pending<'e>(
         }
         None => {
             sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM invitations WHERE status = 'pending' ORDER BY created_at DESC, id"
+                "SELECT {COLUMNS} FROM invitations WHERE status = 'pending' ORDER BY created_at DESC, id DESC"
             ))
             .fetch_all(ex)
             .await?

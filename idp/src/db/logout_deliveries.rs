@@ -56,7 +56,7 @@ pub async fn enqueue<'e>(
         "INSERT INTO logout_deliveries (id, client_id, uri, logout_token, created_at, next_attempt_at) \
          VALUES ($1, $2, $3, $4, $5, $5)",
     )
-    .bind(crypto::random_id())
+    .bind(crypto::ordered_id())
     .bind(client_id)
     .bind(uri)
     .bind(logout_token)

@@ -48,7 +48,7 @@ pub async fn enqueue<'e>(
     mail: &NewMail<'_>,
     now: i64,
 ) -> sqlx::Result<String> {
-    let id = crypto::random_id();
+    let id = crypto::ordered_id();
     sqlx::query(
         "INSERT INTO outbox (id, recipient, subject, text_body, html_body, created_at, next_attempt_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6)",
