@@ -48,4 +48,8 @@ ALTER TABLE users ADD COLUMN removed_at BIGINT;  -- removed by the company: anon
 ALTER TABLE audit_events ADD COLUMN company_id TEXT;
 ALTER TABLE audit_events ADD COLUMN ip TEXT;
 ALTER TABLE audit_events ADD COLUMN user_agent TEXT;
-CREATE INDEX audit_events_company ON audit_events(company_id, at);
+-- Newest first is ORDER BY at DESC, id DESC (ids sort in creation order within a
+-- second): both indexes end in (at, id), so a page of events is read off the index.
+CREATE INDEX audit_events_company ON audit_events(company_id, at, id);
+DROP INDEX audit_events_at;
+CREATE INDEX audit_events_at ON audit_events(at, id);

@@ -220,7 +220,7 @@ pub async fn find<'e>(
     id: &str,
 ) -> sqlx::Result<Option<Invitation>> {
     let row: Option<InvitationRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM invitations WHERE id = $1 AND ($2 IS NULL OR company_id = $2)"
+        "SELECT {COLUMNS} FROM invitations WHERE id = $1 AND (CAST($2 AS TEXT) IS NULL OR company_id = $2)"
     ))
     .bind(id)
     .bind(company_id)

@@ -31,7 +31,7 @@ pub async fn find<'e>(
 ) -> sqlx::Result<Option<User>> {
     let row: Option<UserRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM users WHERE id = $1 AND removed_at IS NULL \
-         AND ($2 IS NULL OR company_id = $2)"
+         AND (CAST($2 AS TEXT) IS NULL OR company_id = $2)"
     ))
     .bind(user_id)
     .bind(company_id)
