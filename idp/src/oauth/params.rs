@@ -103,6 +103,19 @@ impl Params {
         self.values.get(name).map(String::as_str)
     }
 
+    /// The names of the well-formed parameters whose value is exactly `value`, sorted
+    /// (for fields named at run time, such as one checkbox per role).
+    pub fn names_with_value(&self, value: &str) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .values
+            .iter()
+            .filter(|(_, v)| v.as_str() == value)
+            .map(|(k, _)| k.as_str())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
     /// Whether `name` was repeated or oversized (either way unusable).
     pub fn is_malformed(&self, name: &str) -> bool {
         self.malformed.contains_key(name)

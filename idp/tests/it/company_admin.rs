@@ -291,6 +291,29 @@ async fn invitations_to_refused_addresses_change_nothing() {
         "{admin:?}"
     );
     assert_eq!(app.count("invitations").await, 0);
+
+    // And by the pages: a forged role checkbox is a 400 saying so, nothing changes.
+    let page = invite(&app, &boss, "max@acme-demo.example", &["billing:admin"]).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.body.contains("roles does not exist"), "{}", page.body);
+    let max = app.user_with(TestApp::acme_demo_spec("max")).await;
+    let page = post(
+        &app,
+        &boss,
+        &format!("/company/users/{}/roles", max.id),
+        &[
+            ("role.billing:admin", "on"),
+            (&format!("role.{LICENSES}"), "on"),
+        ],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.body.contains("roles does not exist"), "{}", page.body);
+    assert_eq!(
+        user_row(&app, "max@acme-demo.example").await.unwrap().1,
+        "[]"
+    );
+    assert_eq!(app.count("invitations").await, 0);
 }
 
 async fn acting_boss(app: &TestApp) -> Acting {
@@ -970,10 +993,35 @@ async fn authorization_matrix_of_the_company_routes() {
             }
         }
     }
+    // ACME's own Super Admin: every page opens; every action without this browser's
+    // CSRF token (none, or another browser's) is 403 and changes nothing.
+    for path in gets {
+        assert_eq!(
+            boss.get(&app.url(path)).await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    let foreign_token = csrf(&app, actors[1].1.as_ref().unwrap()).await;
+    for path in &posts {
+        for token in [None, Some(foreign_token.as_str())] {
+            let mut form = vec![
+                ("confirm", "yes"),
+                ("email", "x@acme-demo.example"),
+                ("role.super_admin", "on"),
+                ("password", PASSWORD),
+            ];
+            if let Some(t) = token {
+                form.push(("csrf_token", t));
+            }
+            let page = boss.post(&app.url(path), &form).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "forged POST {path}");
+        }
+    }
     assert_eq!(
         snapshot().await,
         before,
-        "nobody but ACME's Super Admin changed anything"
+        "nobody but ACME's Super Admin changed anything, and not without a CSRF token"
     );
     // The operator sees the whole trail at /admin/audit; nobody else does.
     let op = &actors[0].1.as_ref().unwrap();

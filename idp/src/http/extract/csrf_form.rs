@@ -41,6 +41,12 @@ impl FormChecks {
         self.0.get(name)
     }
 
+    /// The names of the well-formed fields whose value is `value`, sorted (every
+    /// ticked checkbox of a group named at run time).
+    pub fn names_with_value(&self, value: &str) -> Vec<&str> {
+        self.0.names_with_value(value)
+    }
+
     /// `None` if every parameter was readable; else [`UNREADABLE`] for each of
     /// `names` that was repeated, oversized or not UTF-8 (possibly none of them).
     ///

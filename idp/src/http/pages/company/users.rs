@@ -163,12 +163,14 @@ async fn users_page(
     })
 }
 
-/// The roles ticked in a form: `role.<name>=on` for `super_admin` and each
-/// catalogue role.
-fn ticked_roles(state: &AppState, checks: &FormChecks) -> Vec<String> {
-    std::iter::once(Role::SUPER_ADMIN)
-        .chain(state.config.roles.iter().map(|r| r.name.as_str()))
-        .filter(|name| checks.value(&format!("role.{name}")) == Some("on"))
+/// The roles ticked in a form: every `role.<name>=on`, whether or not `<name>` is
+/// offered, so that a forged name is refused by the catalogue check (400 naming it)
+/// rather than silently dropped.
+fn ticked_roles(checks: &FormChecks) -> Vec<String> {
+    checks
+        .names_with_value("on")
+        .into_iter()
+        .filter_map(|field| field.strip_prefix("role."))
         .map(str::to_owned)
         .collect()
 }
@@ -221,7 +223,7 @@ pub async fn invite(
         email: form.email.clone(),
         given_name: form.given_name.clone(),
         family_name: form.family_name.clone(),
-        roles: ticked_roles(&state, &checks),
+        roles: ticked_roles(&checks),
         locale: None,
         portal_url: None,
     };
@@ -327,7 +329,7 @@ pub async fn set_roles(
     Path(id): Path<String>,
     CsrfForm(form, checks): CsrfForm<RolesForm>,
 ) -> Result<Response, PageError> {
-    let roles = ticked_roles(&state, &checks);
+    let roles = ticked_roles(&checks);
     let password = Some(form.password.as_str());
     match members::set_roles(&state, &me.acting, &id, &roles, password).await {
         Ok(_) => Ok(done("roles", &id)),
