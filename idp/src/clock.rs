@@ -25,6 +25,15 @@ impl Clock for SystemClock {
     }
 }
 
+/// Nanoseconds since the Unix epoch on the wall clock, for ordering only
+/// ([`crate::crypto::ordered_id`]); never for a decision, which takes a [`Clock`].
+#[allow(clippy::disallowed_methods)]
+pub fn wall_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 /// A clock that only moves when told to; for tests.
 #[derive(Debug)]
 pub struct MockClock(AtomicI64);

@@ -45,9 +45,7 @@ pub fn random_id() -> String {
 pub fn ordered_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static LAST: AtomicU64 = AtomicU64::new(0);
-    let wall = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let wall = crate::clock::wall_nanos();
     let mut prev = LAST.load(Ordering::Relaxed);
     let next = loop {
         let next = wall.max(prev.saturating_add(1));

@@ -618,20 +618,14 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
     )
     .await;
     let max = Site::new(p, app);
+    let link = invitation.link();
+    let token = link.rsplit("token=").next().unwrap();
     let Page { status, body, .. } = max
         .form(
-            &invitation.link(),
+            &link,
             "/invitation",
             &[
-                (
-                    "token",
-                    &invitation
-                        .link()
-                        .rsplit("token=")
-                        .next()
-                        .unwrap()
-                        .to_owned(),
-                ),
+                ("token", token),
                 ("given_name", "Max"),
                 ("family_name", "Miller"),
                 ("new_password", RESET_PASSWORD),

@@ -13,7 +13,7 @@ use tower_cookies::Cookies;
 use super::{invite_refusal, member_refusal, role_labels, role_options};
 use crate::account::invitations::{self, Invite};
 use crate::account::members::{self, Acting};
-use crate::db::users::{Role, User};
+use crate::db::users::User;
 use crate::db::{companies, invitations as db_invitations, members as db_members};
 use crate::http::browser;
 use crate::http::error::{page, PageError};
