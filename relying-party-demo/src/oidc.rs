@@ -17,9 +17,9 @@ use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, Client, ClientId, ClientSecret, CsrfToken,
     EmptyExtraTokenFields, EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken,
     IdTokenClaims, IdTokenFields, IdTokenVerifier, IssuerUrl, JsonWebKeySet,
-    LogoutProviderMetadata, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl, RefreshToken,
-    RequestTokenError, Scope, SignatureVerificationError, StandardErrorResponse,
+    LogoutProviderMetadata, LogoutRequest, Nonce, NonceVerifier, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl,
+    RefreshToken, RequestTokenError, Scope, SignatureVerificationError, StandardErrorResponse,
     StandardTokenResponse, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
@@ -334,6 +334,55 @@ impl RelyingParty {
         })
     }
 
+    /// Refreshes a session (OIDC Core §12): exchanges `refresh_token` (RFC 6749 §6),
+    /// verifies the new ID token like the first one (§12.2: same `iss` and `sub`, no
+    /// new nonce to check) and fetches UserInfo with the new access token, so the
+    /// profile shows the user's current roles and company.
+    ///
+    /// # Errors
+    /// [`CallbackError::CodeExchange`] when the provider refuses the refresh token
+    /// (revoked, expired, reused); the other variants as for [`Self::finish`].
+    pub async fn refresh(&self, refresh_token: &str, sub: &str) -> Result<LoggedIn, CallbackError> {
+        let tokens = self
+            .client
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.to_owned()))
+            .map_err(|e| CallbackError::ProviderUnavailable(e.to_string()))?
+            .request_async(&self.http)
+            .await
+            .map_err(token_error)?;
+        let id_token = tokens.id_token().ok_or(CallbackError::NoIdToken)?.clone();
+        let no_nonce = |_: Option<&Nonce>| Ok(());
+        let claims = self
+            .verify_id_token(&id_token, no_nonce, tokens.access_token())
+            .await?;
+        if claims.subject().as_str() != sub {
+            return Err(CallbackError::InvalidIdToken(
+                "the refreshed ID token is about another subject".into(),
+            ));
+        }
+        let info: PortalUserInfo = self
+            .client
+            .user_info(
+                tokens.access_token().clone(),
+                Some(claims.subject().clone()),
+            )
+            .map_err(|e| CallbackError::ProviderUnavailable(e.to_string()))?
+            .request_async(&self.http)
+            .await
+            .map_err(|e| CallbackError::ProviderUnavailable(format!("UserInfo: {e}")))?;
+        Ok(LoggedIn {
+            profile: Profile::from_claims(&info, claims.additional_claims()),
+            sid: claims.additional_claims().sid.clone(),
+            id_token,
+            access_token: tokens.access_token().clone(),
+            // A provider that does not rotate keeps the old one valid.
+            refresh_token: tokens
+                .refresh_token()
+                .cloned()
+                .or_else(|| Some(RefreshToken::new(refresh_token.to_owned()))),
+        })
+    }
+
     /// Verifies an ID token (OIDC Core §3.1.3.7): signature by a key of the provider's
     /// JWKS with the client's algorithm only, `iss`, `aud`, `azp`, `exp`, `iat`, the
     /// nonce, and `at_hash` when present (§3.1.3.8). A `kid` missing from the cached
@@ -341,7 +390,7 @@ impl RelyingParty {
     async fn verify_id_token(
         &self,
         id_token: &PortalIdToken,
-        nonce: &Nonce,
+        nonce: impl NonceVerifier + Copy,
         access_token: &AccessToken,
     ) -> Result<IdTokenClaims<PortalClaims, CoreGenderClaim>, CallbackError> {
         let mut jwks = self

@@ -58,6 +58,27 @@ pub enum LogoutError {
     Forbidden,
 }
 
+/// The portal's POST /refresh was refused or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// 403: the form's CSRF token is missing or wrong, or it came from another origin.
+    #[error("The form has expired. Please reload the page and try again.")]
+    Forbidden,
+    /// No session: back to the landing page.
+    #[error("You are not signed in.")]
+    NoSession,
+    /// 400: the session has no refresh token (`offline_access` was not granted).
+    #[error("This session cannot be refreshed; please sign in again.")]
+    NoRefreshToken,
+    /// The provider refused the refresh token; the local session has ended.
+    #[error("{0}")]
+    Refused(CallbackError),
+    /// The provider could not be reached or answered something unusable.
+    #[error("{0}")]
+    Failed(CallbackError),
+}
+
 struct Inner {
     config: PortalConfig,
     rp: RelyingParty,
@@ -275,6 +296,65 @@ impl Portal {
             received_at: now,
         });
         Ok(ended)
+    }
+
+    /// Refreshes the session of the cookie's value with its refresh token (after the
+    /// same CSRF and origin checks as [`Self::logout`]): new tokens, and the profile
+    /// as the provider has it now. A refused refresh token (the user was disabled,
+    /// signed out, or the token expired) ends the local session.
+    ///
+    /// # Errors
+    /// [`RefreshError`].
+    pub async fn refresh(
+        &self,
+        session_cookie: Option<&str>,
+        csrf_token: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<(), RefreshError> {
+        if origin.is_some_and(|o| o != "null" && o != self.inner.config.origin()) {
+            return Err(RefreshError::Forbidden);
+        }
+        let (Some(cookie), Some(session)) = (session_cookie, self.session(session_cookie)) else {
+            return Err(RefreshError::NoSession);
+        };
+        if !csrf_token.is_some_and(|t| random::ct_eq(t, &session.csrf_token)) {
+            return Err(RefreshError::Forbidden);
+        }
+        let refresh_token = session
+            .refresh_token
+            .as_deref()
+            .ok_or(RefreshError::NoRefreshToken)?;
+        match self
+            .inner
+            .rp
+            .refresh(refresh_token, &session.profile.sub)
+            .await
+        {
+            Ok(fresh) => {
+                let now = self.now();
+                self.inner.store.remove_session(cookie);
+                self.inner.store.insert_session(
+                    cookie,
+                    Session {
+                        profile: fresh.profile,
+                        sid: fresh.sid.or(session.sid),
+                        id_token: fresh.id_token,
+                        access_token: fresh.access_token.secret().clone(),
+                        refresh_token: fresh.refresh_token.map(|t| t.secret().clone()),
+                        csrf_token: session.csrf_token,
+                        expires_at: session.expires_at,
+                    },
+                    now,
+                );
+                tracing::info!(portal = self.inner.config.kind.display_name(), "refreshed");
+                Ok(())
+            }
+            Err(e @ CallbackError::CodeExchange { .. }) => {
+                self.inner.store.remove_session(cookie);
+                Err(RefreshError::Refused(e))
+            }
+            Err(e) => Err(RefreshError::Failed(e)),
+        }
     }
 
     /// How many local sessions exist.

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use minijinja::context;
 
 use crate::oidc::CallbackError;
-use crate::portal::{LogoutError, Portal};
+use crate::portal::{LogoutError, Portal, RefreshError};
 
 /// Longest provider `error_description` shown, in characters.
 const MAX_DESCRIPTION_CHARS: usize = 300;
@@ -74,6 +74,20 @@ impl From<CallbackError> for PageError {
 impl From<LogoutError> for PageError {
     fn from(e: LogoutError) -> Self {
         Self::new(StatusCode::FORBIDDEN, "Sign-out refused", e.to_string())
+    }
+}
+
+impl From<RefreshError> for PageError {
+    fn from(e: RefreshError) -> Self {
+        match e {
+            RefreshError::Forbidden => {
+                Self::new(StatusCode::FORBIDDEN, "Refresh refused", e.to_string())
+            }
+            RefreshError::Refused(e) | RefreshError::Failed(e) => e.into(),
+            RefreshError::NoSession | RefreshError::NoRefreshToken => {
+                Self::new(StatusCode::BAD_REQUEST, "Refresh refused", e.to_string())
+            }
+        }
     }
 }
 

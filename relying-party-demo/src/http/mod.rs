@@ -8,6 +8,7 @@ mod error;
 mod landing;
 mod login;
 mod logout;
+mod refresh;
 mod render;
 
 use axum::http::{header, HeaderValue};
@@ -49,6 +50,7 @@ pub fn router(portal: Portal) -> Router {
         .route("/login", get(login::start))
         .route("/callback", get(callback::handle))
         .route("/logout", post(logout::submit))
+        .route("/refresh", post(refresh::submit))
         .route("/backchannel-logout", post(backchannel::receive))
         .route("/static/style.css", get(style))
         .route("/healthz", get(|| async { "ok" }))

@@ -10,3 +10,4 @@ mod harness;
 mod callback_refusals;
 mod login;
 mod logout;
+mod refresh;
