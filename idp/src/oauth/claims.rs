@@ -70,16 +70,18 @@ pub async fn product_claims(
     Ok(claims)
 }
 
-/// The names of `roles` released to `client_id`, in the user's order: `super_admin`,
-/// and each catalogue role whose `clients` contain `client_id`; names the catalogue
-/// no longer has are dropped.
+/// The names of `roles` released to `client_id`: `super_admin` first, then by name
+/// each catalogue role whose `clients` contain `client_id`; names the catalogue no
+/// longer has are dropped.
 pub fn released_roles<'a>(config: &Config, roles: &'a [Role], client_id: &str) -> Vec<&'a str> {
-    roles
+    let mut released: Vec<&Role> = roles
         .iter()
         .filter(|role| match role {
             Role::SuperAdmin => true,
             Role::Named(name) => config.role(name).is_some_and(|r| r.releases_to(client_id)),
         })
-        .map(Role::as_str)
-        .collect()
+        .collect();
+    released.sort();
+    released.dedup();
+    released.into_iter().map(Role::as_str).collect()
 }

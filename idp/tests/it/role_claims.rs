@@ -28,14 +28,15 @@ fn named(name: &str) -> Role {
 }
 
 /// Sam of ACME Demo with `super_admin`, a role of each portal, and `gone:role`, which
-/// the catalogue does not have (a role removed from the configuration).
+/// the catalogue does not have (a role removed from the configuration); stored out
+/// of order, the claim still lists `super_admin` first, then by name.
 async fn sam(app: &TestApp) -> idp::db::users::User {
     app.user_with(UserSpec {
         roles: vec![
-            Role::SuperAdmin,
-            named("app-portal:apps.install"),
             named("customer-portal:licenses"),
             named("gone:role"),
+            Role::SuperAdmin,
+            named("app-portal:apps.install"),
         ],
         ..TestApp::acme_demo_spec("sam")
     })
