@@ -84,7 +84,9 @@ create_user() {
     password="${raw:0:4}-${raw:4:4}-${raw:8:4}"
     if output=$(IDP_NEW_PASSWORD="$password" idp_cli users create --username "$user" \
       --email "$user@$domain" --given-name "$given" --family-name "$family" \
-      --company "$company" --role super_admin --locale en --json 2>&1); then
+      --company "$company" --role super_admin --role customer-portal:licenses \
+      --role customer-portal:support-cases --role app-portal:apps.install \
+      --locale en --json 2>&1); then
       break
     fi
     # A random password may by chance contain a name; draw another one.

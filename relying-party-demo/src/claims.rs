@@ -2,8 +2,9 @@
 //! a portal shows.
 //!
 //! Which claim comes from where (see the provider's docs/api.md):
-//! - ID token: `sid` (the provider's browser session), `company`, `company_domain`
-//!   and `roles` when those scopes were granted;
+//! - ID token: `sid` (the provider's browser session), `company` (an object
+//!   `{"id", "name", "domain"}`) and `roles` (the role names released to this
+//!   portal's client_id, `super_admin` included) when those scopes were granted;
 //! - UserInfo (OIDC Core §5.3): the same plus `support_level`, `support_phone` and
 //!   `support_pin` for the `support` scope, which the provider releases only for
 //!   support levels with phone support (by default plus and priority); without them
@@ -19,11 +20,9 @@ use serde::{Deserialize, Serialize};
 pub struct PortalClaims {
     /// The provider's browser session id (OIDC Back-Channel Logout 1.0 §2.1); ID token.
     pub sid: Option<String>,
-    /// The company's name (`company` scope).
-    pub company: Option<String>,
-    /// The company's e-mail domain (`company` scope).
-    pub company_domain: Option<String>,
-    /// Role names such as `super_admin` (`roles` scope).
+    /// The user's company (`company` scope).
+    pub company: Option<Company>,
+    /// Role names released to this portal, such as `super_admin` (`roles` scope).
     pub roles: Option<Vec<String>>,
     /// none | standard | plus | priority (`support` scope; UserInfo only).
     pub support_level: Option<String>,
@@ -35,13 +34,23 @@ pub struct PortalClaims {
 
 impl AdditionalClaims for PortalClaims {}
 
+/// The `company` claim: `{"id", "name", "domain"}`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct Company {
+    /// The provider's id of the company.
+    pub id: String,
+    /// The company's name.
+    pub name: String,
+    /// The company's primary e-mail domain.
+    pub domain: String,
+}
+
 /// Debug output never shows the support PIN.
 impl std::fmt::Debug for PortalClaims {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PortalClaims")
             .field("sid", &self.sid)
             .field("company", &self.company)
-            .field("company_domain", &self.company_domain)
             .field("roles", &self.roles)
             .field("support_level", &self.support_level)
             .field("support_phone", &self.support_phone)
@@ -65,9 +74,9 @@ pub struct Profile {
     pub email: Option<String>,
     /// The company's name.
     pub company: Option<String>,
-    /// The company's e-mail domain.
+    /// The company's primary e-mail domain.
     pub company_domain: Option<String>,
-    /// Role names.
+    /// Role names released to this portal.
     pub roles: Vec<String>,
     /// Support information, when the `support` scope was granted.
     pub support: Option<Support>,
@@ -114,6 +123,7 @@ impl Profile {
     /// as a fallback.
     pub fn from_claims(info: &PortalUserInfo, id_token_claims: &PortalClaims) -> Self {
         let extra = info.additional_claims();
+        let company = extra.company.as_ref().or(id_token_claims.company.as_ref());
         let given = info
             .given_name()
             .and_then(|n| n.get(None))
@@ -143,14 +153,8 @@ impl Profile {
             sub: info.subject().as_str().to_owned(),
             name,
             email,
-            company: extra
-                .company
-                .clone()
-                .or_else(|| id_token_claims.company.clone()),
-            company_domain: extra
-                .company_domain
-                .clone()
-                .or_else(|| id_token_claims.company_domain.clone()),
+            company: company.map(|c| c.name.clone()),
+            company_domain: company.map(|c| c.domain.clone()),
             roles: extra
                 .roles
                 .clone()
@@ -182,6 +186,19 @@ mod tests {
         assert!(!level("standard").priority);
         assert!(!level("none").priority);
         assert!(Support::from_claims(&PortalClaims::default()).is_none());
+    }
+
+    #[test]
+    fn the_company_claim_is_an_object() {
+        let claims: PortalClaims = serde_json::from_value(serde_json::json!({
+            "company": { "id": "c1", "name": "ACME Demo", "domain": "acme-demo.example" },
+            "roles": ["super_admin", "customer-portal:licenses"],
+        }))
+        .unwrap();
+        let company = claims.company.unwrap();
+        assert_eq!(company.name, "ACME Demo");
+        assert_eq!(company.domain, "acme-demo.example");
+        assert_eq!(claims.roles.unwrap().len(), 2);
     }
 
     #[test]

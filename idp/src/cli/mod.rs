@@ -15,6 +15,7 @@ use crate::state::AppState;
 pub mod clients;
 pub mod companies;
 pub mod registrations;
+pub mod roles;
 pub mod support;
 pub mod users;
 
@@ -58,6 +59,9 @@ pub enum Command {
     /// Support: check a caller's support PIN.
     #[command(subcommand)]
     Support(SupportCommand),
+    /// The role catalogue (with the built-in super_admin).
+    #[command(subcommand)]
+    Roles(roles::RolesCommand),
 }
 
 /// Parses the command line and runs it.
@@ -80,6 +84,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Registrations(cmd) => registrations(config, cmd).await,
         Command::Companies(cmd) => companies(config, cmd).await,
         Command::Support(cmd) => support(config, cmd).await,
+        Command::Roles(cmd) => roles::roles(&config, cmd),
     }
 }
 

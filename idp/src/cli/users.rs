@@ -47,7 +47,7 @@ pub struct CreateUser {
     /// Put the user in the company of their e-mail domain, creating it with this name.
     #[arg(long)]
     pub company: Option<String>,
-    /// A role (repeatable), e.g. super_admin.
+    /// A role (repeatable): super_admin or a role of the catalogue (`idp roles list`).
     #[arg(long = "role")]
     pub roles: Vec<Role>,
     /// Accept an address the business-only policy refuses (free, disposable or role
@@ -81,10 +81,20 @@ pub(super) async fn create_user(config: &Config, args: CreateUser) -> anyhow::Re
     Ok(())
 }
 
-/// Refuses, before anything is stored, an address the business-only policy refuses
-/// (unless `--override-email-policy`) and a given password the password policy
-/// refuses.
+/// Refuses, before anything is stored, a role that is neither `super_admin` nor in
+/// the catalogue, an address the business-only policy refuses (unless
+/// `--override-email-policy`) and a given password the password policy refuses.
 fn check_policies(config: &Config, args: &CreateUser) -> anyhow::Result<()> {
+    for role in &args.roles {
+        if let Role::Named(name) = role {
+            if config.role(name).is_none() {
+                anyhow::bail!(
+                    "--role {name}: not a role of the catalogue (super_admin or a [[roles]] \
+                     entry of the configuration; see `idp roles list`)"
+                );
+            }
+        }
+    }
     if !args.override_email_policy {
         if let Err(e) =
             crate::policy::email::EmailPolicy::new(&config.registration).check(&args.email)

@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::keys::SigningAlg;
 
+pub mod roles;
 mod validate;
+
+pub use roles::{RoleDef, Texts};
 
 /// The whole provider configuration. See docs/configuration.md for every key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,52 +53,12 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     /// Customer support information.
     pub support: SupportConfig,
-    /// The role catalogue (TEMPORARY stand-in until the roles branch lands).
+    /// The role catalogue (`[[roles]]`): the roles a Super Admin may grant, besides
+    /// the built-in `super_admin`, and the clients each is released to. Without
+    /// `roles` in the file, [`roles::default_catalogue`] (the demo portals' roles).
     pub roles: Vec<RoleDef>,
     /// Invitations of a company's Super Admin.
     pub invitations: InvitationsConfig,
-}
-
-/// TEMPORARY stand-in: a role of the catalogue.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(default)]
-pub struct RoleDef {
-    /// Name.
-    pub name: String,
-    /// Client ids.
-    pub clients: Vec<String>,
-    /// Label.
-    pub label: Texts,
-    /// Description.
-    pub description: Texts,
-}
-
-/// TEMPORARY stand-in: English and German texts.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(default)]
-pub struct Texts {
-    /// English.
-    pub en: String,
-    /// German.
-    pub de: String,
-}
-
-impl Texts {
-    /// The text in `lang`.
-    pub fn get(&self, lang: &str) -> &str {
-        if lang == "de" {
-            &self.de
-        } else {
-            &self.en
-        }
-    }
-}
-
-impl Config {
-    /// TEMPORARY stand-in.
-    pub fn role(&self, name: &str) -> Option<&RoleDef> {
-        self.roles.iter().find(|r| r.name == name)
-    }
 }
 
 /// Invitations of a company's Super Admin (docs/company-admin.md).
@@ -401,7 +364,7 @@ impl Default for Config {
             codes: CodesConfig::default(),
             throttle: ThrottleConfig::default(),
             support: SupportConfig::default(),
-            roles: Vec::new(),
+            roles: roles::default_catalogue(),
             invitations: InvitationsConfig::default(),
         }
     }

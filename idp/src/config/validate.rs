@@ -5,7 +5,7 @@ use anyhow::{bail, Context as _};
 
 use super::{
     AuthorizeConfig, CodesConfig, Config, HttpConfig, InvitationsConfig, MailConfig,
-    PasswordsConfig, RegistrationConfig, SupportConfig, ThrottleConfig,
+    PasswordsConfig, RegistrationConfig, RoleDef, SupportConfig, ThrottleConfig,
 };
 
 impl Config {
@@ -24,6 +24,7 @@ impl Config {
         self.throttle.validate()?;
         self.http.validate()?;
         self.invitations.validate()?;
+        validate_roles(&self.roles)?;
         self.authorize.validate()
     }
 
@@ -228,4 +229,41 @@ impl AuthorizeConfig {
         }
         Ok(())
     }
+}
+
+/// `roles`: each name a role name (`Role::parse`), unique and not the built-in
+/// `super_admin`; labels and descriptions in both languages; at least one client_id.
+fn validate_roles(roles: &[RoleDef]) -> anyhow::Result<()> {
+    use crate::db::users::Role;
+    for (i, def) in roles.iter().enumerate() {
+        let name = &def.name;
+        let at = format!("roles[{i}] ({name:?})");
+        match Role::parse(name) {
+            Err(_) => bail!("{at}: name must be 1 to 100 of a-z 0-9 : . _ -"),
+            Ok(Role::SuperAdmin) => {
+                bail!("{at}: super_admin is built in and cannot be in the catalogue")
+            }
+            Ok(Role::Named(_)) => {}
+        }
+        if roles.iter().take(i).any(|r| r.name == *name) {
+            bail!("{at}: name is not unique (each role at most once)");
+        }
+        for (field, text) in [
+            ("label.en", &def.label.en),
+            ("label.de", &def.label.de),
+            ("description.en", &def.description.en),
+            ("description.de", &def.description.de),
+        ] {
+            if text.trim().is_empty() {
+                bail!("{at}: {field} must not be empty");
+            }
+        }
+        if def.clients.is_empty() {
+            bail!("{at}: clients must name at least one client_id");
+        }
+        if def.clients.iter().any(|c| c.trim().is_empty()) {
+            bail!("{at}: clients must not contain an empty client_id");
+        }
+    }
+    Ok(())
 }

@@ -57,7 +57,7 @@ pub fn document(config: &Config) -> Value {
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid",
             "name", "given_name", "family_name", "preferred_username", "locale", "zoneinfo",
-            "updated_at", "email", "email_verified", "company", "company_domain", "roles",
+            "updated_at", "email", "email_verified", "company", "roles",
             "support_level", "support_phone", "support_pin"
         ],
         "claims_parameter_supported": false,

@@ -262,7 +262,9 @@ async fn id_token(
         claims.insert("sid".into(), json!(sid));
     }
     claims.extend(user_claims(id.user, scope));
-    claims.extend(super::claims::product_claims(state, id.user, scope, false).await?);
+    claims.extend(
+        super::claims::product_claims(state, id.user, scope, &id.client.client_id, false).await?,
+    );
     Ok(state.keys.sign(alg, JwtType::IdToken, claims)?)
 }
 

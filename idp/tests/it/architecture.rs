@@ -78,12 +78,13 @@ const RANKS: &[(&str, u8)] = &[
 const LEAVES: &[&str] = &["clock.rs", "error.rs", "crypto/mod.rs"];
 
 /// The items outside the leaves that `config/` may name (module, item): the signing
-/// algorithm and the support levels that settings are parsed into, plain data defined
-/// next to the code that uses them most.
+/// algorithm, the support levels and the role names that settings are parsed into,
+/// plain data defined next to the code that uses them most.
 const CONFIG_MAY_NAME: &[(&str, &str)] = &[
     ("crypto::keys", "SigningAlg"),
     ("db::companies", "SupportLevel"),
     ("db::companies", "LEVELS"),
+    ("db::users", "Role"),
 ];
 
 /// Crates of the HTTP layer. `bytes` is not one: a body of bytes is plain data.

@@ -30,6 +30,8 @@ mod password_lifecycle;
 mod pending_requests;
 mod query_plans;
 mod refresh_families;
+mod role_catalogue;
+mod role_claims;
 mod sqlite_wal;
 mod startup_race;
 mod support_levels;

@@ -67,7 +67,10 @@ async fn levels_without_phone_support_release_no_support_claims() {
         for claim in ["support_level", "support_phone", "support_pin"] {
             assert!(info.get(claim).is_none(), "{level}: {claim} in {info}");
         }
-        assert_eq!(info["company"], "ACME Demo", "the company claims stay");
+        assert_eq!(
+            info["company"]["name"], "ACME Demo",
+            "the company claim stays"
+        );
     }
     assert_eq!(stored_pin(&app, "basic").await, None, "no PIN was created");
     // Plus and Priority get all three.

@@ -79,10 +79,11 @@ async fn the_support_scope_releases_level_phone_and_pin_in_userinfo_only() {
     let pin = info["support_pin"].as_str().unwrap().to_owned();
     assert_eq!(pin.len(), 6);
     assert!(pin.bytes().all(|b| b.is_ascii_digit()));
-    assert_eq!(info["company"], "ACME Demo");
+    assert_eq!(info["company"]["name"], "ACME Demo");
+    assert_eq!(info["company"]["domain"], "acme-demo.example");
     assert_eq!(info["roles"], serde_json::json!(["super_admin"]));
     let (_, id) = jwt_parts(t["id_token"].as_str().unwrap());
-    assert_eq!(id["company"], "ACME Demo");
+    assert_eq!(id["company"], info["company"]);
     assert_eq!(id["roles"], serde_json::json!(["super_admin"]));
     assert!(
         id.get("support_pin").is_none() && id.get("support_level").is_none(),

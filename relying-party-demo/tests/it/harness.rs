@@ -35,12 +35,22 @@ impl Provider {
     }
 
     /// Creates `username` at `<username>@<domain>` in the company `company` (created
-    /// by its domain if new) with the role super_admin; returns the user's sub.
+    /// by its domain if new) with the role super_admin and the default catalogue's
+    /// roles of both portals (`customer-portal:licenses`,
+    /// `customer-portal:support-cases`, `app-portal:apps.install`); returns the
+    /// user's sub.
     pub async fn user(&self, username: &str, domain: &str, company: &str) -> String {
+        use idp::db::users::Role;
+        let named = |n: &str| Role::Named(n.into());
         self.0
             .user_with(UserSpec {
                 company: Some(company.into()),
-                roles: vec![idp::db::users::Role::SuperAdmin],
+                roles: vec![
+                    Role::SuperAdmin,
+                    named("app-portal:apps.install"),
+                    named("customer-portal:licenses"),
+                    named("customer-portal:support-cases"),
+                ],
                 ..TestApp::user_spec(username, &format!("{username}@{domain}"))
             })
             .await

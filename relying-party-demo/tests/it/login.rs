@@ -64,6 +64,11 @@ async fn customer_portal_shows_priority_support_and_app_portal_shares_the_login(
     assert!(home.body.contains("Hello, Ada Lovelace"), "{}", home.body);
     assert_eq!(field(&home.body, "company").as_deref(), Some("ACME Demo"));
     assert_eq!(
+        field(&home.body, "roles").as_deref(),
+        Some("super_admin, customer-portal:licenses, customer-portal:support-cases"),
+        "the roles released to the Customer Portal only"
+    );
+    assert_eq!(
         field(&home.body, "support-level").as_deref(),
         Some("Priority")
     );
@@ -96,7 +101,11 @@ async fn customer_portal_shows_priority_support_and_app_portal_shares_the_login(
         Some("ada@acme-demo.example")
     );
     assert_eq!(field(&app.body, "company").as_deref(), Some("ACME Demo"));
-    assert_eq!(field(&app.body, "roles").as_deref(), Some("super_admin"));
+    assert_eq!(
+        field(&app.body, "roles").as_deref(),
+        Some("super_admin, app-portal:apps.install"),
+        "the roles released to the App Portal only"
+    );
     assert!(
         !app.body.contains("support-pin"),
         "the App Portal shows no PIN"

@@ -96,7 +96,8 @@ pub async fn handle(
         .filter(User::is_active)
         .ok_or(UserInfoError::UserGone)?;
     let mut claims = user_claims(&user, &scope);
-    claims.extend(product_claims(&state, &user, &scope, true).await?);
+    let client_id = at.claim("client_id").unwrap_or_default();
+    claims.extend(product_claims(&state, &user, &scope, client_id, true).await?);
     Ok(no_store_json(
         StatusCode::OK,
         serde_json::Value::Object(claims),
