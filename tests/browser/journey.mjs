@@ -263,7 +263,91 @@ async function main() {
   await screenshot('provider-profile', appPage);
   await appPage.goto(`${app}/`);
 
-  // 8. Logout from the App Portal signs out of both portals and the provider.
+  // 8. Company administration: Jane (the Super Admin) invites a colleague with an
+  // App Portal role; the colleague accepts in a second browser and reaches the App
+  // Portal by SSO with the role; Jane removes the role (gone at the colleague's next
+  // refresh) and then disables the colleague (signed out of both portals).
+  await appPage.goto(`${issuer}/profile`);
+  await appPage.getByRole('link', { name: 'Users' }).first().click();
+  await appPage.waitForURL(`${issuer}/company/users`);
+  await appPage.getByRole('heading', { name: 'Users · ACME Industries' }).waitFor();
+  const colleague = 'max.mustermann@acme-industries.example';
+  const inviteForm = appPage.locator('form[action="/company/invitations"]');
+  await inviteForm.locator('#email').fill(colleague);
+  await inviteForm.locator('#given_name').fill('Max');
+  await inviteForm.locator('#family_name').fill('Mustermann');
+  await inviteForm.locator('input[name="role.app-portal:apps.install"]').check();
+  await inviteForm.getByRole('button', { name: 'Send invitation' }).click();
+  await appPage.getByText(`Invitation sent to ${colleague}.`).waitFor();
+  await screenshot('company-users', appPage);
+  const invitation = await waitForMail(colleague, 1);
+  const invitationLink = invitation.text.match(/https?:\/\/\S+/)[0];
+  assert.ok(invitationLink.startsWith(`${issuer}/invitation?token=`), invitationLink);
+  step('the Super Admin invites a colleague with a role from the Users page');
+
+  const context2 = await browser.newContext({ locale: 'en-US', viewport: { width: 1200, height: 900 } });
+  await context2.route('**/*', (route) => {
+    const host = new URL(route.request().url()).hostname;
+    return host === '127.0.0.1' ? route.continue() : route.abort();
+  });
+  const maxPage = await context2.newPage();
+  lastPage = maxPage;
+  await maxPage.goto(invitationLink);
+  await maxPage.getByRole('heading', { name: 'Accept invitation' }).waitFor();
+  assert.equal(await maxPage.locator('#given_name').inputValue(), 'Max');
+  const maxPassword = 'amber lanterns over quiet harbours';
+  await maxPage.fill('#new_password', maxPassword);
+  await maxPage.fill('#confirm_password', maxPassword);
+  await screenshot('invitation-accept', maxPage);
+  await maxPage.getByRole('button', { name: 'Create account' }).click();
+  await maxPage.waitForURL(`${customer}/`);
+  await maxPage.locator('.company').waitFor();
+  assert.equal(await maxPage.locator('.company').innerText(), 'ACME Industries');
+  await maxPage.goto(`${app}/`);
+  await maxPage.locator('.roles').waitFor();
+  assert.equal(await maxPage.locator('.email').innerText(), colleague);
+  assert.match(await maxPage.locator('.roles').innerText(), /app-portal:apps\.install/);
+  await screenshot('app-portal-colleague-role', maxPage);
+  step('the colleague accepts in another browser, lands signed in, and the App Portal shows the role by SSO');
+
+  lastPage = appPage;
+  await appPage.goto(`${issuer}/company/users`);
+  const row = appPage.locator('tr', { hasText: colleague });
+  await row.locator('summary').click();
+  await row.locator('input[name="role.app-portal:apps.install"]').uncheck();
+  await row.getByRole('button', { name: 'Save roles' }).click();
+  await appPage.getByText(`Roles of ${colleague} saved.`).waitFor();
+  lastPage = maxPage;
+  await maxPage.getByRole('button', { name: 'Refresh' }).click();
+  await maxPage.waitForURL(`${app}/`);
+  await maxPage.locator('.roles').waitFor();
+  assert.doesNotMatch(await maxPage.locator('.roles').innerText(), /apps\.install/);
+  assert.equal(await maxPage.getByRole('button', { name: 'Logout' }).count(), 1, 'still signed in');
+  step('the Super Admin removes the role; it is gone at the colleague\'s next refresh, without a new login');
+
+  lastPage = appPage;
+  await appPage.goto(`${issuer}/company/users`);
+  await appPage.locator('tr', { hasText: colleague }).getByRole('button', { name: 'Disable' }).click();
+  await appPage.locator('tr', { hasText: colleague }).getByText('Disabled').waitFor();
+  lastPage = maxPage;
+  for (const portal of [app, customer]) {
+    let signedOut = false;
+    for (let i = 0; i < 50 && !signedOut; i++) {
+      await maxPage.goto(`${portal}/`);
+      signedOut = (await maxPage.getByRole('button', { name: 'Login' }).count()) === 1;
+      if (!signedOut) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(signedOut, `the disabled colleague is signed out of ${portal}`);
+  }
+  await context2.close();
+  lastPage = appPage;
+  await appPage.goto(`${issuer}/company/activity`);
+  await appPage.getByRole('cell', { name: 'User disabled' }).first().waitFor();
+  await screenshot('company-activity', appPage);
+  await appPage.goto(`${app}/`);
+  step('disabling the colleague signs them out of both portals; the Activity page shows it');
+
+  // 9. Logout from the App Portal signs out of both portals and the provider.
   await appPage.getByRole('button', { name: 'Logout' }).click();
   await appPage.getByRole('button', { name: 'Login' }).waitFor();
   await screenshot('app-portal-logged-out', appPage);

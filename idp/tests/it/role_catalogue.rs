@@ -230,3 +230,23 @@ async fn users_create_refuses_a_role_outside_the_catalogue() {
     }
     assert_eq!(app.count("users").await, 2);
 }
+
+#[test]
+fn invitation_settings_outside_their_limits_are_refused() {
+    for (ttl, per_hour, message) in [
+        (3599, 30, "invitations.ttl_seconds"),
+        (30 * 24 * 3600 + 1, 30, "invitations.ttl_seconds"),
+        (3600, 0, "invitations.max_per_hour"),
+        (3600, 1001, "invitations.max_per_hour"),
+    ] {
+        let mut c = Config::default();
+        c.invitations.ttl_seconds = ttl;
+        c.invitations.max_per_hour = per_hour;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains(message), "{ttl}/{per_hour}: {e}");
+    }
+    let mut c = Config::default();
+    c.invitations.ttl_seconds = 3600;
+    c.invitations.max_per_hour = 1000;
+    c.validate().unwrap();
+}
