@@ -133,21 +133,20 @@ async fn accept(app: &TestApp, browser: &Browser, token: &str, password: &str) -
 const NEW_PASSWORD: &str = "plum orbit canyon lantern 42";
 
 async fn user_row(app: &TestApp, email: &str) -> Option<(String, String, i64, i64)> {
-    sqlx::query_as(
-        "SELECT id, roles, disabled, email_verified FROM users WHERE email = $1",
-    )
-    .bind(email)
-    .fetch_optional(app.state.db.pool())
-    .await
-    .unwrap()
+    sqlx::query_as("SELECT id, roles, disabled, email_verified FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_optional(app.state.db.pool())
+        .await
+        .unwrap()
 }
 
 async fn actions(app: &TestApp) -> Vec<String> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT action FROM audit_events WHERE company_id IS NOT NULL ORDER BY at, id")
-            .fetch_all(app.state.db.pool())
-            .await
-            .unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT action FROM audit_events WHERE company_id IS NOT NULL ORDER BY at, id",
+    )
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
     rows.into_iter().map(|(a,)| a).collect()
 }
 
@@ -161,13 +160,21 @@ async fn a_super_admin_invites_a_colleague_who_accepts_and_continues_signed_in()
     let users = boss.get(&app.url("/company/users")).await;
     assert_eq!(users.status, StatusCode::OK, "{}", users.body);
     assert!(users.body.contains("boss@acme-demo.example"));
-    assert!(users.body.contains("Licenses"), "the catalogue's roles are offered");
+    assert!(
+        users.body.contains("Licenses"),
+        "the catalogue's roles are offered"
+    );
 
     let sent = invite(&app, &boss, "Max.Power@ACME-demo.example", &[LICENSES]).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
-    let listed = boss.visit(&app.url(sent.location.as_deref().unwrap())).await;
+    let listed = boss
+        .visit(&app.url(sent.location.as_deref().unwrap()))
+        .await;
     let listed = &listed.last().unwrap().body;
-    assert!(listed.contains("Invitation sent to max.power@acme-demo.example"), "{listed}");
+    assert!(
+        listed.contains("Invitation sent to max.power@acme-demo.example"),
+        "{listed}"
+    );
     assert!(listed.contains("Pending invitations"));
 
     let mail = sink.delivered(&app, "max.power@acme-demo.example", 1).await;
@@ -187,7 +194,9 @@ async fn a_super_admin_invites_a_colleague_who_accepts_and_continues_signed_in()
     let colleague = Browser::new();
     let weak = accept(&app, &colleague, &token, "password").await;
     assert_eq!(weak.status, StatusCode::BAD_REQUEST, "{}", weak.body);
-    assert!(user_row(&app, "max.power@acme-demo.example").await.is_none());
+    assert!(user_row(&app, "max.power@acme-demo.example")
+        .await
+        .is_none());
 
     let accepted = accept(&app, &colleague, &token, NEW_PASSWORD).await;
     assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
@@ -196,15 +205,17 @@ async fn a_super_admin_invites_a_colleague_who_accepts_and_continues_signed_in()
         Some(app.state.config.portal_login_url().as_str()),
         "continues to the invitation's portal"
     );
-    let (_, roles, disabled, verified) = user_row(&app, "max.power@acme-demo.example")
-        .await
-        .unwrap();
+    let (_, roles, disabled, verified) =
+        user_row(&app, "max.power@acme-demo.example").await.unwrap();
     assert_eq!(roles, format!("[\"{LICENSES}\"]"));
     assert_eq!((disabled, verified), (0, 1));
     let profile = colleague.get(&app.url("/profile")).await;
     assert_eq!(profile.status, StatusCode::OK, "the browser is signed in");
     assert!(profile.body.contains("Max"));
-    assert!(!profile.body.contains("/company/users"), "no Users menu for a member");
+    assert!(
+        !profile.body.contains("/company/users"),
+        "no Users menu for a member"
+    );
 
     // Single use: the link now says it was used, and a second acceptance creates nothing.
     let again = colleague
@@ -261,10 +272,20 @@ async fn invitations_to_refused_addresses_change_nothing() {
         roles: roles.iter().map(|r| (*r).to_owned()).collect(),
         ..Invite::default()
     };
-    let unknown = invitations::create(&app.state, &acting, &company, with_roles(&["billing:admin"])).await;
+    let unknown = invitations::create(
+        &app.state,
+        &acting,
+        &company,
+        with_roles(&["billing:admin"]),
+    )
+    .await;
     assert!(matches!(unknown, Err(InviteError::UnknownRole(r)) if r == "billing:admin"));
-    let admin = invitations::create(&app.state, &acting, &company, with_roles(&["super_admin"])).await;
-    assert!(matches!(admin, Err(InviteError::SuperAdminRole)), "{admin:?}");
+    let admin =
+        invitations::create(&app.state, &acting, &company, with_roles(&["super_admin"])).await;
+    assert!(
+        matches!(admin, Err(InviteError::SuperAdminRole)),
+        "{admin:?}"
+    );
     assert_eq!(app.count("invitations").await, 0);
 }
 
@@ -307,7 +328,13 @@ async fn resending_replaces_the_link_and_revoking_kills_it() {
         .fetch_one(app.state.db.pool())
         .await
         .unwrap();
-    let resent = post(&app, &boss, &format!("/company/invitations/{id}/resend"), &[]).await;
+    let resent = post(
+        &app,
+        &boss,
+        &format!("/company/invitations/{id}/resend"),
+        &[],
+    )
+    .await;
     assert_eq!(resent.status, StatusCode::SEE_OTHER, "{}", resent.body);
     let second = token_in(&outbox_text(&app, "max@acme-demo.example").await[1]);
     assert_ne!(first, second);
@@ -321,21 +348,43 @@ async fn resending_replaces_the_link_and_revoking_kills_it() {
         .await;
     assert_eq!(new.status, StatusCode::OK);
 
-    let revoked = post(&app, &boss, &format!("/company/invitations/{id}/revoke"), &[]).await;
+    let revoked = post(
+        &app,
+        &boss,
+        &format!("/company/invitations/{id}/revoke"),
+        &[],
+    )
+    .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     let dead = Browser::new()
         .get(&app.url(&format!("/invitation?token={second}")))
         .await;
     assert_eq!(dead.status, StatusCode::NOT_FOUND);
     // A revoked invitation cannot be resent or revoked again.
-    let again = post(&app, &boss, &format!("/company/invitations/{id}/resend"), &[]).await;
+    let again = post(
+        &app,
+        &boss,
+        &format!("/company/invitations/{id}/resend"),
+        &[],
+    )
+    .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert_eq!(
         actions(&app).await,
-        ["invitation.created", "invitation.resent", "invitation.revoked"]
+        [
+            "invitation.created",
+            "invitation.resent",
+            "invitation.revoked"
+        ]
     );
     // Forged and tampered tokens are simply invalid.
-    for token in ["", "x", &"A".repeat(43), &format!("{second}x"), &"é".repeat(200)] {
+    for token in [
+        "",
+        "x",
+        &"A".repeat(43),
+        &format!("{second}x"),
+        &"é".repeat(200),
+    ] {
         let page = Browser::new()
             .get(&app.url(&format!("/invitation?token={}", urlencode(token))))
             .await;
@@ -362,7 +411,8 @@ async fn an_expired_link_says_so_and_asks_the_super_admin_for_a_new_one_once() {
     let boss = app.signed_in("boss").await;
     invite(&app, &boss, "max@acme-demo.example", &[]).await;
     let token = token_in(&outbox_text(&app, "max@acme-demo.example").await[0]);
-    app.clock.advance(app.state.config.invitations.ttl_seconds + 1);
+    app.clock
+        .advance(app.state.config.invitations.ttl_seconds + 1);
     let browser = Browser::new();
     let expired = browser
         .get(&app.url(&format!("/invitation?token={token}")))
@@ -418,7 +468,11 @@ async fn invitations_are_throttled_per_company() {
     }
     let refused = invite(&app, &boss, "max9@acme-demo.example", &[]).await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(refused.body.contains("too many invitations"), "{}", refused.body);
+    assert!(
+        refused.body.contains("too many invitations"),
+        "{}",
+        refused.body
+    );
     assert_eq!(app.count("invitations").await, 3);
     // Another company is not affected; after the hour the company may invite again.
     other_super_admin(&app).await;
@@ -429,7 +483,9 @@ async fn invitations_are_throttled_per_company() {
     );
     app.clock.advance(3601);
     assert_eq!(
-        invite(&app, &boss, "max9@acme-demo.example", &[]).await.status,
+        invite(&app, &boss, "max9@acme-demo.example", &[])
+            .await
+            .status,
         StatusCode::SEE_OTHER
     );
 }
@@ -471,14 +527,23 @@ async fn the_last_super_admin_cannot_lose_the_role_be_disabled_or_be_removed() {
     let boss = app.signed_in("boss").await;
     let before = user_row(&app, "boss@acme-demo.example").await;
     for (path, fields) in [
-        (format!("/company/users/{}/roles", me.id), vec![(format!("role.{LICENSES}"), "on")]),
+        (
+            format!("/company/users/{}/roles", me.id),
+            vec![(format!("role.{LICENSES}"), "on")],
+        ),
         (format!("/company/users/{}/disable", me.id), vec![]),
-        (format!("/company/users/{}/remove", me.id), vec![("confirm".to_owned(), "yes")]),
+        (
+            format!("/company/users/{}/remove", me.id),
+            vec![("confirm".to_owned(), "yes")],
+        ),
     ] {
         let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         let page = post(&app, &boss, &path, &fields).await;
         assert_eq!(page.status, StatusCode::CONFLICT, "{path}: {}", page.body);
-        assert!(page.body.contains("at least one active Super Admin"), "{path}");
+        assert!(
+            page.body.contains("at least one active Super Admin"),
+            "{path}"
+        );
     }
     assert_eq!(user_row(&app, "boss@acme-demo.example").await, before);
     assert!(actions(&app).await.is_empty());
@@ -492,12 +557,32 @@ async fn granting_super_admin_asks_for_the_password_again() {
     let boss = app.signed_in("boss").await;
     let path = format!("/company/users/{}/roles", max.id);
     for password in ["", "wrong password"] {
-        let page = post(&app, &boss, &path, &[("role.super_admin", "on"), ("password", password)]).await;
-        assert_eq!(page.status, StatusCode::FORBIDDEN, "{password:?}: {}", page.body);
+        let page = post(
+            &app,
+            &boss,
+            &path,
+            &[("role.super_admin", "on"), ("password", password)],
+        )
+        .await;
+        assert_eq!(
+            page.status,
+            StatusCode::FORBIDDEN,
+            "{password:?}: {}",
+            page.body
+        );
         assert!(page.body.contains("enter your current password"));
     }
-    assert_eq!(user_row(&app, "max@acme-demo.example").await.unwrap().1, "[]");
-    let granted = post(&app, &boss, &path, &[("role.super_admin", "on"), ("password", PASSWORD)]).await;
+    assert_eq!(
+        user_row(&app, "max@acme-demo.example").await.unwrap().1,
+        "[]"
+    );
+    let granted = post(
+        &app,
+        &boss,
+        &path,
+        &[("role.super_admin", "on"), ("password", PASSWORD)],
+    )
+    .await;
     assert_eq!(granted.status, StatusCode::SEE_OTHER, "{}", granted.body);
     assert_eq!(
         user_row(&app, "max@acme-demo.example").await.unwrap().1,
@@ -515,7 +600,11 @@ async fn granting_super_admin_asks_for_the_password_again() {
         ["member.super_admin_granted", "member.roles_changed"]
     );
     let after = boss.get(&app.url("/company/users")).await;
-    assert_eq!(after.status, StatusCode::FORBIDDEN, "no longer a Super Admin");
+    assert_eq!(
+        after.status,
+        StatusCode::FORBIDDEN,
+        "no longer a Super Admin"
+    );
 }
 
 /// Two Super Admins disable each other at once, on two provider processes: exactly
@@ -528,13 +617,15 @@ async fn racing_super_admins_never_leave_the_company_without_one() {
         let a = super_admin(&app, &format!("a{round}")).await;
         let b = super_admin(&app, &format!("b{round}")).await;
         // Only these two are active Super Admins of ACME Demo in this round.
-        sqlx::query("UPDATE users SET disabled = 1 WHERE company_id = $1 AND id <> $2 AND id <> $3")
-            .bind(a.company_id.as_deref().unwrap())
-            .bind(&a.id)
-            .bind(&b.id)
-            .execute(app.state.db.pool())
-            .await
-            .unwrap();
+        sqlx::query(
+            "UPDATE users SET disabled = 1 WHERE company_id = $1 AND id <> $2 AND id <> $3",
+        )
+        .bind(a.company_id.as_deref().unwrap())
+        .bind(&a.id)
+        .bind(&b.id)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
         let acting_a = Acting::super_admin(&a, "203.0.113.1", "203.0.113.1".into(), None).unwrap();
         let acting_b = Acting::super_admin(&b, "203.0.113.2", "203.0.113.2".into(), None).unwrap();
         let (ra, rb) = tokio::join!(
@@ -572,17 +663,36 @@ async fn disabling_ends_sessions_revokes_tokens_and_tells_relying_parties() {
     let (verifier, challenge) = pkce();
     let max_browser = Browser::new();
     let callback = max_browser
-        .login(&app, &authorize_url(&app, &client, &challenge, &[("scope", "openid offline_access")]), "max")
+        .login(
+            &app,
+            &authorize_url(
+                &app,
+                &client,
+                &challenge,
+                &[("scope", "openid offline_access")],
+            ),
+            "max",
+        )
         .await;
-    let (status, tokens) = exchange(&app, &client, &param(&callback, "code").unwrap(), &verifier).await;
+    let (status, tokens) =
+        exchange(&app, &client, &param(&callback, "code").unwrap(), &verifier).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     assert_eq!(userinfo_status(&app, &access).await, StatusCode::OK);
 
     let boss = app.signed_in("boss").await;
-    let disabled = post(&app, &boss, &format!("/company/users/{}/disable", max.id), &[]).await;
+    let disabled = post(
+        &app,
+        &boss,
+        &format!("/company/users/{}/disable", max.id),
+        &[],
+    )
+    .await;
     assert_eq!(disabled.status, StatusCode::SEE_OTHER, "{}", disabled.body);
-    assert_eq!(userinfo_status(&app, &access).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        userinfo_status(&app, &access).await,
+        StatusCode::UNAUTHORIZED
+    );
     let profile = max_browser.get(&app.url("/profile")).await;
     assert_eq!(profile.status, StatusCode::SEE_OTHER, "the session ended");
     if let Some(refresh) = tokens["refresh_token"].as_str() {
@@ -605,9 +715,19 @@ async fn disabling_ends_sessions_revokes_tokens_and_tells_relying_parties() {
     let login = Browser::new()
         .submit_login(&app.url("/login"), "max", PASSWORD)
         .await;
-    assert_ne!(login.status, StatusCode::SEE_OTHER, "a disabled user cannot sign in");
+    assert_ne!(
+        login.status,
+        StatusCode::SEE_OTHER,
+        "a disabled user cannot sign in"
+    );
 
-    let enabled = post(&app, &boss, &format!("/company/users/{}/enable", max.id), &[]).await;
+    let enabled = post(
+        &app,
+        &boss,
+        &format!("/company/users/{}/enable", max.id),
+        &[],
+    )
+    .await;
     assert_eq!(enabled.status, StatusCode::SEE_OTHER);
     app.signed_in("max").await;
     assert_eq!(actions(&app).await, ["member.disabled", "member.enabled"]);
@@ -620,7 +740,13 @@ async fn removing_a_user_anonymises_the_account_and_the_trail_keeps_the_event() 
     let max = app.user_with(TestApp::acme_demo_spec("max")).await;
     let max_browser = app.signed_in("max").await;
     let boss = app.signed_in("boss").await;
-    let unconfirmed = post(&app, &boss, &format!("/company/users/{}/remove", max.id), &[]).await;
+    let unconfirmed = post(
+        &app,
+        &boss,
+        &format!("/company/users/{}/remove", max.id),
+        &[],
+    )
+    .await;
     assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
     let removed = post(
         &app,
@@ -630,7 +756,10 @@ async fn removing_a_user_anonymises_the_account_and_the_trail_keeps_the_event() 
     )
     .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
-    assert!(user_row(&app, "max@acme-demo.example").await.is_none(), "the address is gone");
+    assert!(
+        user_row(&app, "max@acme-demo.example").await.is_none(),
+        "the address is gone"
+    );
     let (email, name, hash): (String, String, Option<String>) =
         sqlx::query_as("SELECT email, given_name, password_hash FROM users WHERE id = $1")
             .bind(&max.id)
@@ -645,9 +774,17 @@ async fn removing_a_user_anonymises_the_account_and_the_trail_keeps_the_event() 
     let page = boss.get(&app.url("/company/users")).await.body;
     assert!(!page.contains("max@acme-demo.example<"), "no longer listed");
     let activity = boss.get(&app.url("/company/activity")).await;
-    assert!(activity.body.contains("User removed") && activity.body.contains("max@acme-demo.example"));
+    assert!(
+        activity.body.contains("User removed") && activity.body.contains("max@acme-demo.example")
+    );
     // The same id again is a 404, like any unknown id.
-    let again = post(&app, &boss, &format!("/company/users/{}/remove", max.id), &[("confirm", "yes")]).await;
+    let again = post(
+        &app,
+        &boss,
+        &format!("/company/users/{}/remove", max.id),
+        &[("confirm", "yes")],
+    )
+    .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
 
@@ -657,7 +794,13 @@ async fn the_activity_page_filters_and_exports_csv() {
     super_admin(&app, "boss").await;
     let max = app.user_with(TestApp::acme_demo_spec("max")).await;
     let boss = app.signed_in("boss").await;
-    post(&app, &boss, &format!("/company/users/{}/roles", max.id), &[(&format!("role.{LICENSES}"), "on")]).await;
+    post(
+        &app,
+        &boss,
+        &format!("/company/users/{}/roles", max.id),
+        &[(&format!("role.{LICENSES}"), "on")],
+    )
+    .await;
     invite(&app, &boss, "=cmd@acme-demo.example", &[]).await;
     invite(&app, &boss, "anna@acme-demo.example", &[]).await;
     let all = boss.get(&app.url("/company/activity")).await;
@@ -666,7 +809,10 @@ async fn the_activity_page_filters_and_exports_csv() {
     let first = body.find("anna@acme-demo.example").unwrap();
     let roles = body.find("Roles changed").unwrap();
     assert!(first < roles, "newest first");
-    assert!(body.contains("→ customer-portal:licenses"), "before → after");
+    assert!(
+        body.contains("→ customer-portal:licenses"),
+        "before → after"
+    );
     let only_roles = boss
         .get(&app.url("/company/activity?action=member.roles_changed"))
         .await
@@ -678,16 +824,30 @@ async fn the_activity_page_filters_and_exports_csv() {
         .body;
     assert!(of_max.contains("Roles changed") && !of_max.contains("anna@"));
 
-    let csv = boss.http.get(app.url("/company/activity.csv")).send().await.unwrap();
+    let csv = boss
+        .http
+        .get(app.url("/company/activity.csv"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(csv.status(), StatusCode::OK);
-    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     let text = csv.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 3, "{text}");
     assert_eq!(&rows[0][2], "invitation.created");
-    assert!(rows.iter().all(|r| !r[3].starts_with('=')), "no formula cells");
-    assert!(rows.iter().all(|r| r[4] == *"127.0.0.1"), "client IP recorded");
+    assert!(
+        rows.iter().all(|r| !r[3].starts_with('=')),
+        "no formula cells"
+    );
+    assert!(
+        rows.iter().all(|r| r[4] == *"127.0.0.1"),
+        "client IP recorded"
+    );
 }
 
 /// Every company route and action against operator, Super Admin, ordinary user,
@@ -711,10 +871,17 @@ async fn authorization_matrix_of_the_company_routes() {
     let actors: Vec<(&str, Option<Browser>)> = vec![
         ("operator", Some(app.signed_in("op").await)),
         ("member", Some(app.signed_in("max").await)),
-        ("other company's Super Admin", Some(app.signed_in("rival").await)),
+        (
+            "other company's Super Admin",
+            Some(app.signed_in("rival").await),
+        ),
         ("signed out", None),
     ];
-    let gets = ["/company/users", "/company/activity", "/company/activity.csv"];
+    let gets = [
+        "/company/users",
+        "/company/activity",
+        "/company/activity.csv",
+    ];
     let posts = [
         format!("/company/users/{}/roles", member.id),
         format!("/company/users/{}/disable", member.id),
@@ -752,7 +919,10 @@ async fn authorization_matrix_of_the_company_routes() {
             };
             assert_eq!(page.status, expected, "{who} GET {path}");
             if *who == "other company's Super Admin" {
-                assert!(!page.body.contains("acme-demo.example"), "{who} sees ACME on {path}");
+                assert!(
+                    !page.body.contains("acme-demo.example"),
+                    "{who} sees ACME on {path}"
+                );
             }
         }
         for path in &posts {
@@ -784,16 +954,25 @@ async fn authorization_matrix_of_the_company_routes() {
             }
         }
     }
-    assert_eq!(snapshot().await, before, "nobody but ACME's Super Admin changed anything");
+    assert_eq!(
+        snapshot().await,
+        before,
+        "nobody but ACME's Super Admin changed anything"
+    );
     // The operator sees the whole trail at /admin/audit; nobody else does.
     let op = &actors[0].1.as_ref().unwrap();
     let audit = op.get(&app.url("/admin/audit")).await;
     assert_eq!(audit.status, StatusCode::OK);
     assert!(audit.body.contains("Invitation sent") && audit.body.contains("acme-demo.example"));
-    let filtered = op.get(&app.url("/admin/audit?company=other-co.example")).await;
+    let filtered = op
+        .get(&app.url("/admin/audit?company=other-co.example"))
+        .await;
     assert!(!filtered.body.contains("Invitation sent"));
     for browser in [&boss, actors[1].1.as_ref().unwrap()] {
-        assert_eq!(browser.get(&app.url("/admin/audit")).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            browser.get(&app.url("/admin/audit")).await.status,
+            StatusCode::FORBIDDEN
+        );
     }
     assert_eq!(
         Browser::new().get(&app.url("/admin/audit")).await.status,
