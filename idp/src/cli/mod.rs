@@ -53,6 +53,12 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// A company's invitations: create, list, revoke, resend.
+    #[command(subcommand)]
+    Invitations(self::invitations::InvitationsCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(self::audit::AuditCommand),
     /// The approval queue of self-registrations.
     #[command(subcommand)]
     Registrations(RegistrationsCommand),
@@ -62,12 +68,6 @@ pub enum Command {
     /// Support: check a caller's support PIN.
     #[command(subcommand)]
     Support(SupportCommand),
-    /// A company's invitations: create, list, revoke, resend.
-    #[command(subcommand)]
-    Invitations(self::invitations::InvitationsCommand),
-    /// The audit trail.
-    #[command(subcommand)]
-    Audit(self::audit::AuditCommand),
 }
 
 /// Parses the command line and runs it.
@@ -88,11 +88,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clients(ClientsCommand::List { json }) => list_clients(&config, json).await,
         Command::Users(UsersCommand::Create(args)) => create_user(&config, args).await,
         Command::Users(cmd) => users::manage(config, cmd).await,
+        Command::Invitations(cmd) => invitations::invitations(config, cmd).await,
+        Command::Audit(cmd) => audit::audit(config, cmd).await,
         Command::Registrations(cmd) => registrations(config, cmd).await,
         Command::Companies(cmd) => companies(config, cmd).await,
         Command::Support(cmd) => support(config, cmd).await,
-        Command::Invitations(cmd) => invitations::invitations(config, cmd).await,
-        Command::Audit(cmd) => audit::audit(config, cmd).await,
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::harness::*;
 use idp::account::users::UserSpec;
+use idp::config::{RoleDef, Texts};
 use idp::db::users::Role;
 
 const LICENSES: &str = "customer-portal:licenses";
@@ -24,28 +25,47 @@ struct Setup {
     _dir: tempfile::TempDir,
 }
 
+/// A catalogue role of `client` with English and German texts.
+fn role(name: &str, client: &str) -> RoleDef {
+    let texts = |en: &str, de: &str| Texts {
+        en: en.into(),
+        de: de.into(),
+    };
+    RoleDef {
+        name: name.into(),
+        clients: vec![client.into()],
+        label: texts(name, name),
+        description: texts("A test role", "Eine Testrolle"),
+    }
+}
+
+/// The same role as a `[[roles]]` entry of the configuration file.
+fn role_toml(name: &str, client: &str) -> String {
+    format!(
+        "[[roles]]\nname = {name:?}\nclients = [{client:?}]\n\
+         label = {{ en = {name:?}, de = {name:?} }}\n\
+         description = {{ en = \"A test role\", de = \"Eine Testrolle\" }}\n\n"
+    )
+}
+
 async fn setup() -> Setup {
     let app = TestApp::spawn_with(|c| {
-        c.roles = [LICENSES, INSTALL]
-            .into_iter()
-            .map(|name| idp::config::RoleDef {
-                name: name.into(),
-                ..Default::default()
-            })
-            .collect();
+        c.roles = vec![
+            role(LICENSES, "customer-portal"),
+            role(INSTALL, "app-portal"),
+        ];
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox");
     let config = dir.path().join("idp.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[mail]\noutbox_dir = {:?}\n\n[[roles]]\nname = {LICENSES:?}\n\n[[roles]]\nname = {INSTALL:?}\n",
-            outbox.display().to_string()
-        ),
-    )
-    .unwrap();
+    let toml = format!(
+        "{}{}[mail]\noutbox_dir = {:?}\n",
+        role_toml(LICENSES, "customer-portal"),
+        role_toml(INSTALL, "app-portal"),
+        outbox.display().to_string()
+    );
+    std::fs::write(&config, toml).unwrap();
     Setup {
         app,
         config: config.display().to_string(),
