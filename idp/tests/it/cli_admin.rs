@@ -7,6 +7,7 @@
 //! message and leave no event.
 
 use serde_json::Value;
+use sqlx::Connection as _;
 
 use crate::harness::*;
 use idp::account::users::UserSpec;
@@ -102,6 +103,24 @@ impl Setup {
         let mut all = vec!["--config", self.config.as_str()];
         all.extend_from_slice(args);
         self.app.cli(&all)
+    }
+
+    /// Runs `idp args…` logging every SQL statement (JSON lines on stderr); asserts
+    /// the outcome `ok`, adds the log lines to `log` and returns stdout.
+    fn logged(&self, args: &[&str], ok: bool, log: &mut Vec<String>) -> String {
+        let mut all = vec!["--config", self.config.as_str()];
+        all.extend_from_slice(args);
+        let out = self.app.cli_env(
+            &all,
+            &[
+                ("IDP_LOG__FILTER", "warn,sqlx::query=debug"),
+                ("IDP_LOG__FORMAT", "json"),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.success(), ok, "{args:?}: {stderr}");
+        log.extend(stderr.lines().map(str::to_owned));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// How many delivered mails (files in the mail folder) contain `text`.
@@ -629,4 +648,195 @@ async fn company_domains_are_checked_owned_once_and_audited() {
         assert!(events[0]["actor"].as_str().unwrap().starts_with("cli:"));
     }
     assert!(s.audit(&["--company", "other-co.example"]).is_empty());
+}
+
+/// Statements of the CLI that read a whole growing table on purpose: (a fragment of
+/// the statement, why).
+const WHOLE_READS: &[(&str, &str)] = &[
+    (
+        "FROM companies ORDER BY name, domain",
+        "the listings name each company by its domain: one row per customer company",
+    ),
+    (
+        "FROM users WHERE removed_at IS NULL ORDER BY email",
+        "`idp users list` without --company lists every account",
+    ),
+    (
+        "FROM audit_events ORDER BY at DESC",
+        "`idp audit list` without a filter: the newest --limit events, read from audit_events_at",
+    ),
+];
+
+/// Like the request paths (query_plans.rs), every statement the operator commands run
+/// is planned on the database: a filtered read of a growing table goes through an
+/// index (`--user` and `--action` without `--company` included).
+#[tokio::test]
+async fn the_commands_read_growing_tables_through_indexes() {
+    use crate::query_plans::{postgres_plan, sqlite_plan, statements};
+    let s = setup().await;
+    super_admin(&s.app, "boss").await;
+    let max = s.app.user_with(TestApp::acme_demo_spec("max")).await;
+    let mut log = Vec::new();
+    let max_email = "max@acme-demo.example";
+    let company = ["--company", "acme-demo.example"];
+    for (args, ok) in [
+        (&["users", "list", "--json"][..], true),
+        (&["users", "list", "--company", "acme-demo.example"], true),
+        (&["users", "roles", max_email, "--add", LICENSES], true),
+        (
+            &[
+                "users",
+                "roles",
+                "boss@acme-demo.example",
+                "--remove",
+                "super_admin",
+            ],
+            false,
+        ),
+        (&["users", "disable", max_email], true),
+        (&["users", "enable", max_email], true),
+        (
+            &[
+                "companies",
+                "domains",
+                "add",
+                "acme-labs.example",
+                company[0],
+                company[1],
+            ],
+            true,
+        ),
+        (
+            &[
+                "companies",
+                "domains",
+                "add",
+                "acme-labs.example",
+                company[0],
+                company[1],
+            ],
+            false,
+        ),
+        (
+            &["companies", "domains", "list", company[0], company[1]],
+            true,
+        ),
+        (
+            &[
+                "companies",
+                "domains",
+                "remove",
+                "acme-labs.example",
+                company[0],
+                company[1],
+            ],
+            true,
+        ),
+        (
+            &["invitations", "list", "--company", "acme-demo.example"],
+            true,
+        ),
+        (&["invitations", "list"], true),
+    ] {
+        s.logged(args, ok, &mut log);
+    }
+    let created = s.logged(
+        &[
+            "invitations",
+            "create",
+            company[0],
+            company[1],
+            "--email",
+            "ann.lee@acme-demo.example",
+            "--json",
+        ],
+        true,
+        &mut log,
+    );
+    let id = serde_json::from_str::<Value>(&created).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (args, ok) in [
+        (&["invitations", "resend", id.as_str()][..], true),
+        (&["invitations", "revoke", id.as_str()], true),
+        (&["invitations", "revoke", "no-such-id"], false),
+        (&["audit", "list"], true),
+        (&["audit", "list", company[0], company[1]], true),
+        (&["audit", "list", "--user", max_email], true),
+        (&["audit", "list", "--user", max.id.as_str()], true),
+        (&["audit", "list", "--action", "member.disabled"], true),
+        (
+            &[
+                "audit",
+                "list",
+                company[0],
+                company[1],
+                "--user",
+                max_email,
+                "--action",
+                "member.enabled",
+            ],
+            true,
+        ),
+        (&["users", "remove", max_email, "--yes"], true),
+    ] {
+        s.logged(args, ok, &mut log);
+    }
+
+    let collected = statements(&log);
+    let expected = [
+        "FROM company_domains d JOIN companies c",
+        "UPDATE companies SET admin_seq",
+        "INSERT INTO company_domains",
+        "DELETE FROM company_domains",
+        "FROM invitations WHERE company_id",
+        "FROM audit_events WHERE (subject",
+        "FROM audit_events WHERE action",
+    ];
+    for fragment in expected {
+        assert!(
+            collected.iter().any(|sql| sql.contains(fragment)),
+            "not collected: {fragment}"
+        );
+    }
+    let url = s.app.state.config.database_url.clone();
+    let mut problems = Vec::new();
+    let mut sqlite = None;
+    let mut postgres = None;
+    if backend() == "postgres" {
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql(
+            "SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan; SET jit = off",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        postgres = Some(conn);
+    } else {
+        sqlite = Some(sqlx::SqliteConnection::connect(&url).await.unwrap());
+    }
+    for sql in &collected {
+        let planned = match (&mut sqlite, &mut postgres) {
+            (Some(conn), _) => sqlite_plan(conn, sql).await,
+            (_, Some(conn)) => postgres_plan(conn, sql).await,
+            _ => unreachable!(),
+        };
+        match planned {
+            Err(e) => problems.push(format!("cannot plan:\n  {sql}\n  {e}")),
+            Ok((_, scanned)) if scanned.is_empty() => {}
+            Ok(_) if WHOLE_READS.iter().any(|(f, _)| sql.contains(f)) => {}
+            Ok((plan, scanned)) => problems.push(format!(
+                "full scan of {}:\n  {sql}\n{plan}",
+                scanned.join(", ")
+            )),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s) in {} statements:\n\n{}",
+        problems.len(),
+        collected.len(),
+        problems.join("\n\n")
+    );
 }
