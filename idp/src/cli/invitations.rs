@@ -144,6 +144,7 @@ fn refusal(state: &AppState, what: &str, e: InviteError) -> anyhow::Error {
             page("company.super_admin_invite")
         ),
         InviteError::InvalidText(field, key) => anyhow::anyhow!("--{field}: {}", page(key)),
+        e @ InviteError::InvalidPortalUrl => anyhow::anyhow!("--portal-url: {e}"),
         InviteError::NotPending => anyhow::anyhow!("{what}: {}", page("company.not_pending")),
         InviteError::Throttled => anyhow::anyhow!("{}", page("company.too_many")),
         e => e.into(),
@@ -171,13 +172,6 @@ async fn create(state: &AppState, acting: &Acting, args: CreateInvitation) -> an
                 "--locale {locale}: one of {}",
                 crate::ui::i18n::LANGUAGES.join(", ")
             );
-        }
-    }
-    if let Some(url) = &args.portal_url {
-        let parsed =
-            url::Url::parse(url).map_err(|e| anyhow::anyhow!("--portal-url {url}: {e}"))?;
-        if !matches!(parsed.scheme(), "https" | "http") {
-            anyhow::bail!("--portal-url {url}: an http(s) URL");
         }
     }
     let email = args.email.trim().to_owned();

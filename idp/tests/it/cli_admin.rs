@@ -442,6 +442,14 @@ async fn invitations_are_created_mailed_listed_resent_and_revoked() {
     assert!(e.contains("unknown role \"root\""), "{e}");
     let e = create("ann.lee@acme-demo.example", &["--role", "super_admin"]);
     assert!(e.contains("not by invitation"), "{e}");
+    let e = create(
+        "ann.lee@acme-demo.example",
+        &["--portal-url", "javascript:alert(1)"],
+    );
+    assert!(
+        e.contains("--portal-url: the portal address must be an absolute http(s) URL"),
+        "{e}"
+    );
     let e = create("ann.lee@acme-demo.example", &["--locale", "fr"]);
     assert!(e.contains("--locale fr"), "{e}");
     let e = s.refused(&[
