@@ -3,4 +3,6 @@
 
 fn main() {
     minijinja_embed::embed_templates!("templates");
+    // `sqlx::migrate!` embeds the migrations: a new or changed one rebuilds the crate.
+    println!("cargo:rerun-if-changed=../migrations");
 }

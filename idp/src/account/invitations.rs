@@ -68,6 +68,10 @@ pub enum InviteError {
     /// A name breaks the form's rules (field, i18n key).
     #[error("{0}: {1}")]
     InvalidText(&'static str, &'static str),
+    /// The portal address (operators' `--portal-url`) is not an absolute http(s) URL
+    /// with a host: 400.
+    #[error("the portal address must be an absolute http(s) URL")]
+    InvalidPortalUrl,
     /// The invitation is not pending (accepted or revoked).
     #[error("the invitation is no longer pending")]
     NotPending,
@@ -151,7 +155,8 @@ fn link(state: &AppState, token: &str) -> String {
 }
 
 /// Invites `invite.email` into company `company_id` (the acting Super Admin's own;
-/// operators any): checks the address, domain, names and roles, replaces a pending
+/// operators any): checks the address, domain, names, roles and portal address,
+/// replaces a pending
 /// invitation of the same address, and queues the mail — the link, or for an address
 /// that already has an account a notice — in one transaction. The answer is the same
 /// in both cases.
@@ -185,6 +190,14 @@ pub async fn create(
     let roles = catalogue_roles(state, &invite.roles)?;
     if roles.contains(&Role::SuperAdmin) {
         return Err(InviteError::SuperAdminRole);
+    }
+    if let Some(portal) = &invite.portal_url {
+        let valid = url::Url::parse(portal).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.password().is_none()
+        });
+        if !valid {
+            return Err(InviteError::InvalidPortalUrl);
+        }
     }
     let locale = invite
         .locale

@@ -25,9 +25,10 @@ pub struct Acting {
     pub actor: String,
     /// A display name for mails and pages ("invited by").
     pub name: String,
-    /// The acting Super Admin; `None` for operators and the CLI, who are not asked
-    /// for their password again.
+    /// The acting Super Admin; `None` for operators and the CLI.
     pub user: Option<User>,
+    /// Whether granting `super_admin` asks the actor for their password again.
+    pub reauthentication: Reauthentication,
     /// The only company this actor may act on; `None`: any (operators, the CLI).
     pub company_id: Option<String>,
     /// Client IP (none for the CLI).
@@ -36,6 +37,17 @@ pub struct Acting {
     pub network: String,
     /// User-Agent, shortened.
     pub user_agent: Option<String>,
+}
+
+/// Whether a change that grants `super_admin` asks the actor for their password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reauthentication {
+    /// A Super Admin signed in to a browser: their current password, throttled like a
+    /// login (a stolen session alone cannot make a new Super Admin).
+    Password,
+    /// An operator at the command line: exempt. Whoever runs `idp` already holds the
+    /// configuration and the database, so a password would protect nothing.
+    Exempt,
 }
 
 impl Acting {
@@ -55,6 +67,7 @@ impl Acting {
             actor: format!("user:{}", user.id),
             name: user.display_name(),
             user: Some(user.clone()),
+            reauthentication: Reauthentication::Password,
             company_id: Some(company_id),
             ip: Some(ip.to_owned()),
             network,
@@ -62,12 +75,14 @@ impl Acting {
         })
     }
 
-    /// The command line, as `actor` (`cli:<name>`), for any company.
+    /// The command line, as `actor` (`cli:<name>`, see `cli::cli_actor`), for any
+    /// company, exempt from [`Reauthentication`].
     pub fn cli(actor: String) -> Self {
         Self {
             name: actor.clone(),
             actor,
             user: None,
+            reauthentication: Reauthentication::Exempt,
             company_id: None,
             ip: None,
             network: String::new(),
@@ -197,14 +212,19 @@ async fn keep_a_super_admin(
     Ok(())
 }
 
-/// Checks the acting Super Admin's `password` (throttled like a login).
+/// Checks the acting Super Admin's `password` (throttled like a login); nothing for
+/// an actor exempt from [`Reauthentication`]. An actor who must confirm but has no
+/// account to confirm with is refused.
 async fn reauthenticate(
     state: &AppState,
     acting: &Acting,
     password: Option<&str>,
 ) -> Result<(), MemberError> {
-    let Some(me) = &acting.user else {
+    if acting.reauthentication == Reauthentication::Exempt {
         return Ok(());
+    }
+    let Some(me) = &acting.user else {
+        return Err(MemberError::Reauthenticate);
     };
     let password = password
         .filter(|p| !p.is_empty())
@@ -230,7 +250,8 @@ async fn reauthenticate(
 }
 
 /// Replaces the roles of member `user_id` with `names`. Granting `super_admin`
-/// (to anyone, a transfer included) asks a Super Admin for `password` again; taking
+/// (to anyone, a transfer included) asks for `password` again unless the actor is
+/// [`Reauthentication::Exempt`] (the CLI); taking
 /// it from the last active Super Admin is refused. Takes effect at the user's next
 /// login or token refresh. Returns the member as changed.
 ///
@@ -258,7 +279,7 @@ pub async fn set_roles(
     let now = state.clock.now();
     let (mut tx, mut user, company_id) = begin(state, acting, user_id).await?;
     let granting_admin = grants_admin(&user);
-    if granting_admin && !reauthenticated && acting.user.is_some() {
+    if granting_admin && !reauthenticated && acting.reauthentication == Reauthentication::Password {
         return Err(MemberError::Reauthenticate);
     }
     if !roles.contains(&Role::SuperAdmin) {
@@ -351,4 +372,25 @@ pub async fn remove(state: &AppState, acting: &Acting, user_id: &str) -> Result<
     tx.commit().await?;
     state.logout_wakeup.notify_one();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_exempt_from_reauthentication_and_a_super_admin_is_not() {
+        let cli = Acting::cli("cli:ops".into());
+        assert_eq!(cli.reauthentication, Reauthentication::Exempt);
+        assert_eq!(cli.actor, "cli:ops");
+        assert!(cli.company_id.is_none() && cli.user.is_none() && cli.ip.is_none());
+
+        let mut admin = User::new("u1".into(), "sam".into(), "sam@acme.example".into(), 0);
+        admin.company_id = Some("c1".into());
+        admin.roles = vec![Role::SuperAdmin];
+        let acting = Acting::super_admin(&admin, "203.0.113.9", "203.0.113.0".into(), None);
+        let acting = acting.expect("an active Super Admin acts");
+        assert_eq!(acting.reauthentication, Reauthentication::Password);
+        assert_eq!(acting.company_id.as_deref(), Some("c1"));
+    }
 }

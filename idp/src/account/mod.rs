@@ -2,6 +2,7 @@
 //! codes, support, sessions and the operator's user administration.
 
 pub mod approval;
+pub mod companies;
 pub mod email_codes;
 pub mod invitations;
 pub mod members;

@@ -1,9 +1,15 @@
-//! `idp companies …`: customer companies with their support level and region.
+//! `idp companies …`: customer companies with their support level and region, and
+//! their e-mail domains (`idp companies domains add|list|remove`, through
+//! [`crate::account::companies`]: the company lock, the business-only policy, audit).
 
+use super::lookup::company_by_domain;
 use super::*;
+use crate::account::companies::{self as account, DomainError};
+use crate::account::members::Acting;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::db::{self};
+use crate::policy::email::EmailRejection;
 use crate::state::AppState;
 use clap::Subcommand;
 use serde_json::json;
@@ -29,6 +35,45 @@ pub enum CompaniesCommand {
         #[arg(long)]
         region: Option<String>,
     },
+    /// A company's e-mail domains: addresses in them may be invited.
+    #[command(subcommand)]
+    Domains(DomainsCommand),
+}
+
+/// `idp companies domains …`.
+#[derive(Debug, Subcommand)]
+pub enum DomainsCommand {
+    /// List the company's domains, primary first.
+    List {
+        /// The company (any of its domains).
+        #[arg(long)]
+        company: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a domain (business-only policy; one company per domain).
+    Add {
+        /// The domain to add, e.g. acme-labs.example.
+        domain: String,
+        /// The company (any of its domains).
+        #[arg(long)]
+        company: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an added domain (never the primary one).
+    Remove {
+        /// The domain to remove.
+        domain: String,
+        /// The company (any of its domains).
+        #[arg(long)]
+        company: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub(super) async fn companies(config: Config, cmd: CompaniesCommand) -> anyhow::Result<()> {
@@ -40,7 +85,73 @@ pub(super) async fn companies(config: Config, cmd: CompaniesCommand) -> anyhow::
             support_level,
             region,
         } => set(&state, &domain, &support_level, region.as_deref()).await,
+        CompaniesCommand::Domains(cmd) => domains(&state, cmd).await,
     }
+}
+
+/// `idp companies domains …` as `cli:<login name>`.
+async fn domains(state: &AppState, cmd: DomainsCommand) -> anyhow::Result<()> {
+    let acting = Acting::cli(cli_actor());
+    let (company, domain, json, added) = match cmd {
+        DomainsCommand::List { company, json } => {
+            let company = company_by_domain(state, &company).await?;
+            let list = account::domains(state, &acting, &company.id).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({ "company": company.domain, "name": company.name, "domains": list })
+                );
+            } else {
+                for d in &list {
+                    let primary = if *d == company.domain {
+                        "\tprimary"
+                    } else {
+                        ""
+                    };
+                    println!("{d}{primary}");
+                }
+            }
+            return Ok(());
+        }
+        DomainsCommand::Add {
+            domain,
+            company,
+            json,
+        } => (company, domain, json, true),
+        DomainsCommand::Remove {
+            domain,
+            company,
+            json,
+        } => (company, domain, json, false),
+    };
+    let company = company_by_domain(state, &company).await?;
+    let changed = if added {
+        account::add_domain(state, &acting, &company.id, &domain).await
+    } else {
+        account::remove_domain(state, &acting, &company.id, &domain).await
+    }
+    .map_err(|e| match e {
+        DomainError::Invalid(EmailRejection::Syntax) => {
+            anyhow::anyhow!("{}: not a valid domain name", domain.trim())
+        }
+        DomainError::Invalid(why) => anyhow::anyhow!(
+            "{} is refused: {why} (the business-only e-mail policy)",
+            domain.trim()
+        ),
+        e => e.into(),
+    })?;
+    let list = account::domains(state, &acting, &company.id).await?;
+    if json {
+        println!(
+            "{}",
+            json!({ "company": company.domain, "domain": changed, "domains": list })
+        );
+    } else if added {
+        println!("{}: domain {changed} added", company.domain);
+    } else {
+        println!("{}: domain {changed} removed", company.domain);
+    }
+    Ok(())
 }
 
 /// `idp companies list`: one line (or JSON object) per company.

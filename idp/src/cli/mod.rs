@@ -12,8 +12,12 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::state::AppState;
 
+pub mod audit;
 pub mod clients;
 pub mod companies;
+pub mod invitations;
+mod lookup;
+pub mod members;
 pub mod registrations;
 pub mod roles;
 pub mod support;
@@ -50,6 +54,12 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// A company's invitations: create, list, revoke, resend.
+    #[command(subcommand)]
+    Invitations(self::invitations::InvitationsCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(self::audit::AuditCommand),
     /// The approval queue of self-registrations.
     #[command(subcommand)]
     Registrations(RegistrationsCommand),
@@ -81,6 +91,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clients(ClientsCommand::Create(args)) => create_client(&config, args).await,
         Command::Clients(ClientsCommand::List { json }) => list_clients(&config, json).await,
         Command::Users(UsersCommand::Create(args)) => create_user(&config, args).await,
+        Command::Users(cmd) => users::manage(config, cmd).await,
+        Command::Invitations(cmd) => invitations::invitations(config, cmd).await,
+        Command::Audit(cmd) => audit::audit(config, cmd).await,
         Command::Registrations(cmd) => registrations(config, cmd).await,
         Command::Companies(cmd) => companies(config, cmd).await,
         Command::Support(cmd) => support(config, cmd).await,

@@ -1,11 +1,17 @@
-//! `idp users …`: accounts an operator creates.
+//! `idp users …`: accounts an operator creates, and a company's members
+//! ([`members`](super::members): list, roles, disable, enable, remove).
 
+use std::sync::Arc;
+
+use super::members::{self, ChangeRoles, ListUsers, MemberArgs, RemoveMember};
 use super::*;
+use crate::account::members::Acting;
 use crate::account::users::{self, CreatedUser, UserSpec};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::password_hash::Passwords;
 use crate::db::users::Role;
+use crate::state::AppState;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -14,6 +20,33 @@ use serde_json::json;
 pub enum UsersCommand {
     /// Create a user (for demos and tests); prints a generated password if none is given.
     Create(CreateUser),
+    /// List users: id, username, e-mail, name, company, roles, status, last sign-in.
+    List(ListUsers),
+    /// Change a member's roles (`--add ROLE`, `--remove ROLE`, repeatable).
+    Roles(ChangeRoles),
+    /// Disable a member: sessions end, tokens are revoked, relying parties are told.
+    Disable(MemberArgs),
+    /// Enable a disabled member again.
+    Enable(MemberArgs),
+    /// Remove a member (anonymise the account); needs `--yes`.
+    Remove(RemoveMember),
+}
+
+/// Runs `idp users …` as `cli:<login name>` ([`cli_actor`]).
+pub(super) async fn manage(config: Config, cmd: UsersCommand) -> anyhow::Result<()> {
+    if let UsersCommand::Create(args) = cmd {
+        return create_user(&config, args).await;
+    }
+    let state = AppState::build(config, Arc::new(SystemClock)).await?;
+    let acting = Acting::cli(cli_actor());
+    match cmd {
+        UsersCommand::Create(args) => create_user(&state.config, args).await,
+        UsersCommand::List(args) => members::list(&state, args).await,
+        UsersCommand::Roles(args) => members::roles(&state, &acting, args).await,
+        UsersCommand::Disable(args) => members::set_disabled(&state, &acting, args, true).await,
+        UsersCommand::Enable(args) => members::set_disabled(&state, &acting, args, false).await,
+        UsersCommand::Remove(args) => members::remove(&state, &acting, args).await,
+    }
 }
 
 /// `idp users create`.

@@ -20,6 +20,21 @@ pub async fn list<'e>(ex: impl Executor<'e, Database = Any>, id: &str) -> sqlx::
     rows.into_iter().map(User::try_from).collect()
 }
 
+/// Every user that is not removed, by e-mail address: the operator's `idp users
+/// list`, a whole read of the table by design (like the companies list), in the
+/// order of the `email` unique index.
+///
+/// # Errors
+/// Database errors; a bad stored value names its column.
+pub async fn list_all<'e>(ex: impl Executor<'e, Database = Any>) -> sqlx::Result<Vec<User>> {
+    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE removed_at IS NULL ORDER BY email"
+    ))
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(User::try_from).collect()
+}
+
 /// The user `user_id` if a member of company `company_id` (`None` for any company).
 ///
 /// # Errors

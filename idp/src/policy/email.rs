@@ -254,7 +254,35 @@ impl EmailPolicy {
     /// The first rule the address breaks.
     pub fn check(&self, raw: &str) -> Result<NormalizedEmail, EmailRejection> {
         let email = normalize(raw)?;
-        let domain = email.domain();
+        self.check_domain_rules(email.domain())?;
+        if is_role_local_part(email.local_part()) {
+            return Err(EmailRejection::RoleAddress);
+        }
+        Ok(email)
+    }
+
+    /// Normalises a bare domain `raw` (trim, lower case, IDNA A-label; the syntax and
+    /// confusable checks of an address's domain) and applies the domain rules of
+    /// [`EmailPolicy::check`]: denied, disposable and free-mail domains (or their
+    /// subdomains) are refused. Returns the A-label spelling.
+    ///
+    /// # Errors
+    /// [`EmailRejection::Syntax`] (also for an `@`), [`EmailRejection::Confusable`],
+    /// [`EmailRejection::Denied`], [`EmailRejection::Disposable`],
+    /// [`EmailRejection::FreeProvider`].
+    pub fn check_domain(&self, raw: &str) -> Result<String, EmailRejection> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.contains('@') {
+            return Err(EmailRejection::Syntax);
+        }
+        // The domain of a plain address gets exactly an address's domain checks.
+        let email = normalize(&format!("a@{raw}"))?;
+        self.check_domain_rules(email.domain())?;
+        Ok(email.domain().to_owned())
+    }
+
+    /// The domain rules: denied, then (unless allowed) disposable and free.
+    fn check_domain_rules(&self, domain: &str) -> Result<(), EmailRejection> {
         if suffixes(domain).any(|d| self.denied.contains(d)) {
             return Err(EmailRejection::Denied);
         }
@@ -268,10 +296,7 @@ impl EmailPolicy {
                 return Err(EmailRejection::FreeProvider);
             }
         }
-        if is_role_local_part(email.local_part()) {
-            return Err(EmailRejection::RoleAddress);
-        }
-        Ok(email)
+        Ok(())
     }
 }
 
@@ -329,6 +354,35 @@ mod tests {
             denied_domains: vec!["competitor.example".into()],
             ..RegistrationConfig::default()
         })
+    }
+
+    #[test]
+    fn bare_domains_meet_the_domain_rules_of_an_address() {
+        use EmailRejection::*;
+        let p = policy();
+        assert_eq!(
+            p.check_domain(" ACME-Industries.COM "),
+            Ok("acme-industries.com".into())
+        );
+        assert_eq!(
+            p.check_domain("müller-gmbh.de"),
+            Ok("xn--mller-gmbh-9db.de".into())
+        );
+        assert_eq!(
+            p.check_domain("partner-mail.de"),
+            Ok("partner-mail.de".into())
+        );
+        for (raw, why) in [
+            ("gmail.com", FreeProvider),
+            ("mailinator.com", Disposable),
+            ("competitor.example", Denied),
+            ("a@acme.com", Syntax),
+            ("", Syntax),
+            ("no-tld", Syntax),
+            ("acme..com", Syntax),
+        ] {
+            assert_eq!(p.check_domain(raw), Err(why), "{raw:?}");
+        }
     }
 
     /// The policy table: address, expected outcome (Ok(normalised) or the reason).

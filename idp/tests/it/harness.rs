@@ -7,11 +7,16 @@ use reqwest::StatusCode;
 /// Runs the `idp` binary against a provider's database and mail settings.
 pub(crate) trait Cli {
     /// The binary's output for `args`.
-    fn cli(&self, args: &[&str]) -> std::process::Output;
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.cli_env(args, &[])
+    }
+
+    /// The binary's output for `args` with `env` added (e.g. a log filter).
+    fn cli_env(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output;
 }
 
 impl Cli for TestApp {
-    fn cli(&self, args: &[&str]) -> std::process::Output {
+    fn cli_env(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         let c = &self.state.config;
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_idp"));
         for (k, _) in std::env::vars() {
@@ -26,6 +31,9 @@ impl Cli for TestApp {
             .env("IDP_LOG__FILTER", "warn");
         if let Some(smtp) = &c.mail.smtp_url {
             cmd.env("IDP_MAIL__SMTP_URL", smtp);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         cmd.output().unwrap()
     }

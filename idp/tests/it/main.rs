@@ -15,6 +15,7 @@ mod architecture;
 mod attacker_text;
 mod authorize;
 mod bad_input;
+mod cli_admin;
 mod company_admin;
 mod connections;
 mod error_responses;

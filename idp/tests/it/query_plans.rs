@@ -35,7 +35,7 @@ use idp::oauth::client::GrantType;
 use idp::oauth::registration::ClientSpec;
 
 /// Tables that grow with use. A full scan of one of them is a failure.
-const GROWING: &[&str] = &[
+pub(crate) const GROWING: &[&str] = &[
     "grants",
     "refresh_tokens",
     "access_tokens",
@@ -685,7 +685,7 @@ async fn journey(app: &TestApp, p: &ProviderProcess, sink: &SmtpSink) {
 /// The distinct statements in a JSON log (tracing-subscriber's shape: the event's
 /// fields under `fields`; sqlx logs `summary`, and the full SQL in `db.statement` when
 /// the summary is shortened).
-fn statements(log: &[String]) -> BTreeSet<String> {
+pub(crate) fn statements(log: &[String]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for line in log {
         let Ok(event) = serde_json::from_str::<Value>(line) else {
@@ -757,7 +757,7 @@ fn table_names(sql: &str) -> Vec<(String, String)> {
 }
 
 /// SQLite: the plan rows, and the growing tables scanned (unresolvable names count).
-async fn sqlite_plan(
+pub(crate) async fn sqlite_plan(
     conn: &mut sqlx::SqliteConnection,
     sql: &str,
 ) -> Result<(String, Vec<String>), String> {
@@ -789,7 +789,7 @@ async fn sqlite_plan(
 
 /// PostgreSQL: the generic plan with sequential scans disabled, and the growing
 /// tables read whole (a Seq Scan, or an index scan without an Index Cond).
-async fn postgres_plan(
+pub(crate) async fn postgres_plan(
     conn: &mut sqlx::PgConnection,
     sql: &str,
 ) -> Result<(String, Vec<String>), String> {

@@ -75,6 +75,8 @@ pub(crate) fn invite_refusal(e: &InviteError) -> Option<(StatusCode, &'static st
             "company.super_admin_invite",
         ),
         InviteError::InvalidText(field, key) => (StatusCode::BAD_REQUEST, field, key),
+        // The pages never set a portal address; only the CLI does.
+        InviteError::InvalidPortalUrl => (StatusCode::BAD_REQUEST, "form", "form.unreadable"),
         InviteError::NotPending => (StatusCode::CONFLICT, "form", "company.not_pending"),
         InviteError::Throttled => (StatusCode::TOO_MANY_REQUESTS, "form", "company.too_many"),
         InviteError::Internal(_) => return None,
