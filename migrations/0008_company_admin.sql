@@ -39,7 +39,8 @@ CREATE TABLE invitations (
     renewal_asked_at BIGINT,                  -- the invitee asked for a new link
     user_id          TEXT                     -- the account an acceptance created
 );
-CREATE INDEX invitations_company ON invitations(company_id, status, created_at);
+CREATE INDEX invitations_company ON invitations(company_id, status, created_at, id);
+CREATE INDEX invitations_status ON invitations(status, created_at, id);  -- every company's pending ones (operators)
 CREATE INDEX invitations_email ON invitations(email, status);
 
 ALTER TABLE users ADD COLUMN last_login_at BIGINT;
@@ -53,3 +54,6 @@ ALTER TABLE audit_events ADD COLUMN user_agent TEXT;
 CREATE INDEX audit_events_company ON audit_events(company_id, at, id);
 DROP INDEX audit_events_at;
 CREATE INDEX audit_events_at ON audit_events(at, id);
+-- The trail filtered by member (`actor`) or by action, without a company (operators).
+CREATE INDEX audit_events_actor ON audit_events(actor, at, id);
+CREATE INDEX audit_events_action ON audit_events(action, at, id);

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::account::members::Acting;
 use crate::db::audit;
 use crate::db::companies::{self, CompanyRow};
+use crate::db::invitations;
 use crate::error::{internal_from, Internal};
 use crate::policy::email::EmailRejection;
 use crate::state::AppState;
@@ -120,7 +121,8 @@ pub async fn add_domain(
 }
 
 /// Removes the added `domain` of company `company_id` (never its primary domain).
-/// Its members keep their accounts; new invitations to it are refused. Returns the
+/// Its members keep their accounts; new invitations to it are refused and pending
+/// ones revoked (their links stop working). Returns the
 /// domain as it was stored.
 ///
 /// # Errors
@@ -148,8 +150,11 @@ pub async fn remove_domain(
     if !companies::remove_domain(&mut *tx, company_id, &domain).await? {
         return Err(DomainError::NotADomain(domain));
     }
+    // Invitations to the domain can no longer be accepted.
+    let revoked = invitations::revoke_for_domain(&mut *tx, company_id, &domain, now).await?;
     let event = acting.event("company.domain_removed", company_id, company_id);
-    audit::record_event(&mut *tx, now, &event, &json!({ "domain": domain })).await?;
+    let details = json!({ "domain": domain, "invitations_revoked": revoked });
+    audit::record_event(&mut *tx, now, &event, &details).await?;
     tx.commit().await?;
     Ok(domain)
 }

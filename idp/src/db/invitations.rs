@@ -329,6 +329,31 @@ pub async fn revoke<'e>(
     Ok(r.rows_affected() == 1)
 }
 
+/// Revokes every pending invitation of company `company_id` to an address at
+/// `domain` (the domain left the company). Returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn revoke_for_domain<'e>(
+    ex: impl Executor<'e, Database = Any>,
+    company_id: &str,
+    domain: &str,
+    now: i64,
+) -> sqlx::Result<u64> {
+    let suffix = format!("@{domain}");
+    let r = sqlx::query(
+        "UPDATE invitations SET status = 'revoked', decided_at = $3 \
+         WHERE company_id = $1 AND status = 'pending' \
+         AND substr(email, length(email) - length($2) + 1) = $2",
+    )
+    .bind(company_id)
+    .bind(suffix)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// Accepts the invitation of link token hash `token_hash` if it is pending and
 /// unexpired, for account `user_id`: one conditional statement, so a link works
 /// once however many requests race. Returns the invitation as it was.

@@ -627,6 +627,21 @@ async fn company_domains_are_checked_owned_once_and_audited() {
     ]);
     assert_eq!(removed["domain"], "acme-labs.example");
     assert_eq!(removed["domains"], serde_json::json!(["acme-demo.example"]));
+    // The pending invitation to the removed domain was revoked with it.
+    let pending = s.ok(&[
+        "invitations",
+        "list",
+        "--company",
+        "acme-demo.example",
+        "--json",
+    ]);
+    assert_eq!(pending, serde_json::json!([]), "{pending}");
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM invitations WHERE email = $1")
+        .bind("jo.walsh@acme-labs.example")
+        .fetch_one(s.app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "revoked");
     let e = s.refused(&[
         "invitations",
         "create",
@@ -655,6 +670,8 @@ async fn company_domains_are_checked_owned_once_and_audited() {
         assert_eq!(events[0]["details"]["domain"], "acme-labs.example");
         assert!(events[0]["actor"].as_str().unwrap().starts_with("cli:"));
     }
+    let removed = s.audit(&["--action", "company.domain_removed"]);
+    assert_eq!(removed[0]["details"]["invitations_revoked"], 1);
     assert!(s.audit(&["--company", "other-co.example"]).is_empty());
 }
 

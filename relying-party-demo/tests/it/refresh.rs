@@ -45,7 +45,12 @@ async fn a_refresh_shows_role_changes_and_a_disabled_user_is_signed_out() {
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 
     let refreshed = refresh(&env, &browser).await;
-    assert_eq!(refreshed.status, StatusCode::SEE_OTHER, "{}", refreshed.body);
+    assert_eq!(
+        refreshed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        refreshed.body
+    );
     let home = browser.get(&env.app.url("/")).await;
     assert_eq!(
         field(&home.body, "roles").as_deref(),
