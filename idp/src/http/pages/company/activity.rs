@@ -111,25 +111,30 @@ pub fn views(
         .collect()
 }
 
-/// Roles before → after, or the number of sessions ended.
+/// Roles before → after (`—` for none), or the roles an invitation grants.
 fn detail_words(details: &Value) -> String {
-    let list = |v: &Value| {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
+    let list = |v: Option<&Value>| {
+        let names: Vec<&str> = v
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if names.is_empty() {
+            "—".to_owned()
+        } else {
+            names.join(", ")
+        }
     };
     if details.get("before").is_some() {
-        return format!("{} → {}", list(&details["before"]), list(&details["after"]));
+        return format!(
+            "{} → {}",
+            list(details.get("before")),
+            list(details.get("after"))
+        );
     }
-    if let Some(roles) = details.get("roles") {
-        return list(roles);
+    match details.get("roles") {
+        Some(roles) if roles.as_array().is_some_and(|a| !a.is_empty()) => list(Some(roles)),
+        _ => String::new(),
     }
-    String::new()
 }
 
 async fn company_rows(
