@@ -315,18 +315,8 @@ impl RelyingParty {
         let claims = self
             .verify_id_token(&id_token, &Nonce::new(attempt.nonce), tokens.access_token())
             .await?;
-        let info: PortalUserInfo = self
-            .client
-            .user_info(
-                tokens.access_token().clone(),
-                Some(claims.subject().clone()),
-            )
-            .map_err(|e| CallbackError::ProviderUnavailable(e.to_string()))?
-            .request_async(&self.http)
-            .await
-            .map_err(|e| CallbackError::ProviderUnavailable(format!("UserInfo: {e}")))?;
         Ok(LoggedIn {
-            profile: Profile::from_claims(&info, claims.additional_claims()),
+            profile: self.profile(tokens.access_token(), &claims).await?,
             sid: claims.additional_claims().sid.clone(),
             id_token,
             access_token: tokens.access_token().clone(),
@@ -360,18 +350,8 @@ impl RelyingParty {
                 "the refreshed ID token is about another subject".into(),
             ));
         }
-        let info: PortalUserInfo = self
-            .client
-            .user_info(
-                tokens.access_token().clone(),
-                Some(claims.subject().clone()),
-            )
-            .map_err(|e| CallbackError::ProviderUnavailable(e.to_string()))?
-            .request_async(&self.http)
-            .await
-            .map_err(|e| CallbackError::ProviderUnavailable(format!("UserInfo: {e}")))?;
         Ok(LoggedIn {
-            profile: Profile::from_claims(&info, claims.additional_claims()),
+            profile: self.profile(tokens.access_token(), &claims).await?,
             sid: claims.additional_claims().sid.clone(),
             id_token,
             access_token: tokens.access_token().clone(),
@@ -381,6 +361,23 @@ impl RelyingParty {
                 .cloned()
                 .or_else(|| Some(RefreshToken::new(refresh_token.to_owned()))),
         })
+    }
+
+    /// Fetches UserInfo for the ID token's subject (OIDC Core §5.3.2: its `sub` must
+    /// match) and builds the profile the pages show.
+    async fn profile(
+        &self,
+        access_token: &AccessToken,
+        claims: &IdTokenClaims<PortalClaims, CoreGenderClaim>,
+    ) -> Result<Profile, CallbackError> {
+        let info: PortalUserInfo = self
+            .client
+            .user_info(access_token.clone(), Some(claims.subject().clone()))
+            .map_err(|e| CallbackError::ProviderUnavailable(e.to_string()))?
+            .request_async(&self.http)
+            .await
+            .map_err(|e| CallbackError::ProviderUnavailable(format!("UserInfo: {e}")))?;
+        Ok(Profile::from_claims(&info, claims.additional_claims()))
     }
 
     /// Verifies an ID token (OIDC Core §3.1.3.7): signature by a key of the provider's

@@ -246,17 +246,7 @@ pub async fn create(
     };
     let token = crypto::random_token(32);
     db::insert(&mut *tx, &invitation, &token_hash(&token)).await?;
-    let has_account = users::email_exists(&mut *tx, email.as_str()).await?;
-    queue_mail(
-        state,
-        &mut tx,
-        &invitation,
-        &company.name,
-        &token,
-        has_account,
-        now,
-    )
-    .await?;
+    queue_mail(state, &mut tx, &invitation, &company.name, &token, now).await?;
     let details = json!({ "email": invitation.email, "roles": invitation.roles });
     let event = acting.event("invitation.created", &invitation.id, company_id);
     audit::record_event(&mut *tx, now, &event, &details).await?;
@@ -281,16 +271,16 @@ async fn throttle(
 }
 
 /// Queues the invitation's mail: the link, or (the address has an account) a notice
-/// that never carries it.
+/// that never carries it. Same work either way, so the answer tells nothing.
 async fn queue_mail(
     state: &AppState,
     tx: &mut sqlx::AnyConnection,
     invitation: &Invitation,
     company: &str,
     token: &str,
-    has_account: bool,
     now: i64,
 ) -> Result<(), InviteError> {
+    let has_account = users::email_exists(&mut *tx, &invitation.email).await?;
     let ttl = invitation.expires_at - now;
     let roles: Vec<String> = invitation
         .roles
@@ -387,17 +377,7 @@ pub async fn resend(
         invitation.expires_at,
     )
     .await?;
-    let has_account = users::email_exists(&mut *tx, &invitation.email).await?;
-    queue_mail(
-        state,
-        &mut tx,
-        &invitation,
-        &company.name,
-        &token,
-        has_account,
-        now,
-    )
-    .await?;
+    queue_mail(state, &mut tx, &invitation, &company.name, &token, now).await?;
     let details = json!({ "email": invitation.email });
     let event = acting.event("invitation.resent", id, &invitation.company_id);
     audit::record_event(&mut *tx, now, &event, &details).await?;

@@ -345,10 +345,7 @@ pub async fn disable(
     Path(id): Path<String>,
     CsrfForm((), _): CsrfForm,
 ) -> Result<Response, PageError> {
-    match members::set_disabled(&state, &me.acting, &id, true).await {
-        Ok(_) => Ok(done("disabled", &id)),
-        Err(e) => member_refused(&state, &cookies, &me, e).await,
-    }
+    set_disabled(&state, &cookies, &me, &id, true).await
 }
 
 /// `POST /company/users/{id}/enable`.
@@ -359,9 +356,19 @@ pub async fn enable(
     Path(id): Path<String>,
     CsrfForm((), _): CsrfForm,
 ) -> Result<Response, PageError> {
-    match members::set_disabled(&state, &me.acting, &id, false).await {
-        Ok(_) => Ok(done("enabled", &id)),
-        Err(e) => member_refused(&state, &cookies, &me, e).await,
+    set_disabled(&state, &cookies, &me, &id, false).await
+}
+
+async fn set_disabled(
+    state: &AppState,
+    cookies: &Cookies,
+    me: &SuperAdmin,
+    id: &str,
+    disabled: bool,
+) -> Result<Response, PageError> {
+    match members::set_disabled(state, &me.acting, id, disabled).await {
+        Ok(_) => Ok(done(if disabled { "disabled" } else { "enabled" }, id)),
+        Err(e) => member_refused(state, cookies, me, e).await,
     }
 }
 
