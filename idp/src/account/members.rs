@@ -193,7 +193,17 @@ async fn begin(
     let user = members::find(&mut *tx, Some(&company_id), user_id)
         .await?
         .ok_or(MemberError::NotFound)?;
+    manageable(acting, &user)?;
     Ok((tx, user, company_id))
+}
+
+/// A provider operator with an address at a customer's domain is not the company's
+/// to manage: to a Super Admin it does not exist; only operators (the CLI) change it.
+fn manageable(acting: &Acting, user: &User) -> Result<(), MemberError> {
+    if user.is_operator && acting.user.is_some() {
+        return Err(MemberError::NotFound);
+    }
+    Ok(())
 }
 
 /// Refuses a change that takes `user` out of the company's active Super Admins if
@@ -272,6 +282,7 @@ pub async fn set_roles(
     let current = members::find(state.db.pool(), acting.company_id.as_deref(), user_id)
         .await?
         .ok_or(MemberError::NotFound)?;
+    manageable(acting, &current)?;
     let reauthenticated = grants_admin(&current);
     if reauthenticated {
         reauthenticate(state, acting, password).await?;

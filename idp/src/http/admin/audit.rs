@@ -32,7 +32,9 @@ pub async fn show(
     Operator(me): Operator,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let q = query.map(|Query(q)| q).unwrap_or_default();
+    let Ok(Query(q)) = query else {
+        return Err(PageError::BadRequest("error.malformed_link"));
+    };
     let lang = lang::preferred(me.locale.as_deref(), None);
     let all = companies::list(state.db.pool()).await?;
     let domain = q.company.trim().to_lowercase();

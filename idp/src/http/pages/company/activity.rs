@@ -52,7 +52,9 @@ impl ActivityQuery {
         Filter {
             company_id: Some(company_id),
             user_id: Some(self.user.as_str()).filter(|u| !u.is_empty()),
-            action: Some(self.action.as_str()).filter(|a| COMPANY_ACTIONS.contains(a)),
+            // Literal: an action that is not one of the company's shows no events
+            // rather than silently all of them.
+            action: Some(self.action.as_str()).filter(|a| !a.is_empty()),
             limit: LIMIT,
         }
     }
@@ -158,7 +160,10 @@ pub async fn show(
     me: SuperAdmin,
     query: Result<Query<ActivityQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let query = query.map(|Query(q)| q).unwrap_or_default();
+    // A repeated or malformed filter is a 400, never "no filter".
+    let Ok(Query(query)) = query else {
+        return Err(PageError::BadRequest("error.malformed_link"));
+    };
     let lang = lang::preferred(me.user.locale.as_deref(), None);
     let (rows, names) = company_rows(&state, &me, &query).await?;
     let company_id = me.acting.company_id.as_deref().unwrap_or_default();
@@ -220,7 +225,10 @@ pub async fn csv(
     me: SuperAdmin,
     query: Result<Query<ActivityQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
-    let query = query.map(|Query(q)| q).unwrap_or_default();
+    // A repeated or malformed filter is a 400, never "no filter".
+    let Ok(Query(query)) = query else {
+        return Err(PageError::BadRequest("error.malformed_link"));
+    };
     let (rows, names) = company_rows(&state, &me, &query).await?;
     let mut out = csv::Writer::from_writer(Vec::new());
     let header_row = [

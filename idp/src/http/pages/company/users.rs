@@ -120,6 +120,8 @@ async fn users_page(
     let members = db_members::list(state.db.pool(), company_id)
         .await?
         .into_iter()
+        // Provider operators are managed by operators only (account::members).
+        .filter(|u| !u.is_operator)
         .map(|u| MemberView {
             roles: role_labels(state, lang, &u.roles),
             options: role_options(state, lang, &u.roles, true),
@@ -224,22 +226,31 @@ pub async fn invite(
         given_name: form.given_name.clone(),
         family_name: form.family_name.clone(),
         roles: ticked_roles(&checks),
-        locale: None,
+        // The mail and the accept page speak the language of the inviter's page
+        // (their own setting, else their browser's).
+        locale: Some(lang::preferred(me.user.locale.as_deref(), None).to_owned()),
         portal_url: None,
     };
+    // A repeated, oversized or non-UTF-8 field says so (on the field, or for the
+    // form when it was a role checkbox), rather than "required".
+    let unreadable = checks.unreadable(&["email", "given_name", "family_name"]);
     let mut fields = checks.fields();
     fields.required("email");
     let missing = fields.finish().err();
-    let result = match missing {
-        Some(_) => None,
-        None => Some(invitations::create(&state, &me.acting, &company_id, invite).await),
+    let result = match (&unreadable, missing) {
+        (None, None) => Some(invitations::create(&state, &me.acting, &company_id, invite).await),
+        _ => None,
     };
     let (status, field, key) = match result {
         Some(Ok(invitation)) => return Ok(done("invited", &invitation.id)),
         Some(Err(e)) => invite_refusal(&e)
             .ok_or(e)
             .map_err(|e| PageError::Internal(e.into()))?,
-        None => (StatusCode::BAD_REQUEST, "email", "form.required"),
+        None => match unreadable.as_ref().and_then(|e| e.iter().next()) {
+            Some((field, key)) => (StatusCode::BAD_REQUEST, *field, *key),
+            None if unreadable.is_some() => (StatusCode::BAD_REQUEST, "form", "form.unreadable"),
+            None => (StatusCode::BAD_REQUEST, "email", "form.required"),
+        },
     };
     let mut view = users_page(&state, &cookies, &me.user, &me.acting).await?;
     view.invite = InviteFormView {
