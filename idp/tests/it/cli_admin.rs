@@ -7,7 +7,6 @@
 //! message and leave no event.
 
 use serde_json::Value;
-use sqlx::Connection as _;
 
 use crate::harness::*;
 use idp::account::users::UserSpec;
@@ -697,7 +696,7 @@ const WHOLE_READS: &[(&str, &str)] = &[
 /// index (`--user` and `--action` without `--company` included).
 #[tokio::test]
 async fn the_commands_read_growing_tables_through_indexes() {
-    use crate::query_plans::{postgres_plan, sqlite_plan, statements};
+    use crate::query_plans::{plan_problems, statements};
     let s = setup().await;
     super_admin(&s.app, "boss").await;
     let max = s.app.user_with(TestApp::acme_demo_spec("max")).await;
@@ -825,38 +824,7 @@ async fn the_commands_read_growing_tables_through_indexes() {
             "not collected: {fragment}"
         );
     }
-    let url = s.app.state.config.database_url.clone();
-    let mut problems = Vec::new();
-    let mut sqlite = None;
-    let mut postgres = None;
-    if backend() == "postgres" {
-        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-        sqlx::raw_sql(
-            "SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan; SET jit = off",
-        )
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        postgres = Some(conn);
-    } else {
-        sqlite = Some(sqlx::SqliteConnection::connect(&url).await.unwrap());
-    }
-    for sql in &collected {
-        let planned = match (&mut sqlite, &mut postgres) {
-            (Some(conn), _) => sqlite_plan(conn, sql).await,
-            (_, Some(conn)) => postgres_plan(conn, sql).await,
-            _ => unreachable!(),
-        };
-        match planned {
-            Err(e) => problems.push(format!("cannot plan:\n  {sql}\n  {e}")),
-            Ok((_, scanned)) if scanned.is_empty() => {}
-            Ok(_) if WHOLE_READS.iter().any(|(f, _)| sql.contains(f)) => {}
-            Ok((plan, scanned)) => problems.push(format!(
-                "full scan of {}:\n  {sql}\n{plan}",
-                scanned.join(", ")
-            )),
-        }
-    }
+    let problems = plan_problems(&s.app.state.config.database_url, &collected, WHOLE_READS).await;
     assert!(
         problems.is_empty(),
         "{} problem(s) in {} statements:\n\n{}",
