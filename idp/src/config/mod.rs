@@ -221,6 +221,9 @@ pub struct KeysConfig {
     pub kek: Option<String>,
     /// A file holding the base64 KEK; created with mode 0600 on first start.
     pub kek_file: PathBuf,
+    /// How long relying parties may cache the JWKS (`Cache-Control: public,
+    /// max-age=N`), in seconds; 0 to 86400, default 300.
+    pub jwks_max_age_seconds: i64,
 }
 
 /// Browser session lifetimes (seconds).
@@ -399,6 +402,7 @@ impl Default for KeysConfig {
         Self {
             kek: None,
             kek_file: PathBuf::from("keys/kek"),
+            jwks_max_age_seconds: 300,
         }
     }
 }

@@ -45,6 +45,9 @@ impl Config {
 
     /// `tokens.*` and `session.*` lifetimes.
     fn validate_lifetimes(&self) -> anyhow::Result<()> {
+        if !(0..=86_400).contains(&self.keys.jwks_max_age_seconds) {
+            bail!("keys.jwks_max_age_seconds must be between 0 and 86400");
+        }
         let t = &self.tokens;
         if !(1..=60).contains(&t.code_seconds) {
             bail!("tokens.code_seconds must be between 1 and 60");

@@ -86,12 +86,19 @@ pub struct KeySet {
     keys: Vec<LoadedKey>,
     active: HashMap<SigningAlg, usize>,
     jwks: bytes::Bytes,
+    etag: String,
 }
 
 impl KeySet {
     /// The JWKS document (RFC 7517 §5), public parts only.
     pub fn jwks_json(&self) -> bytes::Bytes {
         self.jwks.clone()
+    }
+
+    /// The JWKS document's strong entity tag (RFC 9110 §8.8.3): a quoted SHA-256 of
+    /// its bytes, so every process serving the same key set answers the same tag.
+    pub fn etag(&self) -> &str {
+        &self.etag
     }
 
     /// The kids of all published keys.
@@ -387,10 +394,12 @@ async fn load_set(db: &Db, kek: &Kek) -> anyhow::Result<KeySet> {
         active.insert(key.alg, i);
     }
     let jwks = serde_json::to_string(&serde_json::json!({ "keys": public }))?;
+    let etag = format!("\"{}\"", crate::crypto::sha256_b64(jwks.as_bytes()));
     Ok(KeySet {
         keys,
         active,
         jwks: bytes::Bytes::from(jwks),
+        etag,
     })
 }
 

@@ -6,6 +6,61 @@ use crate::harness::*;
 use idp::config::Config;
 use idp::crypto::kek::Kek;
 
+/// The JWKS carries `Cache-Control: public, max-age=N` (configurable) and a strong
+/// ETag that every process serving the same keys agrees on; `If-None-Match` with the
+/// tag (weak or strong, in a list, or `*`) answers 304 without a body, any other tag
+/// the document.
+#[tokio::test]
+async fn the_jwks_is_cacheable_and_revalidated_with_its_etag() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    let get = |tag: Option<&str>| {
+        let mut r = http.get(app.url("/jwks.json"));
+        if let Some(tag) = tag {
+            r = r.header("if-none-match", tag);
+        }
+        r.send()
+    };
+    let first = get(None).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()["cache-control"], "public, max-age=300");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"') && etag.len() > 40,
+        "{etag}"
+    );
+    let body = first.bytes().await.unwrap();
+    for tag in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"other\", {etag}"),
+        "*".to_owned(),
+    ] {
+        let r = get(Some(&tag)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED, "{tag}");
+        assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
+        assert_eq!(r.headers()["cache-control"], "public, max-age=300");
+        assert!(r.bytes().await.unwrap().is_empty());
+    }
+    for tag in ["\"other\"", "garbage", ""] {
+        let r = get(Some(tag)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{tag}");
+        assert_eq!(r.bytes().await.unwrap(), body);
+    }
+    // Another process on the same database: the same keys, the same tag.
+    let second = TestApp::spawn_sharing(&app).await;
+    let r = reqwest::get(second.url("/jwks.json")).await.unwrap();
+    assert_eq!(r.headers()["etag"].to_str().unwrap(), etag);
+
+    let short = TestApp::spawn_with(|c| c.keys.jwks_max_age_seconds = 60).await;
+    let r = reqwest::get(short.url("/jwks.json")).await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "public, max-age=60");
+    let mut bad = Config::default();
+    bad.keys.jwks_max_age_seconds = 86_401;
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("keys.jwks_max_age_seconds"), "{e}");
+}
+
 #[tokio::test]
 async fn signing_keys_are_encrypted_at_rest_and_published_without_private_parts() {
     let app = TestApp::spawn().await;
