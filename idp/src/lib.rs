@@ -128,15 +128,32 @@ async fn backchannel_worker(state: AppState) {
     .await;
 }
 
-/// Reloads signing keys (another process may rotate them) and purges dead rows.
+/// Reloads signing keys every [`KeyTimings::reload_seconds`] (another process may
+/// have rotated them; a retired key may be due for removal) and purges dead rows
+/// every minute.
+///
+/// [`KeyTimings::reload_seconds`]: crate::crypto::keys::KeyTimings
 async fn background_jobs(state: AppState) {
+    let reload = u64::try_from(state.keys.timings().reload_seconds).unwrap_or(60);
+    let keys_state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(reload.max(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = keys_state
+                .keys
+                .reload(&keys_state.db, &keys_state.kek)
+                .await
+            {
+                tracing::warn!(error = %format!("{e:#}"), "reloading signing keys failed");
+            }
+        }
+    });
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = state.keys.reload(&state.db, &state.kek).await {
-            tracing::warn!(error = %format!("{e:#}"), "reloading signing keys failed");
-        }
         match state
             .db
             .purge_expired(state.clock.now(), PURGE_KEEP_SECONDS)

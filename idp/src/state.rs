@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::kek::Kek;
-use crate::crypto::keys::Keys;
+use crate::crypto::keys::{KeyTimings, Keys};
 use crate::crypto::password_hash::Passwords;
 use crate::db::Db;
 use crate::oauth::discovery;
@@ -71,7 +71,13 @@ impl AppState {
             Some(text) => Kek::parse(text).context("keys.kek")?,
             None => Kek::load_or_create(&config.keys.kek_file)?,
         };
-        let keys = Keys::load_or_create(&db, &kek, clock.as_ref()).await?;
+        let longest_token = config
+            .tokens
+            .id_token_seconds
+            .max(config.tokens.access_token_seconds)
+            .max(crate::crypto::keys::LOGOUT_TOKEN_SECONDS);
+        let timings = KeyTimings::new(config.keys.jwks_max_age_seconds, longest_token);
+        let keys = Keys::load_or_create(&db, &kek, clock.clone(), timings).await?;
         let passwords = Passwords::new(&config.passwords)?;
         let probe = ErrorPage {
             base: PageBase::titled("en", String::new(), String::new()),

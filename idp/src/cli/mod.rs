@@ -16,6 +16,7 @@ pub mod audit;
 pub mod clients;
 pub mod companies;
 pub mod invitations;
+pub mod keys;
 mod lookup;
 pub mod members;
 pub mod registrations;
@@ -72,6 +73,9 @@ pub enum Command {
     /// The role catalogue (with the built-in super_admin).
     #[command(subcommand)]
     Roles(roles::RolesCommand),
+    /// Signing keys: list, staged rotation.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// Parses the command line and runs it.
@@ -98,6 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Companies(cmd) => companies(config, cmd).await,
         Command::Support(cmd) => support(config, cmd).await,
         Command::Roles(cmd) => roles::roles(&config, cmd),
+        Command::Keys(cmd) => keys::keys(config, cmd).await,
     }
 }
 

@@ -1,10 +1,18 @@
 //! Signing keys: creation, encryption at rest, JWKS, JWT signing and verification.
 //!
-//! One active key per algorithm (RS256, ES256, EdDSA/Ed25519) is created on first
-//! start. The private part is stored as a JWE (`alg=dir`, `enc=A256GCM`) under the
+//! One key per algorithm (RS256, ES256, EdDSA/Ed25519) is created on first start.
+//! The private part is stored as a JWE (`alg=dir`, `enc=A256GCM`) under the
 //! key-encryption key (KEK). `kid` is the RFC 7638 JWK thumbprint.
+//!
+//! Rotation is staged ([`Keys::rotate`]): per algorithm, a key is `next` (published,
+//! not yet signing) until its `activates_at`, which is at least
+//! [`KeyTimings::publish_seconds`] after its creation, so every relying party's cached
+//! JWKS holds it before the first token it signs; then `active` (the newest activated
+//! key signs); then `retired` when the next key activates (published, verifying
+//! only) until every token it signed has expired plus the JWKS cache lifetime
+//! ([`KeyTimings::retain_seconds`]); then `removed`. States follow from the stored
+//! times and the clock, so every process agrees without coordination.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
 
@@ -79,14 +87,110 @@ struct LoadedKey {
     signer: Box<dyn JwsSigner>,
     verifier: Box<dyn JwsVerifier>,
     created_at: i64,
+    activates_at: i64,
 }
 
 /// The published key set, with the newest key of each algorithm used for signing.
 pub struct KeySet {
+    /// In activation order.
     keys: Vec<LoadedKey>,
-    active: HashMap<SigningAlg, usize>,
     jwks: bytes::Bytes,
     etag: String,
+}
+
+/// Lifetime of a back-channel logout token, in seconds (a retired key must outlive
+/// the tokens it signed, these included).
+pub const LOGOUT_TOKEN_SECONDS: i64 = 120;
+
+/// How long a new key is published before it signs, and a retired one after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyTimings {
+    /// A rotation's key activates at least this long after it was created: the JWKS
+    /// cache lifetime, plus two reload intervals (every process serves it), plus a
+    /// minute for clock skew.
+    pub publish_seconds: i64,
+    /// A retired key stays published this long after it stopped signing: the longest
+    /// token lifetime (ID, access, logout token) plus the JWKS cache lifetime and a
+    /// reload interval.
+    pub retain_seconds: i64,
+    /// How often every process re-reads the key set: half the JWKS cache lifetime,
+    /// 1 to 60 seconds.
+    pub reload_seconds: i64,
+}
+
+impl KeyTimings {
+    /// The timings for a JWKS cache lifetime of `cache_seconds` and tokens that live
+    /// at most `longest_token_seconds`.
+    pub fn new(cache_seconds: i64, longest_token_seconds: i64) -> Self {
+        let reload_seconds = (cache_seconds / 2).clamp(1, 60);
+        Self {
+            publish_seconds: cache_seconds + 2 * reload_seconds + 60,
+            retain_seconds: longest_token_seconds + cache_seconds + reload_seconds,
+            reload_seconds,
+        }
+    }
+}
+
+/// A key's state at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    /// Published, not yet signing.
+    Next,
+    /// Signing (the newest activated key of its algorithm).
+    Active,
+    /// Published, verifying only.
+    Retired,
+    /// No longer published.
+    Removed,
+}
+
+/// A stored key as the operator sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyInfo {
+    /// RFC 7638 thumbprint.
+    pub kid: String,
+    /// JOSE algorithm.
+    pub alg: SigningAlg,
+    /// Its state now.
+    pub state: KeyState,
+    /// Created (Unix seconds).
+    pub created_at: i64,
+    /// Signs from (Unix seconds).
+    pub activates_at: i64,
+    /// Stops signing: the next key's activation (Unix seconds), if there is one.
+    pub retires_at: Option<i64>,
+    /// Leaves the JWKS (Unix seconds), once retired.
+    pub removes_at: Option<i64>,
+}
+
+/// A rotation's new key.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rotated {
+    /// Its kid.
+    pub kid: String,
+    /// Its algorithm.
+    pub alg: SigningAlg,
+    /// When it starts signing (Unix seconds).
+    pub activates_at: i64,
+}
+
+/// Why a rotation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    /// The algorithm already has a `next` key (one at a time).
+    #[error("{alg} already has a next key, {kid}, activating at {activates_at}")]
+    NextExists {
+        /// Its algorithm.
+        alg: SigningAlg,
+        /// Its kid.
+        kid: String,
+        /// Its activation.
+        activates_at: i64,
+    },
+    /// Database or key-generation failure.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
 impl KeySet {
@@ -167,6 +271,8 @@ impl JwtType {
 /// The provider's signing keys, reloadable from the database.
 pub struct Keys {
     current: RwLock<Arc<KeySet>>,
+    clock: Arc<dyn Clock>,
+    timings: KeyTimings,
 }
 
 impl Keys {
@@ -177,12 +283,18 @@ impl Keys {
     ///
     /// # Errors
     /// Database errors, or keys the KEK cannot decrypt.
-    pub async fn load_or_create(db: &Db, kek: &Kek, clock: &dyn Clock) -> anyhow::Result<Self> {
+    pub async fn load_or_create(
+        db: &Db,
+        kek: &Kek,
+        clock: Arc<dyn Clock>,
+        timings: KeyTimings,
+    ) -> anyhow::Result<Self> {
         if missing_algs(db).await?.next().is_some() {
             let lock = db.startup_lock().await?;
             let result = async {
                 for alg in missing_algs(db).await?.collect::<Vec<_>>() {
-                    create_key(db, kek, alg, clock.now()).await?;
+                    let now = clock.now();
+                    create_key(db, kek, alg, now, now).await?;
                 }
                 anyhow::Ok(())
             }
@@ -190,10 +302,95 @@ impl Keys {
             lock.release().await;
             result?;
         }
-        let set = load_set(db, kek).await?;
+        let set = load_set(db, kek, timings, clock.now()).await?;
         Ok(Self {
             current: RwLock::new(Arc::new(set)),
+            clock,
+            timings,
         })
+    }
+
+    /// The timings this process applies.
+    pub fn timings(&self) -> KeyTimings {
+        self.timings
+    }
+
+    /// Starts a rotation of `alg`: creates its `next` key, published at once and
+    /// activated at `at` or [`KeyTimings::publish_seconds`] from now, whichever is
+    /// later; the current key retires then. Runs under the database's start-up lock,
+    /// so two processes (or commands) rotating at once create one key.
+    ///
+    /// # Errors
+    /// [`RotateError::NextExists`] when `alg` already has a next key.
+    pub async fn rotate(
+        &self,
+        db: &Db,
+        kek: &Kek,
+        alg: SigningAlg,
+        at: Option<i64>,
+    ) -> Result<Rotated, RotateError> {
+        let lock = db.startup_lock().await?;
+        let result = async {
+            let now = self.clock.now();
+            let rows = db_keys::list_published(db)
+                .await
+                .map_err(anyhow::Error::from)?;
+            if let Some(next) = rows
+                .iter()
+                .find(|r| r.alg == alg.as_str() && r.activates_at > now)
+            {
+                return Err(RotateError::NextExists {
+                    alg,
+                    kid: next.kid.clone(),
+                    activates_at: next.activates_at,
+                });
+            }
+            let activates_at = at.unwrap_or(0).max(now + self.timings.publish_seconds);
+            let kid = create_key(db, kek, alg, now, activates_at).await?;
+            Ok(Rotated {
+                kid,
+                alg,
+                activates_at,
+            })
+        }
+        .await;
+        lock.release().await;
+        let rotated = result?;
+        self.reload(db, kek).await?;
+        Ok(rotated)
+    }
+
+    /// Every stored key with its state now, in activation order per algorithm.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn list(&self, db: &Db) -> anyhow::Result<Vec<KeyInfo>> {
+        let rows = db_keys::list_published(db).await?;
+        let now = self.clock.now();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let Some(alg) = SigningAlg::parse(&row.alg) else {
+                continue;
+            };
+            let retires_at = successor(&rows, row).map(|n| n.activates_at);
+            let removes_at = retires_at.map(|t| t + self.timings.retain_seconds);
+            let state = match (retires_at, removes_at) {
+                _ if row.activates_at > now => KeyState::Next,
+                (_, Some(gone)) if gone <= now => KeyState::Removed,
+                (Some(retired), _) if retired <= now => KeyState::Retired,
+                _ => KeyState::Active,
+            };
+            out.push(KeyInfo {
+                kid: row.kid.clone(),
+                alg,
+                state,
+                created_at: row.created_at,
+                activates_at: row.activates_at,
+                retires_at,
+                removes_at,
+            });
+        }
+        Ok(out)
     }
 
     /// Re-reads the published keys (another process may have rotated them).
@@ -201,7 +398,7 @@ impl Keys {
     /// # Errors
     /// Database or decryption errors; the previous set stays in use.
     pub async fn reload(&self, db: &Db, kek: &Kek) -> anyhow::Result<()> {
-        let set = load_set(db, kek).await?;
+        let set = load_set(db, kek, self.timings, self.clock.now()).await?;
         if let Ok(mut guard) = self.current.write() {
             *guard = Arc::new(set);
         }
@@ -228,10 +425,13 @@ impl Keys {
         claims: Map<String, Value>,
     ) -> anyhow::Result<String> {
         let set = self.current();
+        let now = self.clock.now();
+        // The newest key of `alg` that has activated (keys are in activation order).
         let key = set
-            .active
-            .get(&alg)
-            .and_then(|&i| set.keys.get(i))
+            .keys
+            .iter()
+            .rev()
+            .find(|k| k.alg == alg && k.activates_at <= now)
             .ok_or_else(|| anyhow!("no active {alg} key"))?;
         let mut header = JwsHeader::new();
         header.set_token_type(kind.typ());
@@ -294,7 +494,26 @@ async fn missing_algs(db: &Db) -> anyhow::Result<impl Iterator<Item = SigningAlg
         .filter(move |alg| !existing.iter().any(|k| k.alg == alg.as_str())))
 }
 
-async fn create_key(db: &Db, kek: &Kek, alg: SigningAlg, now: i64) -> anyhow::Result<String> {
+/// The key of `row`'s algorithm that activates next after it, if any.
+fn successor<'a>(
+    rows: &'a [db_keys::KeyRow],
+    row: &db_keys::KeyRow,
+) -> Option<&'a db_keys::KeyRow> {
+    rows.iter()
+        .filter(|r| r.alg == row.alg && r.kid != row.kid)
+        .filter(|r| {
+            (r.activates_at, r.created_at, &r.kid) > (row.activates_at, row.created_at, &row.kid)
+        })
+        .min_by_key(|r| (r.activates_at, r.created_at, r.kid.clone()))
+}
+
+async fn create_key(
+    db: &Db,
+    kek: &Kek,
+    alg: SigningAlg,
+    now: i64,
+    activates_at: i64,
+) -> anyhow::Result<String> {
     let (private_jwk, public_jwk) = match alg {
         SigningAlg::RS256 => {
             let pair = RS256.generate_key_pair(2048)?;
@@ -324,10 +543,11 @@ async fn create_key(db: &Db, kek: &Kek, alg: SigningAlg, now: i64) -> anyhow::Re
             public_jwk: &serde_json::to_string(public_jwk.as_ref())?,
             private_jwe: &private_jwe,
             created_at: now,
+            activates_at,
         },
     )
     .await?;
-    tracing::info!(%kid, %alg, "created a signing key");
+    tracing::info!(%kid, %alg, activates_at, "created a signing key");
     Ok(kid)
 }
 
@@ -353,11 +573,16 @@ fn thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
     Ok(crypto::b64url(&crypto::sha256(canonical.as_bytes())))
 }
 
-async fn load_set(db: &Db, kek: &Kek) -> anyhow::Result<KeySet> {
+async fn load_set(db: &Db, kek: &Kek, timings: KeyTimings, now: i64) -> anyhow::Result<KeySet> {
     let rows = db_keys::list_published(db).await?;
     let mut keys = Vec::with_capacity(rows.len());
     let mut public = Vec::with_capacity(rows.len());
-    for row in rows {
+    for row in &rows {
+        let retires_at = successor(&rows, row).map(|n| n.activates_at);
+        if retires_at.is_some_and(|t| t + timings.retain_seconds <= now) {
+            // Removed: every token it signed has expired; no longer published.
+            continue;
+        }
         let Some(alg) = SigningAlg::parse(&row.alg) else {
             tracing::warn!(kid = %row.kid, alg = %row.alg, "skipping a key of unknown algorithm");
             continue;
@@ -381,23 +606,18 @@ async fn load_set(db: &Db, kek: &Kek) -> anyhow::Result<KeySet> {
         };
         public.push(Value::Object(public_jwk.as_ref().clone()));
         keys.push(LoadedKey {
-            kid: row.kid,
+            kid: row.kid.clone(),
             alg,
             signer,
             verifier,
             created_at: row.created_at,
+            activates_at: row.activates_at,
         });
-    }
-    // The newest key of each algorithm signs (rows come oldest first).
-    let mut active = HashMap::new();
-    for (i, key) in keys.iter().enumerate() {
-        active.insert(key.alg, i);
     }
     let jwks = serde_json::to_string(&serde_json::json!({ "keys": public }))?;
     let etag = format!("\"{}\"", crate::crypto::sha256_b64(jwks.as_bytes()));
     Ok(KeySet {
         keys,
-        active,
         jwks: bytes::Bytes::from(jwks),
         etag,
     })

@@ -17,7 +17,7 @@ use crate::state::AppState;
 pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// Lifetime of a logout token, in seconds.
-const TOKEN_SECONDS: i64 = 120;
+const TOKEN_SECONDS: i64 = crate::crypto::keys::LOGOUT_TOKEN_SECONDS;
 
 /// A logout token (Back-Channel Logout 1.0 §2.4): `iss`, `aud`, `iat`, `exp`, `jti`,
 /// `sub`, `sid` and `events`, no `nonce`; `typ` is `logout+jwt`.
