@@ -128,24 +128,41 @@ async fn backchannel_worker(state: AppState) {
     .await;
 }
 
-/// Reloads signing keys every [`KeyTimings::reload_seconds`] (another process may
-/// have rotated them; a retired key may be due for removal) and purges dead rows
-/// every minute.
+/// Reloads signing keys when the stored ones changed (checked every
+/// [`RELOAD_POLL_SECONDS`](crate::crypto::keys::RELOAD_POLL_SECONDS)) and at least
+/// every [`KeyTimings::reload_seconds`] (a retired key may be due for removal), and
+/// purges dead rows every minute.
 ///
 /// [`KeyTimings::reload_seconds`]: crate::crypto::keys::KeyTimings
 async fn background_jobs(state: AppState) {
     let reload = u64::try_from(state.keys.timings().reload_seconds).unwrap_or(60);
     let keys_state = state.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(reload.max(1)));
+        // A cheap check every few seconds (a revocation or another process's
+        // rotation shows within seconds), and a full reload every `reload` seconds
+        // (a retired key due for removal leaves the JWKS).
+        let poll = crate::crypto::keys::RELOAD_POLL_SECONDS;
+        let mut tick = tokio::time::interval(Duration::from_secs(poll));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last = None;
+        let mut since_full = 0;
         loop {
             tick.tick().await;
-            if let Err(e) = keys_state
-                .keys
-                .reload(&keys_state.db, &keys_state.kek)
-                .await
-            {
+            since_full += poll;
+            let (db, kek) = (&keys_state.db, &keys_state.kek);
+            let result = if since_full >= reload.max(1) {
+                // The full reload does not depend on the summary query.
+                since_full = 0;
+                last = None;
+                keys_state.keys.reload(db, kek).await
+            } else {
+                keys_state
+                    .keys
+                    .reload_if_changed(db, kek, &mut last)
+                    .await
+                    .map(|_| ())
+            };
+            if let Err(e) = result {
                 tracing::warn!(error = %format!("{e:#}"), "reloading signing keys failed");
             }
         }

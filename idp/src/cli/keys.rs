@@ -32,12 +32,23 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Emergency: revoke a key. It leaves the JWKS at once (every process within
+    /// seconds) and tokens it signed stop working; if it was signing, the next key is
+    /// activated at once or a new one created.
+    Revoke {
+        /// The key's kid (see `idp keys list`).
+        kid: String,
+        /// Print JSON: {kid, alg, replacement}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs `cmd`.
 ///
 /// # Errors
-/// Unknown algorithm or time, a rotation already under way, database failures.
+/// Unknown algorithm, time or kid, a rotation already under way, a key already
+/// revoked, database failures.
 pub(super) async fn keys(config: Config, cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
         KeysCommand::List { json } => {
@@ -47,6 +58,32 @@ pub(super) async fn keys(config: Config, cmd: KeysCommand) -> anyhow::Result<()>
                 println!("{}", serde_json::to_string(&keys)?);
             } else {
                 print_keys(&keys);
+            }
+            Ok(())
+        }
+        KeysCommand::Revoke { kid, json } => {
+            let state = AppState::build(config, Arc::new(SystemClock)).await?;
+            let revoked = state
+                .keys
+                .revoke(&state.db, &state.kek, &kid)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            audit::record(
+                state.db.pool(),
+                state.clock.now(),
+                &cli_actor(),
+                "key.revoked",
+                &revoked.kid,
+                &json!({ "alg": revoked.alg.as_str(), "replacement": revoked.replacement }),
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string(&revoked)?);
+            } else {
+                println!("{} {}: revoked", revoked.alg, revoked.kid);
+                if let Some(r) = &revoked.replacement {
+                    println!("{} {r}: signs from now on", revoked.alg);
+                }
             }
             Ok(())
         }

@@ -98,6 +98,10 @@ pub struct KeySet {
     etag: String,
 }
 
+/// How often every process checks whether the stored keys changed (a revocation, a
+/// rotation by another process), in seconds.
+pub const RELOAD_POLL_SECONDS: u64 = 2;
+
 /// Lifetime of a back-channel logout token, in seconds (a retired key must outlive
 /// the tokens it signed, these included).
 pub const LOGOUT_TOKEN_SECONDS: i64 = 120;
@@ -173,6 +177,32 @@ pub struct Rotated {
     pub alg: SigningAlg,
     /// When it starts signing (Unix seconds).
     pub activates_at: i64,
+}
+
+/// An emergency revocation's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revoked {
+    /// The revoked key.
+    pub kid: String,
+    /// Its algorithm.
+    pub alg: SigningAlg,
+    /// The key that signs for `alg` from now on, when the revoked one was signing:
+    /// the `next` key activated at once, or a new key.
+    pub replacement: Option<String>,
+}
+
+/// Why a revocation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    /// No key has this kid.
+    #[error("there is no signing key {0}")]
+    Unknown(String),
+    /// The key is already revoked.
+    #[error("the signing key {0} is already revoked")]
+    AlreadyRevoked(String),
+    /// Database or key-generation failure.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
 /// Why a rotation was refused.
@@ -358,6 +388,92 @@ impl Keys {
         let rotated = result?;
         self.reload(db, kek).await?;
         Ok(rotated)
+    }
+
+    /// Emergency revocation of `kid`: it leaves the JWKS and this process's key set at
+    /// once (every other process within [`RELOAD_POLL_SECONDS`]), so tokens it signed
+    /// stop verifying at UserInfo, introspection and logout. If it was signing, its
+    /// algorithm's `next` key is activated at once, or a new key is created active.
+    /// Runs under the start-up lock.
+    ///
+    /// # Errors
+    /// [`RevokeError::Unknown`], [`RevokeError::AlreadyRevoked`].
+    pub async fn revoke(&self, db: &Db, kek: &Kek, kid: &str) -> Result<Revoked, RevokeError> {
+        let lock = db.startup_lock().await?;
+        let result = async {
+            let now = self.clock.now();
+            let rows = db_keys::list_published(db)
+                .await
+                .map_err(anyhow::Error::from)?;
+            let Some(row) = rows.iter().find(|r| r.kid == kid) else {
+                return Err(
+                    match db_keys::is_revoked(db, kid)
+                        .await
+                        .map_err(anyhow::Error::from)?
+                    {
+                        Some(true) => RevokeError::AlreadyRevoked(kid.to_owned()),
+                        _ => RevokeError::Unknown(kid.to_owned()),
+                    },
+                );
+            };
+            let alg = SigningAlg::parse(&row.alg)
+                .ok_or_else(|| anyhow!("key {kid} has the unknown algorithm {}", row.alg))?;
+            let signing = rows
+                .iter()
+                .filter(|r| r.alg == row.alg && r.activates_at <= now)
+                .max_by_key(|r| (r.activates_at, r.created_at, r.kid.clone()))
+                .is_some_and(|active| active.kid == kid);
+            let mut replacement = None;
+            if signing {
+                let next = rows
+                    .iter()
+                    .filter(|r| r.alg == row.alg && r.activates_at > now)
+                    .min_by_key(|r| (r.activates_at, r.created_at, r.kid.clone()));
+                replacement = Some(match next {
+                    Some(next) => {
+                        db_keys::activate_at(db, &next.kid, now)
+                            .await
+                            .map_err(anyhow::Error::from)?;
+                        next.kid.clone()
+                    }
+                    None => create_key(db, kek, alg, now, now).await?,
+                });
+            }
+            db_keys::revoke(db, kid, now)
+                .await
+                .map_err(anyhow::Error::from)?;
+            tracing::warn!(%kid, %alg, ?replacement, "revoked a signing key");
+            Ok(Revoked {
+                kid: kid.to_owned(),
+                alg,
+                replacement,
+            })
+        }
+        .await;
+        lock.release().await;
+        let revoked = result?;
+        self.reload(db, kek).await?;
+        Ok(revoked)
+    }
+
+    /// Reloads the key set if the stored keys changed since the last call (a cheap
+    /// summary query); `last` carries the summary between calls.
+    ///
+    /// # Errors
+    /// Database or decryption errors; the previous set stays in use.
+    pub async fn reload_if_changed(
+        &self,
+        db: &Db,
+        kek: &Kek,
+        last: &mut Option<(i64, i64, i64)>,
+    ) -> anyhow::Result<bool> {
+        let version = db_keys::version(db).await?;
+        if *last == Some(version) {
+            return Ok(false);
+        }
+        self.reload(db, kek).await?;
+        *last = Some(version);
+        Ok(true)
     }
 
     /// Every stored key with its state now, in activation order per algorithm.

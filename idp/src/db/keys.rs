@@ -44,7 +44,8 @@ pub async fn list_published(db: &Db) -> sqlx::Result<Vec<KeyRow>> {
     sqlx::query_as(
         "SELECT kid, alg, public_jwk, private_jwe, created_at, \
          COALESCE(activates_at, created_at) AS activates_at FROM signing_keys \
-         WHERE retired_at IS NULL ORDER BY COALESCE(activates_at, created_at), created_at, kid",
+         WHERE retired_at IS NULL AND revoked_at IS NULL \
+         ORDER BY COALESCE(activates_at, created_at), created_at, kid",
     )
     .fetch_all(db.pool())
     .await
@@ -67,5 +68,61 @@ pub async fn insert(db: &Db, key: &NewKey<'_>) -> sqlx::Result<()> {
     .bind(key.activates_at)
     .execute(db.pool())
     .await?;
+    Ok(())
+}
+
+/// A summary that changes whenever a key is created, rescheduled or revoked: every
+/// process polls it cheaply and reloads its key set when it moved.
+///
+/// # Errors
+/// Database errors.
+pub async fn version(db: &Db) -> sqlx::Result<(i64, i64, i64)> {
+    sqlx::query_as(
+        // SUM of BIGINT is NUMERIC on PostgreSQL: cast back to BIGINT.
+        "SELECT COUNT(*), CAST(COALESCE(SUM(COALESCE(activates_at, 0)), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(COALESCE(revoked_at, 0)), 0) AS BIGINT) FROM signing_keys",
+    )
+    .fetch_one(db.pool())
+    .await
+}
+
+/// Whether key `kid` exists and is revoked: `None` when there is no such key.
+///
+/// # Errors
+/// Database errors.
+pub async fn is_revoked(db: &Db, kid: &str) -> sqlx::Result<Option<bool>> {
+    let row: Option<(Option<i64>,)> =
+        sqlx::query_as("SELECT revoked_at FROM signing_keys WHERE kid = $1")
+            .bind(kid)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.map(|(at,)| at.is_some()))
+}
+
+/// Revokes key `kid` at `now`.
+///
+/// # Errors
+/// Database errors.
+pub async fn revoke(db: &Db, kid: &str, now: i64) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE signing_keys SET revoked_at = $2 WHERE kid = $1 AND revoked_at IS NULL",
+    )
+    .bind(kid)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Moves the activation of key `kid` to `at`.
+///
+/// # Errors
+/// Database errors.
+pub async fn activate_at(db: &Db, kid: &str, at: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE signing_keys SET activates_at = $2 WHERE kid = $1")
+        .bind(kid)
+        .bind(at)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }

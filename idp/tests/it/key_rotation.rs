@@ -7,7 +7,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::harness::*;
-use idp::crypto::keys::{JwtType, KeyState, RotateError, SigningAlg};
+use idp::crypto::keys::{JwtType, KeyState, RevokeError, RotateError, SigningAlg};
 
 fn claims() -> Map<String, Value> {
     json!({ "sub": "s", "iss": "i" })
@@ -245,4 +245,119 @@ async fn the_keys_commands_list_and_rotate() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(message), "{args:?}: {err}");
     }
+}
+
+#[tokio::test]
+async fn revoking_a_signing_key_replaces_it_at_once_and_its_tokens_stop_verifying() {
+    let app = TestApp::spawn().await;
+    let keys = &app.state.keys;
+    let (db, kek) = (&app.state.db, &app.state.kek);
+    let token = keys
+        .sign(SigningAlg::RS256, JwtType::AccessToken, claims())
+        .unwrap();
+    let old = kid_of(&token);
+    // A real access token of a user, signed by the same key.
+    let client = app.client().await;
+    app.user("kim").await;
+    let tokens = crate::tokens_api::tokens_for(&app, &client, "kim").await;
+    let at = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(kid_of(&at), old);
+    let form = [("token", at.as_str())];
+    let introspect = || crate::tokens_api::post_form(&app, "/introspect", &client, &form);
+    assert_eq!(introspect().await.1["active"], true);
+    // Another process on the database, the real binary: it follows within seconds.
+    let process = crate::process::ProviderProcess::spawn(&app, &[]).await;
+    let kids_there = || async {
+        let jwks: Value = reqwest::get(format!("{}/jwks.json", process.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(kids_there().await.contains(&old));
+
+    let revoked = keys.revoke(db, kek, &old).await.unwrap();
+    let replacement = revoked.replacement.clone().expect("it was signing");
+    assert!(
+        !jwks_kids(&app).await.contains(&old),
+        "out of the JWKS at once"
+    );
+    assert!(keys.verify(&token, JwtType::AccessToken).is_err());
+    // Its tokens stop working at introspection and UserInfo.
+    assert_eq!(introspect().await.1["active"], false);
+    let info = reqwest::Client::new()
+        .get(app.url("/userinfo"))
+        .bearer_auth(&at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let fresh = keys
+        .sign(SigningAlg::RS256, JwtType::AccessToken, claims())
+        .unwrap();
+    assert_eq!(kid_of(&fresh), replacement, "the replacement signs at once");
+    let mut gone = false;
+    for _ in 0..50 {
+        if !kids_there().await.contains(&old) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        gone,
+        "the other process dropped the revoked key within 10 s"
+    );
+    assert!(kids_there().await.contains(&replacement));
+
+    // With a rotation under way, the `next` key is the replacement, active at once.
+    let rotated = keys.rotate(db, kek, SigningAlg::ES256, None).await.unwrap();
+    let es = kid_of(
+        &keys
+            .sign(SigningAlg::ES256, JwtType::AccessToken, claims())
+            .unwrap(),
+    );
+    let r = keys.revoke(db, kek, &es).await.unwrap();
+    assert_eq!(r.replacement.as_deref(), Some(rotated.kid.as_str()));
+    assert_eq!(state_of(&app, &rotated.kid).await, KeyState::Active);
+    // A key that is not signing (the `next` one) is revoked without a replacement.
+    let next = keys.rotate(db, kek, SigningAlg::EdDSA, None).await.unwrap();
+    let r = keys.revoke(db, kek, &next.kid).await.unwrap();
+    assert!(r.replacement.is_none());
+
+    // Bad input: an unknown kid, a key revoked twice; the CLI says so too.
+    assert!(matches!(
+        keys.revoke(db, kek, "nope").await,
+        Err(RevokeError::Unknown(_))
+    ));
+    assert!(matches!(
+        keys.revoke(db, kek, &old).await,
+        Err(RevokeError::AlreadyRevoked(_))
+    ));
+    let out = app.cli(&["keys", "revoke", "nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no signing key nope"));
+    let out = app.cli(&["keys", "revoke", &replacement, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kid"], replacement.as_str());
+    assert!(v["replacement"].is_string());
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE action = 'key.revoked'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(n, 1);
+    process.kill().await;
 }

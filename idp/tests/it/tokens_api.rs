@@ -7,14 +7,18 @@ use crate::harness::*;
 use idp::oauth::client::GrantType;
 use idp::oauth::registration::ClientSpec;
 
-async fn tokens_for(app: &TestApp, client: &TestClient, user: &str) -> serde_json::Value {
+pub(crate) async fn tokens_for(
+    app: &TestApp,
+    client: &TestClient,
+    user: &str,
+) -> serde_json::Value {
     let (code, verifier) = code_for(app, client, user).await;
     let (status, body) = exchange(app, client, &code, &verifier).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
-async fn post_form(
+pub(crate) async fn post_form(
     app: &TestApp,
     path: &str,
     client: &TestClient,
