@@ -128,6 +128,33 @@ async fn backchannel_worker(state: AppState) {
     .await;
 }
 
+/// Starts the rotations `keys.rotation_days` makes due, recorded as the schedule's.
+async fn scheduled_rotation(state: &AppState) -> anyhow::Result<()> {
+    let cfg = &state.config.keys;
+    let started = state
+        .keys
+        .rotate_due(
+            &state.db,
+            &state.kek,
+            cfg.rotation_days * 86_400,
+            cfg.rotation_ahead_seconds,
+        )
+        .await?;
+    for r in started {
+        tracing::info!(kid = %r.kid, alg = %r.alg, activates_at = r.activates_at, "scheduled key rotation");
+        crate::db::audit::record(
+            state.db.pool(),
+            state.clock.now(),
+            "system:schedule",
+            "key.created",
+            &r.kid,
+            &serde_json::json!({ "alg": r.alg.as_str(), "activates_at": r.activates_at }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Reloads signing keys when the stored ones changed (checked every
 /// [`RELOAD_POLL_SECONDS`](crate::crypto::keys::RELOAD_POLL_SECONDS)) and at least
 /// every [`KeyTimings::reload_seconds`] (a retired key may be due for removal), and
@@ -135,38 +162,48 @@ async fn backchannel_worker(state: AppState) {
 ///
 /// [`KeyTimings::reload_seconds`]: crate::crypto::keys::KeyTimings
 async fn background_jobs(state: AppState) {
+    // Both loops in this task, so aborting it (shutdown) stops both.
+    tokio::join!(key_jobs(state.clone()), purge_job(state));
+}
+
+/// The signing keys: reload on change (polled) and periodically; the schedule.
+async fn key_jobs(state: AppState) {
     let reload = u64::try_from(state.keys.timings().reload_seconds).unwrap_or(60);
-    let keys_state = state.clone();
-    tokio::spawn(async move {
-        // A cheap check every few seconds (a revocation or another process's
-        // rotation shows within seconds), and a full reload every `reload` seconds
-        // (a retired key due for removal leaves the JWKS).
-        let poll = crate::crypto::keys::RELOAD_POLL_SECONDS;
-        let mut tick = tokio::time::interval(Duration::from_secs(poll));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last = None;
-        let mut since_full = 0;
-        loop {
-            tick.tick().await;
-            since_full += poll;
-            let (db, kek) = (&keys_state.db, &keys_state.kek);
-            let result = if since_full >= reload.max(1) {
-                // The full reload does not depend on the summary query.
-                since_full = 0;
-                last = None;
-                keys_state.keys.reload(db, kek).await
-            } else {
-                keys_state
-                    .keys
-                    .reload_if_changed(db, kek, &mut last)
-                    .await
-                    .map(|_| ())
-            };
-            if let Err(e) = result {
-                tracing::warn!(error = %format!("{e:#}"), "reloading signing keys failed");
-            }
+    // A cheap check every few seconds (a revocation or another process's rotation
+    // shows within seconds), and a full reload every `reload` seconds (a retired key
+    // due for removal leaves the JWKS).
+    let poll = crate::crypto::keys::RELOAD_POLL_SECONDS;
+    let mut tick = tokio::time::interval(Duration::from_secs(poll));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = None;
+    let mut since_full = 0;
+    loop {
+        tick.tick().await;
+        since_full += poll;
+        let (db, kek) = (&state.db, &state.kek);
+        let result = if since_full >= reload.max(1) {
+            // The full reload does not depend on the summary query.
+            since_full = 0;
+            last = None;
+            state.keys.reload(db, kek).await
+        } else {
+            state
+                .keys
+                .reload_if_changed(db, kek, &mut last)
+                .await
+                .map(|_| ())
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %format!("{e:#}"), "reloading signing keys failed");
         }
-    });
+        if let Err(e) = scheduled_rotation(&state).await {
+            tracing::warn!(error = %format!("{e:#}"), "scheduled key rotation failed");
+        }
+    }
+}
+
+/// Purges dead rows every minute.
+async fn purge_job(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

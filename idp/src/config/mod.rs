@@ -224,6 +224,12 @@ pub struct KeysConfig {
     /// How long relying parties may cache the JWKS (`Cache-Control: public,
     /// max-age=N`), in seconds; 0 to 86400, default 300.
     pub jwks_max_age_seconds: i64,
+    /// Automatic rotation: each algorithm's key is replaced this many days after it
+    /// started signing; 0 turns the schedule off. 1 to 3650, default 90.
+    pub rotation_days: i64,
+    /// The scheduled next key is created (published) this long before it activates,
+    /// in seconds; at least the publishing delay, at most 30 days; default 86400.
+    pub rotation_ahead_seconds: i64,
 }
 
 /// Browser session lifetimes (seconds).
@@ -403,6 +409,8 @@ impl Default for KeysConfig {
             kek: None,
             kek_file: PathBuf::from("keys/kek"),
             jwks_max_age_seconds: 300,
+            rotation_days: 90,
+            rotation_ahead_seconds: 86_400,
         }
     }
 }

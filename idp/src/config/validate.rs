@@ -48,6 +48,25 @@ impl Config {
         if !(0..=86_400).contains(&self.keys.jwks_max_age_seconds) {
             bail!("keys.jwks_max_age_seconds must be between 0 and 86400");
         }
+        if !(0..=3650).contains(&self.keys.rotation_days) {
+            bail!("keys.rotation_days must be between 0 (off) and 3650");
+        }
+        // The next key must be published for at least the JWKS cache lifetime plus
+        // two reload intervals and a minute before it activates (crypto::keys).
+        let publish = self.keys.jwks_max_age_seconds
+            + 2 * (self.keys.jwks_max_age_seconds / 2).clamp(1, 60)
+            + 60;
+        if !(publish..=30 * 86_400).contains(&self.keys.rotation_ahead_seconds) {
+            bail!(
+                "keys.rotation_ahead_seconds must be between {publish} (the JWKS cache lifetime, \
+                 two reloads and a minute) and 2592000 (30 days)"
+            );
+        }
+        if self.keys.rotation_days > 0
+            && self.keys.rotation_ahead_seconds >= self.keys.rotation_days * 86_400
+        {
+            bail!("keys.rotation_ahead_seconds must be shorter than keys.rotation_days");
+        }
         let t = &self.tokens;
         if !(1..=60).contains(&t.code_seconds) {
             bail!("tokens.code_seconds must be between 1 and 60");

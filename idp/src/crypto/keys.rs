@@ -476,6 +476,55 @@ impl Keys {
         Ok(true)
     }
 
+    /// The automatic schedule: for each algorithm whose active key has signed for
+    /// `every_seconds` minus `ahead_seconds` and that has no `next` key, starts a
+    /// rotation whose key activates `every_seconds` after the active one did (so it
+    /// is published `ahead_seconds` before). Safe to run on every process at once:
+    /// [`Self::rotate`]'s lock and its one-`next`-key rule let exactly one create the
+    /// key; the others skip. Returns the rotations this call started.
+    ///
+    /// # Errors
+    /// Database or key-generation failures.
+    pub async fn rotate_due(
+        &self,
+        db: &Db,
+        kek: &Kek,
+        every_seconds: i64,
+        ahead_seconds: i64,
+    ) -> anyhow::Result<Vec<Rotated>> {
+        let mut started = Vec::new();
+        if every_seconds <= 0 {
+            return Ok(started);
+        }
+        let now = self.clock.now();
+        let keys = self.list(db).await?;
+        for alg in SigningAlg::ALL {
+            let has_next = keys
+                .iter()
+                .any(|k| k.alg == alg && k.state == KeyState::Next);
+            let Some(active) = keys
+                .iter()
+                .filter(|k| k.alg == alg && k.state == KeyState::Active)
+                .max_by_key(|k| k.activates_at)
+            else {
+                continue;
+            };
+            let due = active.activates_at + every_seconds - ahead_seconds;
+            if has_next || now < due {
+                continue;
+            }
+            match self
+                .rotate(db, kek, alg, Some(active.activates_at + every_seconds))
+                .await
+            {
+                Ok(r) => started.push(r),
+                Err(RotateError::NextExists { .. }) => {}
+                Err(RotateError::Internal(e)) => return Err(e),
+            }
+        }
+        Ok(started)
+    }
+
     /// Every stored key with its state now, in activation order per algorithm.
     ///
     /// # Errors

@@ -361,3 +361,105 @@ async fn revoking_a_signing_key_replaces_it_at_once_and_its_tokens_stop_verifyin
     assert_eq!(n, 1);
     process.kill().await;
 }
+
+#[tokio::test]
+async fn the_schedule_publishes_the_next_key_ahead_and_one_process_creates_it() {
+    let a = TestApp::spawn().await;
+    let b = TestApp::spawn_sharing(&a).await;
+    let (every, ahead) = (90 * 86_400, 86_400);
+    let due = |app: &TestApp| {
+        let state = app.state.clone();
+        async move {
+            state
+                .keys
+                .rotate_due(&state.db, &state.kek, every, ahead)
+                .await
+                .unwrap()
+        }
+    };
+    let active = kid_of(
+        &a.state
+            .keys
+            .sign(SigningAlg::RS256, JwtType::IdToken, claims())
+            .unwrap(),
+    );
+    let start = a
+        .state
+        .keys
+        .list(&a.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.kid == active)
+        .unwrap()
+        .activates_at;
+    let set = |app: &TestApp, t: i64| app.clock.advance(t - app.clock_now());
+    let count = || async {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM signing_keys")
+            .fetch_one(a.state.db.pool())
+            .await
+            .unwrap();
+        n
+    };
+    // Not due yet.
+    set(&a, start + every - ahead - 1);
+    set(&b, start + every - ahead - 1);
+    assert!(due(&a).await.is_empty());
+    assert_eq!(count().await, 3);
+    // Due: both processes (and their background schedules) run it at once; one next
+    // key per algorithm results, activating `every` after the current one did.
+    set(&a, start + every - ahead);
+    set(&b, start + every - ahead);
+    let (ra, rb) = tokio::join!(due(&a), due(&b));
+    assert!(ra.len() + rb.len() <= 3, "{ra:?} {rb:?}");
+    for _ in 0..50 {
+        if count().await == 6 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(count().await, 6, "one next key per algorithm");
+    let next: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT alg, activates_at FROM signing_keys WHERE activates_at > $1 ORDER BY alg",
+    )
+    .bind(a.clock_now())
+    .fetch_all(a.state.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(next.len(), 3, "{next:?}");
+    assert!(next.iter().all(|(_, at)| *at >= start + every), "{next:?}");
+    assert!(
+        due(&a).await.is_empty() && due(&b).await.is_empty(),
+        "a next key exists"
+    );
+    // It activates on schedule, a day after it was published.
+    set(&a, start + every);
+    a.state
+        .keys
+        .reload(&a.state.db, &a.state.kek)
+        .await
+        .unwrap();
+    let now_signing = kid_of(
+        &a.state
+            .keys
+            .sign(SigningAlg::RS256, JwtType::IdToken, claims())
+            .unwrap(),
+    );
+    assert_ne!(now_signing, active);
+    assert_eq!(state_of(&a, &active).await, KeyState::Retired);
+    // An invalid schedule is refused at start-up.
+    let mut c = idp::config::Config::default();
+    c.keys.rotation_ahead_seconds = 10;
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("keys.rotation_ahead_seconds"));
+    let mut c = idp::config::Config::default();
+    c.keys.rotation_days = 5000;
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("keys.rotation_days"));
+}
