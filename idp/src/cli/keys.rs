@@ -68,15 +68,9 @@ pub(super) async fn keys(config: Config, cmd: KeysCommand) -> anyhow::Result<()>
                 .revoke(&state.db, &state.kek, &kid)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            audit::record(
-                state.db.pool(),
-                state.clock.now(),
-                &cli_actor(),
-                "key.revoked",
-                &revoked.kid,
-                &json!({ "alg": revoked.alg.as_str(), "replacement": revoked.replacement }),
-            )
-            .await?;
+            let details =
+                json!({ "alg": revoked.alg.as_str(), "replacement": revoked.replacement });
+            record(&state, "key.revoked", &revoked.kid, &details).await?;
             if json {
                 println!("{}", serde_json::to_string(&revoked)?);
             } else {
@@ -103,15 +97,8 @@ pub(super) async fn keys(config: Config, cmd: KeysCommand) -> anyhow::Result<()>
                     .rotate(&state.db, &state.kek, alg, at)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                audit::record(
-                    state.db.pool(),
-                    state.clock.now(),
-                    &cli_actor(),
-                    "key.created",
-                    &rotated.kid,
-                    &json!({ "alg": alg.as_str(), "activates_at": rotated.activates_at }),
-                )
-                .await?;
+                let details = json!({ "alg": alg.as_str(), "activates_at": rotated.activates_at });
+                record(&state, "key.created", &rotated.kid, &details).await?;
                 out.push(rotated);
             }
             if json {
@@ -129,6 +116,18 @@ pub(super) async fn keys(config: Config, cmd: KeysCommand) -> anyhow::Result<()>
             Ok(())
         }
     }
+}
+
+/// Records `action` on key `kid` with the operator as actor.
+async fn record(
+    state: &AppState,
+    action: &str,
+    kid: &str,
+    details: &serde_json::Value,
+) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    audit::record(state.db.pool(), now, &cli_actor(), action, kid, details).await?;
+    Ok(())
 }
 
 fn print_keys(keys: &[KeyInfo]) {

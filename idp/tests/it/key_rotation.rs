@@ -27,12 +27,12 @@ fn kid_of(token: &str) -> String {
 }
 
 async fn jwks_kids(app: &TestApp) -> Vec<String> {
-    let jwks: Value = reqwest::get(app.url("/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    kids_at(app.url("/jwks.json")).await
+}
+
+/// The kids in the JWKS at `url`.
+async fn kids_at(url: String) -> Vec<String> {
+    let jwks: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
     jwks["keys"]
         .as_array()
         .unwrap()
@@ -267,20 +267,7 @@ async fn revoking_a_signing_key_replaces_it_at_once_and_its_tokens_stop_verifyin
     assert_eq!(introspect().await.1["active"], true);
     // Another process on the database, the real binary: it follows within seconds.
     let process = crate::process::ProviderProcess::spawn(&app, &[]).await;
-    let kids_there = || async {
-        let jwks: Value = reqwest::get(format!("{}/jwks.json", process.base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
-    };
+    let kids_there = || kids_at(format!("{}/jwks.json", process.base));
     assert!(kids_there().await.contains(&old));
 
     let revoked = keys.revoke(db, kek, &old).await.unwrap();
