@@ -36,7 +36,8 @@ pub enum KeysCommand {
     /// seconds) and tokens it signed stop working; if it was signing, the next key is
     /// activated at once or a new one created.
     Revoke {
-        /// The key's kid (see `idp keys list`).
+        /// The key's kid (see `idp keys list`); a kid may begin with `-`.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         /// Print JSON: {kid, alg, replacement}.
         #[arg(long)]

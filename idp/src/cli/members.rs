@@ -31,7 +31,8 @@ pub struct ListUsers {
 /// `idp users roles`.
 #[derive(Debug, Args)]
 pub struct ChangeRoles {
-    /// The member's e-mail address.
+    /// The member's e-mail address (it may begin with `-`).
+    #[arg(allow_hyphen_values = true)]
     pub email: String,
     /// A role to grant (repeatable): `super_admin` or a role of the catalogue.
     #[arg(long = "add")]
@@ -47,7 +48,8 @@ pub struct ChangeRoles {
 /// `idp users disable|enable`.
 #[derive(Debug, Args)]
 pub struct MemberArgs {
-    /// The member's e-mail address.
+    /// The member's e-mail address (it may begin with `-`).
+    #[arg(allow_hyphen_values = true)]
     pub email: String,
     /// Print JSON.
     #[arg(long)]
@@ -57,7 +59,8 @@ pub struct MemberArgs {
 /// `idp users remove`.
 #[derive(Debug, Args)]
 pub struct RemoveMember {
-    /// The member's e-mail address.
+    /// The member's e-mail address (it may begin with `-`).
+    #[arg(allow_hyphen_values = true)]
     pub email: String,
     /// Confirm the removal (it cannot be undone); there is no prompt.
     #[arg(long)]

@@ -281,6 +281,9 @@ async fn users_list_and_member_changes_follow_the_page_rules_and_are_audited() {
     assert_eq!(d["status"], "active");
     let e = s.refused(&["users", "disable", "ghost@acme-demo.example"]);
     assert!(e.contains("no user with the e-mail address"), "{e}");
+    // An address beginning with "-" is an address, not an option.
+    let e = s.refused(&["users", "disable", "-ghost@acme-demo.example"]);
+    assert!(e.contains("no user with the e-mail address -ghost@"), "{e}");
     let e = s.refused(&["users", "remove", "max@acme-demo.example"]);
     assert!(e.contains("--yes"), "{e}");
     let r = s.ok(&[

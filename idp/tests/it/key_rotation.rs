@@ -328,6 +328,10 @@ async fn revoking_a_signing_key_replaces_it_at_once_and_its_tokens_stop_verifyin
         keys.revoke(db, kek, &old).await,
         Err(RevokeError::AlreadyRevoked(_))
     ));
+    // A kid is base64url and may begin with "-": still a kid, not an option.
+    let out = app.cli(&["keys", "revoke", "-nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no signing key -nope"));
     let out = app.cli(&["keys", "revoke", "nope"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("there is no signing key nope"));
