@@ -178,11 +178,27 @@ impl Db {
     /// # Errors
     /// A migration fails or was changed after it was applied.
     pub async fn migrate(&self) -> anyhow::Result<()> {
+        self.under_startup_lock(async {
+            sqlx::migrate!("../migrations")
+                .run(&self.pool)
+                .await
+                .context("database migration failed")
+        })
+        .await
+    }
+
+    /// Runs `work` holding the [start-up lock](Self::startup_lock), released however
+    /// `work` ends: the check-then-act steps that must run once across processes
+    /// (migrations, creating, rotating and revoking signing keys).
+    ///
+    /// # Errors
+    /// The lock cannot be taken, or `work`'s error.
+    pub async fn under_startup_lock<T, E: From<anyhow::Error>>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
         let lock = self.startup_lock().await?;
-        let result = sqlx::migrate!("../migrations")
-            .run(&self.pool)
-            .await
-            .context("database migration failed");
+        let result = work.await;
         lock.release().await;
         result
     }
