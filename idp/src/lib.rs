@@ -128,30 +128,18 @@ async fn backchannel_worker(state: AppState) {
     .await;
 }
 
-/// Starts the rotations `keys.rotation_days` makes due, recorded as the schedule's.
+/// Starts the rotations the schedule (`keys.rotation_days`, per algorithm) makes due
+/// and records the transitions time has brought about.
 async fn scheduled_rotation(state: &AppState) -> anyhow::Result<()> {
     let cfg = &state.config.keys;
     let started = state
         .keys
-        .rotate_due(
-            &state.db,
-            &state.kek,
-            cfg.rotation_days * 86_400,
-            cfg.rotation_ahead_seconds,
-        )
+        .rotate_due(&state.db, &state.kek, |alg| cfg.schedule(alg))
         .await?;
     for r in started {
         tracing::info!(kid = %r.kid, alg = %r.alg, activates_at = r.activates_at, "scheduled key rotation");
-        crate::db::audit::record(
-            state.db.pool(),
-            state.clock.now(),
-            "system:schedule",
-            "key.created",
-            &r.kid,
-            &serde_json::json!({ "alg": r.alg.as_str(), "activates_at": r.activates_at }),
-        )
-        .await?;
     }
+    state.keys.record_transitions(&state.db).await?;
     Ok(())
 }
 

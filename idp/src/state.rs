@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::kek::Kek;
-use crate::crypto::keys::{KeyTimings, Keys};
+use crate::crypto::keys::Keys;
 use crate::crypto::password_hash::Passwords;
 use crate::db::Db;
 use crate::oauth::discovery;
@@ -58,6 +58,33 @@ impl Deref for AppState {
     }
 }
 
+/// The configured KEK with the earlier ones (`keys.previous_keks`,
+/// `keys.previous_kek_files`) and the database's MAC root secret. The KEK file is
+/// created only while the database holds no sealed key: a missing file then is an
+/// error, never a new KEK that cannot open what is stored.
+async fn load_kek(cfg: &crate::config::KeysConfig, db: &Db) -> anyhow::Result<Kek> {
+    let current = match &cfg.kek {
+        Some(text) => Kek::parse(text).context("keys.kek")?,
+        None if !cfg.kek_file.exists() && crate::db::keys::count(db).await? > 0 => {
+            anyhow::bail!(
+                "the key-encryption key file {} is missing, but the database holds signing keys \
+                 sealed under a key-encryption key: restore the file (or set keys.kek); a new \
+                 key would leave them unreadable",
+                cfg.kek_file.display()
+            )
+        }
+        None => Kek::load_or_create(&cfg.kek_file)?,
+    };
+    let mut previous = Vec::new();
+    for (i, text) in cfg.previous_keks.iter().enumerate() {
+        previous.push(Kek::parse(text).with_context(|| format!("keys.previous_keks[{i}]"))?);
+    }
+    for file in &cfg.previous_kek_files {
+        previous.push(Kek::read(file).context("keys.previous_kek_files")?);
+    }
+    current.with_previous(previous).bind_mac_root(db).await
+}
+
 impl AppState {
     /// Connects and migrates the database, loads (or creates) the KEK and signing keys,
     /// and prepares templates and the discovery document.
@@ -67,16 +94,8 @@ impl AppState {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
-        let kek = match &config.keys.kek {
-            Some(text) => Kek::parse(text).context("keys.kek")?,
-            None => Kek::load_or_create(&config.keys.kek_file)?,
-        };
-        let longest_token = config
-            .tokens
-            .id_token_seconds
-            .max(config.tokens.access_token_seconds)
-            .max(crate::crypto::keys::LOGOUT_TOKEN_SECONDS);
-        let timings = KeyTimings::new(config.keys.jwks_max_age_seconds, longest_token);
+        let kek = load_kek(&config.keys, &db).await?;
+        let timings = config.key_timings();
         let keys = Keys::load_or_create(&db, &kek, clock.clone(), timings).await?;
         let passwords = Passwords::new(&config.passwords)?;
         let probe = ErrorPage {

@@ -1,10 +1,9 @@
 //! `idp keys …`: the signing keys and their staged rotation.
 
 use super::*;
-use crate::crypto::keys::{KeyInfo, KeyState, SigningAlg};
+use crate::crypto::keys::{KeyInfo, SigningAlg};
 use crate::db::audit;
 use clap::Subcommand;
-use serde_json::json;
 
 /// `idp keys …`.
 #[derive(Debug, Subcommand)]
@@ -39,7 +38,20 @@ pub enum KeysCommand {
         /// The key's kid (see `idp keys list`); a kid may begin with `-`.
         #[arg(allow_hyphen_values = true)]
         kid: String,
+        /// Never create a new key: refused when the key signs and its algorithm has
+        /// no next key to activate instead.
+        #[arg(long)]
+        no_new_key: bool,
         /// Print JSON: {kid, alg, replacement}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// KEK rotation: re-seal every stored signing key, support PIN and secret under
+    /// the configured key-encryption key, opening them with it or with one of
+    /// keys.previous_keks / keys.previous_kek_files. Safe while the provider serves;
+    /// see docs/operations.md for the steps around it.
+    RotateKek {
+        /// Print JSON: {signing_keys, support_pins, secrets, unchanged}.
         #[arg(long)]
         json: bool,
     },
@@ -62,16 +74,17 @@ pub(super) async fn keys(config: Config, cmd: KeysCommand) -> anyhow::Result<()>
             }
             Ok(())
         }
-        KeysCommand::Revoke { kid, json } => {
+        KeysCommand::Revoke {
+            kid,
+            no_new_key,
+            json,
+        } => {
             let state = AppState::build(config, Arc::new(SystemClock)).await?;
             let revoked = state
                 .keys
-                .revoke(&state.db, &state.kek, &kid)
+                .revoke(&state.db, &state.kek, &kid, !no_new_key, &cli_actor())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let details =
-                json!({ "alg": revoked.alg.as_str(), "replacement": revoked.replacement });
-            record(&state, "key.revoked", &revoked.kid, &details).await?;
             if json {
                 println!("{}", serde_json::to_string(&revoked)?);
             } else {
@@ -95,11 +108,9 @@ pub(super) async fn keys(config: Config, cmd: KeysCommand) -> anyhow::Result<()>
             for alg in algs {
                 let rotated = state
                     .keys
-                    .rotate(&state.db, &state.kek, alg, at)
+                    .rotate(&state.db, &state.kek, alg, at, &cli_actor())
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                let details = json!({ "alg": alg.as_str(), "activates_at": rotated.activates_at });
-                record(&state, "key.created", &rotated.kid, &details).await?;
                 out.push(rotated);
             }
             if json {
@@ -116,19 +127,25 @@ pub(super) async fn keys(config: Config, cmd: KeysCommand) -> anyhow::Result<()>
             }
             Ok(())
         }
+        KeysCommand::RotateKek { json } => {
+            let state = AppState::build(config, Arc::new(SystemClock)).await?;
+            let done = crate::crypto::kek::reseal_stored(&state.db, &state.kek).await?;
+            let details = serde_json::to_value(&done)?;
+            let now = state.clock.now();
+            audit::record(state.db.pool(), now, &cli_actor(), "kek.rotated", "kek", &details)
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string(&done)?);
+            } else {
+                println!(
+                    "re-sealed under the current key-encryption key: {} signing keys, {} support \
+                     PINs, {} secrets ({} were already)",
+                    done.signing_keys, done.support_pins, done.secrets, done.unchanged
+                );
+            }
+            Ok(())
+        }
     }
-}
-
-/// Records `action` on key `kid` with the operator as actor.
-async fn record(
-    state: &AppState,
-    action: &str,
-    kid: &str,
-    details: &serde_json::Value,
-) -> anyhow::Result<()> {
-    let now = state.clock.now();
-    audit::record(state.db.pool(), now, &cli_actor(), action, kid, details).await?;
-    Ok(())
 }
 
 fn print_keys(keys: &[KeyInfo]) {
@@ -137,12 +154,7 @@ fn print_keys(keys: &[KeyInfo]) {
         "ALG", "STATE", "KID", "ACTIVATES", "RETIRES"
     );
     for k in keys {
-        let state = match k.state {
-            KeyState::Next => "next",
-            KeyState::Active => "active",
-            KeyState::Retired => "retired",
-            KeyState::Removed => "removed",
-        };
+        let state = k.state.as_str();
         println!(
             "{:<6} {:<8} {:<44} {:<20} {:<20} {}",
             k.alg.as_str(),

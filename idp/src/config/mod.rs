@@ -10,7 +10,7 @@ use figment::providers::{Env, Format as _, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::keys::SigningAlg;
+use crate::crypto::keys::{KeyTimings, SigningAlg, LOGOUT_TOKEN_SECONDS};
 
 pub mod roles;
 mod validate;
@@ -211,25 +211,73 @@ pub struct RegistrationConfig {
     pub denied_domains: Vec<String>,
 }
 
-/// Where the key-encryption key (KEK) comes from. The KEK encrypts the private parts
-/// of signing keys at rest (JWE `dir` + `A256GCM`) and derives the CSRF key.
+/// Where the key-encryption key (KEK) comes from, and the signing keys' lifecycle.
+/// The KEK encrypts the private parts of signing keys and other stored secrets at
+/// rest (JWE `dir` + `A256GCM`); see docs/operations.md for rotating either.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct KeysConfig {
     /// 32 bytes, base64 or base64url; takes precedence over `kek_file`.
     /// Set it with `IDP_KEYS__KEK`.
     pub kek: Option<String>,
-    /// A file holding the base64 KEK; created with mode 0600 on first start.
+    /// A file holding the base64 KEK; created with mode 0600 on first start (only
+    /// while the database holds no sealed key: a missing file is an error then).
     pub kek_file: PathBuf,
+    /// Earlier KEKs (base64), accepted for opening what is still sealed under them
+    /// during a KEK rotation (`idp keys rotate-kek`); never used for sealing.
+    pub previous_keks: Vec<String>,
+    /// Files holding earlier KEKs, as `previous_keks`.
+    pub previous_kek_files: Vec<PathBuf>,
     /// How long relying parties may cache the JWKS (`Cache-Control: public,
     /// max-age=N`), in seconds; 0 to 86400, default 300.
     pub jwks_max_age_seconds: i64,
+    /// Added to the JWKS cache lifetime and two reload intervals before a new key
+    /// may sign, for clock skew between relying parties and the provider, in
+    /// seconds; 0 to 3600, default 60.
+    pub publish_margin_seconds: i64,
     /// Automatic rotation: each algorithm's key is replaced this many days after it
     /// started signing; 0 turns the schedule off. 1 to 3650, default 90.
     pub rotation_days: i64,
     /// The scheduled next key is created (published) this long before it activates,
     /// in seconds; at least the publishing delay, at most 30 days; default 86400.
     pub rotation_ahead_seconds: i64,
+    /// RS256's own schedule, overriding `rotation_days` / `rotation_ahead_seconds`.
+    pub rs256: AlgSchedule,
+    /// ES256's own schedule.
+    pub es256: AlgSchedule,
+    /// EdDSA's own schedule.
+    pub eddsa: AlgSchedule,
+    /// ID tokens signed by a key that has left the JWKS are still taken as
+    /// `id_token_hint` (logout, `prompt=none`) for this many days after it left;
+    /// 0 to 365, default 30. A revoked key's never are.
+    pub id_token_hint_days: i64,
+}
+
+/// One algorithm's rotation schedule; unset fields follow the `keys.*` defaults.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AlgSchedule {
+    /// As `keys.rotation_days`, for this algorithm.
+    pub rotation_days: Option<i64>,
+    /// As `keys.rotation_ahead_seconds`, for this algorithm.
+    pub rotation_ahead_seconds: Option<i64>,
+}
+
+impl KeysConfig {
+    /// The schedule of `alg`: (rotation period, publish-ahead time), in seconds; a
+    /// period of 0 means no automatic rotation.
+    pub fn schedule(&self, alg: SigningAlg) -> (i64, i64) {
+        let own = match alg {
+            SigningAlg::RS256 => &self.rs256,
+            SigningAlg::ES256 => &self.es256,
+            SigningAlg::EdDSA => &self.eddsa,
+        };
+        (
+            own.rotation_days.unwrap_or(self.rotation_days) * 86_400,
+            own.rotation_ahead_seconds
+                .unwrap_or(self.rotation_ahead_seconds),
+        )
+    }
 }
 
 /// Browser session lifetimes (seconds).
@@ -408,9 +456,16 @@ impl Default for KeysConfig {
         Self {
             kek: None,
             kek_file: PathBuf::from("keys/kek"),
+            previous_keks: Vec::new(),
+            previous_kek_files: Vec::new(),
             jwks_max_age_seconds: 300,
+            publish_margin_seconds: 60,
             rotation_days: 90,
             rotation_ahead_seconds: 86_400,
+            rs256: AlgSchedule::default(),
+            es256: AlgSchedule::default(),
+            eddsa: AlgSchedule::default(),
+            id_token_hint_days: 30,
         }
     }
 }
@@ -495,6 +550,23 @@ impl Config {
             .context("invalid configuration")?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// The signing keys' publishing and retention delays for this configuration: the
+    /// JWKS cache lifetime, the publish margin, and the longest-lived token the keys
+    /// sign (ID, access or logout token).
+    pub fn key_timings(&self) -> KeyTimings {
+        let longest_token = self
+            .tokens
+            .id_token_seconds
+            .max(self.tokens.access_token_seconds)
+            .max(LOGOUT_TOKEN_SECONDS);
+        KeyTimings::new(
+            self.keys.jwks_max_age_seconds,
+            longest_token,
+            self.keys.publish_margin_seconds,
+        )
+        .with_hint_days(self.keys.id_token_hint_days)
     }
 
     /// Whether the issuer is served over https (cookies then get `__Host-` and `Secure`).

@@ -3,6 +3,8 @@
 
 use anyhow::{bail, Context as _};
 
+use crate::crypto::keys::SigningAlg;
+
 use super::{
     AuthorizeConfig, CodesConfig, Config, HttpConfig, InvitationsConfig, MailConfig,
     PasswordsConfig, RegistrationConfig, RoleDef, SupportConfig, ThrottleConfig,
@@ -48,24 +50,38 @@ impl Config {
         if !(0..=86_400).contains(&self.keys.jwks_max_age_seconds) {
             bail!("keys.jwks_max_age_seconds must be between 0 and 86400");
         }
-        if !(0..=3650).contains(&self.keys.rotation_days) {
-            bail!("keys.rotation_days must be between 0 (off) and 3650");
+        if !(0..=3600).contains(&self.keys.publish_margin_seconds) {
+            bail!("keys.publish_margin_seconds must be between 0 and 3600");
         }
-        // The next key must be published for at least the JWKS cache lifetime plus
-        // two reload intervals and a minute before it activates (crypto::keys).
-        let publish = self.keys.jwks_max_age_seconds
-            + 2 * (self.keys.jwks_max_age_seconds / 2).clamp(1, 60)
-            + 60;
-        if !(publish..=30 * 86_400).contains(&self.keys.rotation_ahead_seconds) {
-            bail!(
-                "keys.rotation_ahead_seconds must be between {publish} (the JWKS cache lifetime, \
-                 two reloads and a minute) and 2592000 (30 days)"
-            );
+        if !(0..=365).contains(&self.keys.id_token_hint_days) {
+            bail!("keys.id_token_hint_days must be between 0 and 365");
         }
-        if self.keys.rotation_days > 0
-            && self.keys.rotation_ahead_seconds >= self.keys.rotation_days * 86_400
-        {
-            bail!("keys.rotation_ahead_seconds must be shorter than keys.rotation_days");
+        let publish = self.key_timings().publish_seconds;
+        for alg in SigningAlg::ALL {
+            let (every, ahead) = self.keys.schedule(alg);
+            let name = |field: &str| {
+                let own = alg.as_str().to_ascii_lowercase();
+                format!("keys.{field} (or keys.{own}.{field})")
+            };
+            if !(0..=3650 * 86_400).contains(&every) {
+                bail!("{} must be between 0 (off) and 3650", name("rotation_days"));
+            }
+            // The next key must be published for the whole publishing delay before
+            // it activates (crypto::keys::KeyTimings).
+            if !(publish..=30 * 86_400).contains(&ahead) {
+                bail!(
+                    "{} must be between {publish} (the JWKS cache lifetime, two reloads and \
+                     the publish margin) and 2592000 (30 days)",
+                    name("rotation_ahead_seconds")
+                );
+            }
+            if every > 0 && ahead >= every {
+                bail!(
+                    "{} must be shorter than {}",
+                    name("rotation_ahead_seconds"),
+                    name("rotation_days")
+                );
+            }
         }
         let t = &self.tokens;
         if !(1..=60).contains(&t.code_seconds) {

@@ -17,6 +17,9 @@ pub struct KeyRow {
     pub created_at: i64,
     /// When it starts signing (Unix seconds).
     pub activates_at: i64,
+    /// The last lifecycle state recorded in the audit trail (`next`, `active`,
+    /// `retired`, `removed`); none before the first.
+    pub recorded_state: Option<String>,
 }
 
 /// A key to insert.
@@ -36,14 +39,15 @@ pub struct NewKey<'a> {
     pub activates_at: i64,
 }
 
-/// Keys not retired, in activation order.
+/// Keys not revoked (including removed ones: their public part stays for
+/// `id_token_hint`), in activation order.
 ///
 /// # Errors
 /// Database errors.
 pub async fn list_published(db: &Db) -> sqlx::Result<Vec<KeyRow>> {
     sqlx::query_as(
         "SELECT kid, alg, public_jwk, private_jwe, created_at, \
-         COALESCE(activates_at, created_at) AS activates_at FROM signing_keys \
+         COALESCE(activates_at, created_at) AS activates_at, recorded_state FROM signing_keys \
          WHERE retired_at IS NULL AND revoked_at IS NULL \
          ORDER BY COALESCE(activates_at, created_at), created_at, kid",
     )
@@ -57,8 +61,9 @@ pub async fn list_published(db: &Db) -> sqlx::Result<Vec<KeyRow>> {
 /// Database errors.
 pub async fn insert(db: &Db, key: &NewKey<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO signing_keys (kid, alg, public_jwk, private_jwe, created_at, activates_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO signing_keys \
+         (kid, alg, public_jwk, private_jwe, created_at, activates_at, recorded_state) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'next')",
     )
     .bind(key.kid)
     .bind(key.alg)
@@ -105,7 +110,8 @@ pub async fn is_revoked(db: &Db, kid: &str) -> sqlx::Result<Option<bool>> {
 /// Database errors.
 pub async fn revoke(db: &Db, kid: &str, now: i64) -> sqlx::Result<bool> {
     let r = sqlx::query(
-        "UPDATE signing_keys SET revoked_at = $2 WHERE kid = $1 AND revoked_at IS NULL",
+        "UPDATE signing_keys SET revoked_at = $2, recorded_state = 'revoked' \
+         WHERE kid = $1 AND revoked_at IS NULL",
     )
     .bind(kid)
     .bind(now)
@@ -125,4 +131,38 @@ pub async fn activate_at(db: &Db, kid: &str, at: i64) -> sqlx::Result<()> {
         .execute(db.pool())
         .await?;
     Ok(())
+}
+
+/// How many signing keys are stored (revoked ones included).
+///
+/// # Errors
+/// Database errors.
+pub async fn count(db: &Db) -> sqlx::Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM signing_keys")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}
+
+/// Moves key `kid`'s recorded state from `from` (`None`: never recorded) to `to`;
+/// whether this call did (exactly one caller across processes wins).
+///
+/// # Errors
+/// Database errors.
+pub async fn advance_recorded(
+    db: &Db,
+    kid: &str,
+    from: Option<&str>,
+    to: &str,
+) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE signing_keys SET recorded_state = $3 WHERE kid = $1 AND revoked_at IS NULL \
+         AND COALESCE(recorded_state, '') = COALESCE($2, '')",
+    )
+    .bind(kid)
+    .bind(from)
+    .bind(to)
+    .execute(db.pool())
+    .await?;
+    Ok(r.rows_affected() == 1)
 }

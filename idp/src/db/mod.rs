@@ -18,6 +18,7 @@ pub mod members;
 pub mod outbox;
 mod queue;
 pub mod registrations;
+pub mod secrets;
 pub mod sessions;
 pub mod support;
 pub mod throttle;

@@ -5,7 +5,6 @@
 
 use serde_json::{Map, Value};
 
-use crate::crypto::keys::JwtType;
 use crate::db::clients;
 use crate::error::Internal;
 use crate::oauth::client::Client;
@@ -30,7 +29,7 @@ pub struct IdTokenHint {
 /// # Errors
 /// Database errors looking the client up, or a stored client that does not parse.
 pub async fn verify(state: &AppState, token: &str) -> Result<Option<IdTokenHint>, Internal> {
-    let Ok(claims) = state.keys.verify(token, JwtType::IdToken) else {
+    let Ok(claims) = state.keys.verify_id_token_hint(token) else {
         return Ok(None);
     };
     let Some((sub, client_id)) = check_claims(&claims, &state.config.issuer) else {

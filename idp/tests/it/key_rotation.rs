@@ -68,7 +68,7 @@ async fn a_rotation_publishes_first_signs_later_and_retires_the_old_key_after_it
 
     let published_at = app.clock_now();
     let rotated = keys
-        .rotate(&app.state.db, &app.state.kek, SigningAlg::RS256, None)
+        .rotate(&app.state.db, &app.state.kek, SigningAlg::RS256, None, "test")
         .await
         .unwrap();
     assert_eq!(rotated.activates_at, published_at + timings.publish_seconds);
@@ -79,7 +79,7 @@ async fn a_rotation_publishes_first_signs_later_and_retires_the_old_key_after_it
     assert_eq!(state_of(&app, &rotated.kid).await, KeyState::Next);
     // A second rotation while one is under way is refused.
     let again = keys
-        .rotate(&app.state.db, &app.state.kek, SigningAlg::RS256, None)
+        .rotate(&app.state.db, &app.state.kek, SigningAlg::RS256, None, "test")
         .await;
     assert!(
         matches!(again, Err(RotateError::NextExists { .. })),
@@ -138,10 +138,10 @@ async fn two_processes_rotating_at_once_create_one_key_and_agree_on_the_set() {
     let (ra, rb) = tokio::join!(
         a.state
             .keys
-            .rotate(&a.state.db, &a.state.kek, SigningAlg::EdDSA, None),
+            .rotate(&a.state.db, &a.state.kek, SigningAlg::EdDSA, None, "test"),
         b.state
             .keys
-            .rotate(&b.state.db, &b.state.kek, SigningAlg::EdDSA, None),
+            .rotate(&b.state.db, &b.state.kek, SigningAlg::EdDSA, None, "test"),
     );
     let ok = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
     assert_eq!(ok, 1, "{ra:?} {rb:?}");
@@ -201,11 +201,13 @@ async fn the_keys_commands_list_and_rotate() {
         .unwrap();
     assert_eq!(next["state"], "next");
     assert_eq!(next["activates_at"], rotated[0]["activates_at"]);
-    let (actor,): (String,) =
-        sqlx::query_as("SELECT actor FROM audit_events WHERE action = 'key.created'")
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
+    let (actor,): (String,) = sqlx::query_as(
+        "SELECT actor FROM audit_events WHERE action = 'key.created' AND subject = $1",
+    )
+    .bind(&kid)
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
     assert!(actor.starts_with("cli:"), "{actor}");
 
     // Scheduled later: the given time wins when it is later than "safe".
@@ -270,7 +272,7 @@ async fn revoking_a_signing_key_replaces_it_at_once_and_its_tokens_stop_verifyin
     let kids_there = || kids_at(format!("{}/jwks.json", process.base));
     assert!(kids_there().await.contains(&old));
 
-    let revoked = keys.revoke(db, kek, &old).await.unwrap();
+    let revoked = keys.revoke(db, kek, &old, true, "test").await.unwrap();
     let replacement = revoked.replacement.clone().expect("it was signing");
     assert!(
         !jwks_kids(&app).await.contains(&old),
@@ -305,27 +307,27 @@ async fn revoking_a_signing_key_replaces_it_at_once_and_its_tokens_stop_verifyin
     assert!(kids_there().await.contains(&replacement));
 
     // With a rotation under way, the `next` key is the replacement, active at once.
-    let rotated = keys.rotate(db, kek, SigningAlg::ES256, None).await.unwrap();
+    let rotated = keys.rotate(db, kek, SigningAlg::ES256, None, "test").await.unwrap();
     let es = kid_of(
         &keys
             .sign(SigningAlg::ES256, JwtType::AccessToken, claims())
             .unwrap(),
     );
-    let r = keys.revoke(db, kek, &es).await.unwrap();
+    let r = keys.revoke(db, kek, &es, false, "test").await.unwrap();
     assert_eq!(r.replacement.as_deref(), Some(rotated.kid.as_str()));
     assert_eq!(state_of(&app, &rotated.kid).await, KeyState::Active);
     // A key that is not signing (the `next` one) is revoked without a replacement.
-    let next = keys.rotate(db, kek, SigningAlg::EdDSA, None).await.unwrap();
-    let r = keys.revoke(db, kek, &next.kid).await.unwrap();
+    let next = keys.rotate(db, kek, SigningAlg::EdDSA, None, "test").await.unwrap();
+    let r = keys.revoke(db, kek, &next.kid, false, "test").await.unwrap();
     assert!(r.replacement.is_none());
 
     // Bad input: an unknown kid, a key revoked twice; the CLI says so too.
     assert!(matches!(
-        keys.revoke(db, kek, "nope").await,
+        keys.revoke(db, kek, "nope", true, "test").await,
         Err(RevokeError::Unknown(_))
     ));
     assert!(matches!(
-        keys.revoke(db, kek, &old).await,
+        keys.revoke(db, kek, &old, true, "test").await,
         Err(RevokeError::AlreadyRevoked(_))
     ));
     // A kid is base64url and may begin with "-": still a kid, not an option.
@@ -345,7 +347,7 @@ async fn revoking_a_signing_key_replaces_it_at_once_and_its_tokens_stop_verifyin
     assert_eq!(v["kid"], replacement.as_str());
     assert!(v["replacement"].is_string());
     let (n,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE action = 'key.revoked'")
+        sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE action = 'key.revoked' AND actor LIKE 'cli:%'")
             .fetch_one(db.pool())
             .await
             .unwrap();
@@ -363,7 +365,7 @@ async fn the_schedule_publishes_the_next_key_ahead_and_one_process_creates_it() 
         async move {
             state
                 .keys
-                .rotate_due(&state.db, &state.kek, every, ahead)
+                .rotate_due(&state.db, &state.kek, |_| (every, ahead))
                 .await
                 .unwrap()
         }

@@ -3,10 +3,11 @@
 
 use anyhow::anyhow;
 use serde::Serialize;
+use serde_json::json;
 
 use super::{create_key, Keys, SigningAlg};
 use crate::crypto::kek::Kek;
-use crate::db::{keys as db_keys, Db};
+use crate::db::{audit, keys as db_keys, Db};
 
 /// How often every process checks whether the stored keys changed (a revocation, a
 /// rotation by another process), in seconds.
@@ -20,8 +21,8 @@ pub const LOGOUT_TOKEN_SECONDS: i64 = 120;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyTimings {
     /// A rotation's key activates at least this long after it was created: the JWKS
-    /// cache lifetime, plus two reload intervals (every process serves it), plus a
-    /// minute for clock skew.
+    /// cache lifetime, plus two reload intervals (every process serves it), plus the
+    /// publish margin for clock skew (a minute by default).
     pub publish_seconds: i64,
     /// A retired key stays published this long after it stopped signing: the longest
     /// token lifetime (ID, access, logout token) plus the JWKS cache lifetime and a
@@ -30,23 +31,36 @@ pub struct KeyTimings {
     /// How often every process re-reads the key set: half the JWKS cache lifetime,
     /// 1 to 60 seconds.
     pub reload_seconds: i64,
+    /// How long after leaving the JWKS a key's ID tokens are still taken as
+    /// `id_token_hint` (`keys.id_token_hint_days`), in seconds.
+    pub hint_seconds: i64,
 }
 
 impl KeyTimings {
-    /// The timings for a JWKS cache lifetime of `cache_seconds` and tokens that live
-    /// at most `longest_token_seconds`.
-    pub fn new(cache_seconds: i64, longest_token_seconds: i64) -> Self {
+    /// These timings with ID tokens of removed keys taken as `id_token_hint` for
+    /// `days` after removal.
+    pub fn with_hint_days(self, days: i64) -> Self {
+        Self {
+            hint_seconds: days * 86_400,
+            ..self
+        }
+    }
+
+    /// The timings for a JWKS cache lifetime of `cache_seconds`, tokens that live at
+    /// most `longest_token_seconds` and a clock-skew margin of `margin_seconds`.
+    pub fn new(cache_seconds: i64, longest_token_seconds: i64, margin_seconds: i64) -> Self {
         let reload_seconds = (cache_seconds / 2).clamp(1, 60);
         Self {
-            publish_seconds: cache_seconds + 2 * reload_seconds + 60,
+            publish_seconds: cache_seconds + 2 * reload_seconds + margin_seconds,
             retain_seconds: longest_token_seconds + cache_seconds + reload_seconds,
             reload_seconds,
+            hint_seconds: 30 * 86_400,
         }
     }
 }
 
-/// A key's state at a given time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A key's state at a given time, in lifecycle order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyState {
     /// Published, not yet signing.
@@ -57,6 +71,34 @@ pub enum KeyState {
     Retired,
     /// No longer published.
     Removed,
+}
+
+impl KeyState {
+    /// The lowercase name (`next`, `active`, `retired`, `removed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Active => "active",
+            KeyState::Retired => "retired",
+            KeyState::Removed => "removed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Next, Self::Active, Self::Retired, Self::Removed]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+
+    /// The audit action of entering this state.
+    fn action(self) -> &'static str {
+        match self {
+            KeyState::Next => "key.created",
+            KeyState::Active => "key.activated",
+            KeyState::Retired => "key.retired",
+            KeyState::Removed => "key.removed",
+        }
+    }
 }
 
 /// A stored key as the operator sees it.
@@ -76,6 +118,12 @@ pub struct KeyInfo {
     pub retires_at: Option<i64>,
     /// Leaves the JWKS (Unix seconds), once retired.
     pub removes_at: Option<i64>,
+    /// Its ID tokens stop being taken as `id_token_hint` (Unix seconds), once
+    /// retired.
+    pub hint_until: Option<i64>,
+    /// The last state recorded in the audit trail.
+    #[serde(skip)]
+    recorded: Option<KeyState>,
 }
 
 /// A rotation's new key.
@@ -110,6 +158,19 @@ pub enum RevokeError {
     /// The key is already revoked.
     #[error("the signing key {0} is already revoked")]
     AlreadyRevoked(String),
+    /// No replacement was allowed and the key is the only one of its algorithm that
+    /// signs or will sign.
+    #[error(
+        "{kid} is the last usable {alg} key: revoking it without a replacement would leave \
+         {alg} without a signing key; allow a replacement (a new key, active at once) or \
+         rotate first"
+    )]
+    LastUsable {
+        /// The key.
+        kid: String,
+        /// Its algorithm.
+        alg: SigningAlg,
+    },
     /// Database or key-generation failure.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -133,11 +194,20 @@ pub enum RotateError {
     Internal(#[from] anyhow::Error),
 }
 
+/// Who asked for a key change, for the audit trail: `cli:<user>`,
+/// `operator:<username>` or `system:schedule`.
+pub type Actor<'a> = &'a str;
+
+/// The audit actor of time-driven transitions (activation, retirement, removal) and
+/// of scheduled rotations.
+pub const SCHEDULE_ACTOR: &str = "system:schedule";
+
 impl Keys {
     /// Starts a rotation of `alg`: creates its `next` key, published at once and
     /// activated at `at` or [`KeyTimings::publish_seconds`] from now, whichever is
     /// later; the current key retires then. Runs under the database's start-up lock,
-    /// so two processes (or commands) rotating at once create one key.
+    /// so two processes (or commands) rotating at once create one key. Records
+    /// `key.created` by `actor`.
     ///
     /// # Errors
     /// [`RotateError::NextExists`] when `alg` already has a next key.
@@ -147,6 +217,7 @@ impl Keys {
         kek: &Kek,
         alg: SigningAlg,
         at: Option<i64>,
+        actor: Actor<'_>,
     ) -> Result<Rotated, RotateError> {
         let result = db
             .under_startup_lock(async {
@@ -166,6 +237,10 @@ impl Keys {
                 }
                 let activates_at = at.unwrap_or(0).max(now + self.timings.publish_seconds);
                 let kid = create_key(db, kek, alg, now, activates_at).await?;
+                let details = json!({ "alg": alg.as_str(), "activates_at": activates_at });
+                audit::record(db.pool(), now, actor, "key.created", &kid, &details)
+                    .await
+                    .map_err(anyhow::Error::from)?;
                 Ok(Rotated {
                     kid,
                     alg,
@@ -181,12 +256,22 @@ impl Keys {
     /// Emergency revocation of `kid`: it leaves the JWKS and this process's key set at
     /// once (every other process within [`RELOAD_POLL_SECONDS`]), so tokens it signed
     /// stop verifying at UserInfo, introspection and logout. If it was signing, its
-    /// algorithm's `next` key is activated at once, or a new key is created active.
-    /// Runs under the start-up lock.
+    /// algorithm's `next` key is activated at once, or, when `allow_new_key`, a new
+    /// key is created active. Runs under the start-up lock; records `key.revoked`
+    /// (and the replacement's `key.activated`) by `actor`.
     ///
     /// # Errors
-    /// [`RevokeError::Unknown`], [`RevokeError::AlreadyRevoked`].
-    pub async fn revoke(&self, db: &Db, kek: &Kek, kid: &str) -> Result<Revoked, RevokeError> {
+    /// [`RevokeError::Unknown`], [`RevokeError::AlreadyRevoked`], and
+    /// [`RevokeError::LastUsable`] when the key signs, no `next` key exists and
+    /// `allow_new_key` is false.
+    pub async fn revoke(
+        &self,
+        db: &Db,
+        kek: &Kek,
+        kid: &str,
+        allow_new_key: bool,
+        actor: Actor<'_>,
+    ) -> Result<Revoked, RevokeError> {
         let result = db
             .under_startup_lock(async {
                 let now = self.clock.now();
@@ -211,23 +296,43 @@ impl Keys {
                     .filter(|r| r.alg == row.alg && r.activates_at <= now)
                     .max_by_key(|r| (r.activates_at, r.created_at, r.kid.clone()))
                     .is_some_and(|active| active.kid == kid);
+                let next = rows
+                    .iter()
+                    .filter(|r| r.alg == row.alg && r.activates_at > now)
+                    .min_by_key(|r| (r.activates_at, r.created_at, r.kid.clone()));
+                if signing && next.is_none() && !allow_new_key {
+                    return Err(RevokeError::LastUsable {
+                        kid: kid.to_owned(),
+                        alg,
+                    });
+                }
                 let mut replacement = None;
                 if signing {
-                    let next = rows
-                        .iter()
-                        .filter(|r| r.alg == row.alg && r.activates_at > now)
-                        .min_by_key(|r| (r.activates_at, r.created_at, r.kid.clone()));
-                    replacement = Some(match next {
+                    let new_kid = match next {
                         Some(next) => {
                             db_keys::activate_at(db, &next.kid, now)
                                 .await
                                 .map_err(anyhow::Error::from)?;
                             next.kid.clone()
                         }
-                        None => create_key(db, kek, alg, now, now).await?,
-                    });
+                        None => {
+                            let fresh = create_key(db, kek, alg, now, now).await?;
+                            let details = json!({ "alg": alg.as_str(), "activates_at": now });
+                            audit::record(db.pool(), now, actor, "key.created", &fresh, &details)
+                                .await
+                                .map_err(anyhow::Error::from)?;
+                            fresh
+                        }
+                    };
+                    self.record_transition(db, &new_kid, alg, KeyState::Active, now, actor)
+                        .await?;
+                    replacement = Some(new_kid);
                 }
                 db_keys::revoke(db, kid, now)
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                let details = json!({ "alg": alg.as_str(), "replacement": replacement });
+                audit::record(db.pool(), now, actor, "key.revoked", kid, &details)
                     .await
                     .map_err(anyhow::Error::from)?;
                 tracing::warn!(%kid, %alg, ?replacement, "revoked a signing key");
@@ -263,12 +368,13 @@ impl Keys {
         Ok(true)
     }
 
-    /// The automatic schedule: for each algorithm whose active key has signed for
-    /// `every_seconds` minus `ahead_seconds` and that has no `next` key, starts a
-    /// rotation whose key activates `every_seconds` after the active one did (so it
-    /// is published `ahead_seconds` before). Safe to run on every process at once:
-    /// [`Self::rotate`]'s lock and its one-`next`-key rule let exactly one create the
-    /// key; the others skip. Returns the rotations this call started.
+    /// The automatic schedule: for each algorithm whose `schedule(alg)` gives a period
+    /// `every` > 0 and a publish-ahead time `ahead` (seconds), whose active key has
+    /// signed for `every - ahead` and that has no `next` key, starts a rotation whose
+    /// key activates `every` after the active one did (so it is published `ahead`
+    /// before). Safe to run on every process at once: [`Self::rotate`]'s lock and its
+    /// one-`next`-key rule let exactly one create the key; the others skip. Returns
+    /// the rotations this call started (recorded by [`SCHEDULE_ACTOR`]).
     ///
     /// # Errors
     /// Database or key-generation failures.
@@ -276,16 +382,16 @@ impl Keys {
         &self,
         db: &Db,
         kek: &Kek,
-        every_seconds: i64,
-        ahead_seconds: i64,
+        schedule: impl Fn(SigningAlg) -> (i64, i64),
     ) -> anyhow::Result<Vec<Rotated>> {
         let mut started = Vec::new();
-        if every_seconds <= 0 {
-            return Ok(started);
-        }
         let now = self.clock.now();
         let keys = self.list(db).await?;
         for alg in SigningAlg::ALL {
+            let (every, ahead) = schedule(alg);
+            if every <= 0 {
+                continue;
+            }
             let has_next = keys
                 .iter()
                 .any(|k| k.alg == alg && k.state == KeyState::Next);
@@ -296,14 +402,11 @@ impl Keys {
             else {
                 continue;
             };
-            let due = active.activates_at + every_seconds - ahead_seconds;
-            if has_next || now < due {
+            if has_next || now < active.activates_at + every - ahead {
                 continue;
             }
-            match self
-                .rotate(db, kek, alg, Some(active.activates_at + every_seconds))
-                .await
-            {
+            let at = Some(active.activates_at + every);
+            match self.rotate(db, kek, alg, at, SCHEDULE_ACTOR).await {
                 Ok(r) => started.push(r),
                 Err(RotateError::NextExists { .. }) => {}
                 Err(RotateError::Internal(e)) => return Err(e),
@@ -312,7 +415,66 @@ impl Keys {
         Ok(started)
     }
 
-    /// Every stored key with its state now, in activation order per algorithm.
+    /// Records in the audit trail every activation, retirement and removal that time
+    /// has brought about and no process has recorded yet, each at the time it
+    /// happened, by [`SCHEDULE_ACTOR`]. Safe on every process at once: each
+    /// transition is claimed with a compare-and-set on the key's recorded state, so
+    /// it is recorded exactly once. Returns how many it recorded.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn record_transitions(&self, db: &Db) -> anyhow::Result<usize> {
+        let mut recorded = 0;
+        for key in self.list(db).await? {
+            let mut from = key.recorded;
+            for to in [KeyState::Active, KeyState::Retired, KeyState::Removed] {
+                if to > key.state || from.is_some_and(|f| f >= to) {
+                    continue;
+                }
+                let at = match to {
+                    KeyState::Retired => key.retires_at,
+                    KeyState::Removed => key.removes_at,
+                    _ => Some(key.activates_at),
+                }
+                .unwrap_or(key.activates_at);
+                let claimed =
+                    db_keys::advance_recorded(db, &key.kid, from.map(KeyState::as_str), to.as_str())
+                        .await?;
+                if !claimed {
+                    // Another process recorded it (and perhaps more): it carries on.
+                    break;
+                }
+                let details = json!({ "alg": key.alg.as_str(), "recorded_at": self.clock.now() });
+                audit::record(db.pool(), at, SCHEDULE_ACTOR, to.action(), &key.kid, &details)
+                    .await?;
+                recorded += 1;
+                from = Some(to);
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// Records `kid` entering state `to` at `at` by `actor`, unless recorded already.
+    async fn record_transition(
+        &self,
+        db: &Db,
+        kid: &str,
+        alg: SigningAlg,
+        to: KeyState,
+        at: i64,
+        actor: Actor<'_>,
+    ) -> anyhow::Result<()> {
+        for from in [None, Some(KeyState::Next)] {
+            if db_keys::advance_recorded(db, kid, from.map(KeyState::as_str), to.as_str()).await? {
+                let details = json!({ "alg": alg.as_str() });
+                audit::record(db.pool(), at, actor, to.action(), kid, &details).await?;
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every stored key that is not revoked, with its state now, in activation order.
     ///
     /// # Errors
     /// Database errors.
@@ -340,6 +502,8 @@ impl Keys {
                 activates_at: row.activates_at,
                 retires_at,
                 removes_at,
+                hint_until: removes_at.map(|t| t + self.timings.hint_seconds),
+                recorded: row.recorded_state.as_deref().and_then(KeyState::parse),
             });
         }
         Ok(out)

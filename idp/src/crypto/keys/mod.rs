@@ -37,8 +37,8 @@ mod lifecycle;
 use lifecycle::successor;
 
 pub use lifecycle::{
-    KeyInfo, KeyState, KeyTimings, RevokeError, Revoked, RotateError, Rotated,
-    LOGOUT_TOKEN_SECONDS, RELOAD_POLL_SECONDS,
+    Actor, KeyInfo, KeyState, KeyTimings, RevokeError, Revoked, RotateError, Rotated,
+    LOGOUT_TOKEN_SECONDS, RELOAD_POLL_SECONDS, SCHEDULE_ACTOR,
 };
 
 /// A JWS algorithm the provider signs with (RFC 7518 §3, RFC 8037 §3.1).
@@ -99,10 +99,20 @@ struct LoadedKey {
     activates_at: i64,
 }
 
+/// The public part of a key that has left the JWKS but whose ID tokens are still
+/// taken as `id_token_hint` ([`KeyTimings::hint_seconds`]).
+struct HintKey {
+    kid: String,
+    alg: SigningAlg,
+    verifier: Box<dyn JwsVerifier>,
+}
+
 /// The published key set, with the newest key of each algorithm used for signing.
 pub struct KeySet {
     /// In activation order.
     keys: Vec<LoadedKey>,
+    /// Removed keys still good for `id_token_hint`.
+    hint_only: Vec<HintKey>,
     jwks: bytes::Bytes,
     etag: String,
 }
@@ -208,7 +218,10 @@ impl Keys {
                 .under_startup_lock(async {
                     for alg in missing_algs(db).await?.collect::<Vec<_>>() {
                         let now = clock.now();
-                        create_key(db, kek, alg, now, now).await?;
+                        let kid = create_key(db, kek, alg, now, now).await?;
+                        let details = serde_json::json!({ "alg": alg.as_str(), "activates_at": now });
+                        crate::db::audit::record(db.pool(), now, "system:start", "key.created", &kid, &details)
+                            .await?;
                     }
                     anyhow::Ok(())
                 })
@@ -294,6 +307,26 @@ impl Keys {
         token: &str,
         expected: JwtType,
     ) -> Result<Map<String, Value>, VerifyError> {
+        self.verify_with(token, expected, false)
+    }
+
+    /// As [`Keys::verify`] for an ID token presented as `id_token_hint` (OIDC Core
+    /// §3.1.2.1, RP-Initiated Logout 1.0 §2): keys that have left the JWKS are
+    /// accepted too for [`KeyTimings::hint_seconds`] after, so a relying party can
+    /// still end a session it began long ago; revoked keys never are.
+    ///
+    /// # Errors
+    /// As [`Keys::verify`].
+    pub fn verify_id_token_hint(&self, token: &str) -> Result<Map<String, Value>, VerifyError> {
+        self.verify_with(token, JwtType::IdToken, true)
+    }
+
+    fn verify_with(
+        &self,
+        token: &str,
+        expected: JwtType,
+        removed_too: bool,
+    ) -> Result<Map<String, Value>, VerifyError> {
         if token.len() > 16 * 1024 {
             return Err(VerifyError::BadSignature);
         }
@@ -306,7 +339,14 @@ impl Keys {
                     .keys
                     .iter()
                     .find(|k| k.kid == kid && k.alg == alg)
-                    .map(|k| k.verifier.as_ref()),
+                    .map(|k| k.verifier.as_ref())
+                    .or_else(|| {
+                        set.hint_only
+                            .iter()
+                            .filter(|_| removed_too)
+                            .find(|k| k.kid == kid && k.alg == alg)
+                            .map(|k| k.verifier.as_ref())
+                    }),
                 _ => None,
             };
             Ok(found)
@@ -356,7 +396,7 @@ async fn create_key(
     public_jwk.set_algorithm(alg.as_str());
     public_jwk.set_key_use("sig");
     let private_json = serde_json::to_vec(private_jwk.as_ref())?;
-    let private_jwe = kek.encrypt(&private_json)?;
+    let private_jwe = kek.seal(&private_json)?;
     db_keys::insert(
         db,
         &db_keys::NewKey {
@@ -398,33 +438,35 @@ fn thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
 async fn load_set(db: &Db, kek: &Kek, timings: KeyTimings, now: i64) -> anyhow::Result<KeySet> {
     let rows = db_keys::list_published(db).await?;
     let mut keys = Vec::with_capacity(rows.len());
+    let mut hint_only = Vec::new();
     let mut public = Vec::with_capacity(rows.len());
     for row in &rows {
-        let retires_at = successor(&rows, row).map(|n| n.activates_at);
-        if retires_at.is_some_and(|t| t + timings.retain_seconds <= now) {
-            // Removed: every token it signed has expired; no longer published.
-            continue;
-        }
         let Some(alg) = SigningAlg::parse(&row.alg) else {
             tracing::warn!(kid = %row.kid, alg = %row.alg, "skipping a key of unknown algorithm");
             continue;
         };
-        let private_json = kek.decrypt(&row.private_jwe)?;
-        let private = Jwk::from_bytes(&private_json)?;
         let public_jwk = Jwk::from_bytes(row.public_jwk.as_bytes())?;
-        let (signer, verifier): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>) = match alg {
-            SigningAlg::RS256 => (
-                Box::new(RS256.signer_from_jwk(&private)?),
-                Box::new(RS256.verifier_from_jwk(&public_jwk)?),
-            ),
-            SigningAlg::ES256 => (
-                Box::new(ES256.signer_from_jwk(&private)?),
-                Box::new(ES256.verifier_from_jwk(&public_jwk)?),
-            ),
-            SigningAlg::EdDSA => (
-                Box::new(EdDSA.signer_from_jwk(&private)?),
-                Box::new(EdDSA.verifier_from_jwk(&public_jwk)?),
-            ),
+        let verifier = verifier(alg, &public_jwk)?;
+        let removes_at =
+            successor(&rows, row).map(|n| n.activates_at + timings.retain_seconds);
+        if let Some(removed) = removes_at.filter(|t| *t <= now) {
+            // Removed: every token it signed has expired; no longer published, but
+            // its ID tokens still do as id_token_hint for a while.
+            if removed + timings.hint_seconds > now {
+                hint_only.push(HintKey {
+                    kid: row.kid.clone(),
+                    alg,
+                    verifier,
+                });
+            }
+            continue;
+        }
+        let private_json = kek.open(&row.private_jwe)?;
+        let private = Jwk::from_bytes(&private_json)?;
+        let signer: Box<dyn JwsSigner> = match alg {
+            SigningAlg::RS256 => Box::new(RS256.signer_from_jwk(&private)?),
+            SigningAlg::ES256 => Box::new(ES256.signer_from_jwk(&private)?),
+            SigningAlg::EdDSA => Box::new(EdDSA.signer_from_jwk(&private)?),
         };
         public.push(Value::Object(public_jwk.as_ref().clone()));
         keys.push(LoadedKey {
@@ -440,8 +482,17 @@ async fn load_set(db: &Db, kek: &Kek, timings: KeyTimings, now: i64) -> anyhow::
     let etag = format!("\"{}\"", crate::crypto::sha256_b64(jwks.as_bytes()));
     Ok(KeySet {
         keys,
+        hint_only,
         jwks: bytes::Bytes::from(jwks),
         etag,
+    })
+}
+
+fn verifier(alg: SigningAlg, public: &Jwk) -> anyhow::Result<Box<dyn JwsVerifier>> {
+    Ok(match alg {
+        SigningAlg::RS256 => Box::new(RS256.verifier_from_jwk(public)?),
+        SigningAlg::ES256 => Box::new(ES256.verifier_from_jwk(public)?),
+        SigningAlg::EdDSA => Box::new(EdDSA.verifier_from_jwk(public)?),
     })
 }
 
