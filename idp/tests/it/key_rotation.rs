@@ -9,14 +9,14 @@ use serde_json::{json, Map, Value};
 use crate::harness::*;
 use idp::crypto::keys::{JwtType, KeyState, RevokeError, RotateError, SigningAlg};
 
-fn claims() -> Map<String, Value> {
+pub(crate) fn claims() -> Map<String, Value> {
     json!({ "sub": "s", "iss": "i" })
         .as_object()
         .unwrap()
         .clone()
 }
 
-fn kid_of(token: &str) -> String {
+pub(crate) fn kid_of(token: &str) -> String {
     use base64::Engine as _;
     let header = token.split('.').next().unwrap();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -26,12 +26,12 @@ fn kid_of(token: &str) -> String {
     v["kid"].as_str().unwrap().to_owned()
 }
 
-async fn jwks_kids(app: &TestApp) -> Vec<String> {
+pub(crate) async fn jwks_kids(app: &TestApp) -> Vec<String> {
     kids_at(app.url("/jwks.json")).await
 }
 
 /// The kids in the JWKS at `url`.
-async fn kids_at(url: String) -> Vec<String> {
+pub(crate) async fn kids_at(url: String) -> Vec<String> {
     let jwks: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
     jwks["keys"]
         .as_array()
@@ -440,19 +440,25 @@ async fn the_schedule_publishes_the_next_key_ahead_and_one_process_creates_it() 
     );
     assert_ne!(now_signing, active);
     assert_eq!(state_of(&a, &active).await, KeyState::Retired);
-    // An invalid schedule is refused at start-up.
+    // An invalid schedule is refused at start-up, naming the key.
+    let cases: [(fn(&mut idp::config::KeysConfig), &str); 7] = [
+        (|k| k.rotation_ahead_seconds = 10, "keys.rotation_ahead_seconds"),
+        (|k| k.rotation_days = 5000, "keys.rotation_days"),
+        (|k| k.es256.rotation_days = Some(-1), "keys.es256.rotation_days"),
+        (|k| k.eddsa.rotation_ahead_seconds = Some(30), "keys.eddsa.rotation_ahead_seconds"),
+        (|k| k.rs256.rotation_days = Some(1), "shorter than"),
+        (|k| k.publish_margin_seconds = -1, "keys.publish_margin_seconds"),
+        (|k| k.id_token_hint_days = 400, "keys.id_token_hint_days"),
+    ];
+    for (change, message) in cases {
+        let mut c = idp::config::Config::default();
+        change(&mut c.keys);
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains(message), "{message}: {err}");
+    }
+    // A shorter margin allows a shorter publish-ahead time.
     let mut c = idp::config::Config::default();
-    c.keys.rotation_ahead_seconds = 10;
-    assert!(c
-        .validate()
-        .unwrap_err()
-        .to_string()
-        .contains("keys.rotation_ahead_seconds"));
-    let mut c = idp::config::Config::default();
-    c.keys.rotation_days = 5000;
-    assert!(c
-        .validate()
-        .unwrap_err()
-        .to_string()
-        .contains("keys.rotation_days"));
+    c.keys.publish_margin_seconds = 0;
+    c.keys.rotation_ahead_seconds = 300 + 2 * 60;
+    c.validate().unwrap();
 }

@@ -21,6 +21,7 @@ mod connections;
 mod error_responses;
 mod form_validation;
 mod jwt_typing;
+mod key_lifecycle;
 mod key_rotation;
 mod keys_and_config;
 mod login;
