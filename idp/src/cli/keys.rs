@@ -132,8 +132,15 @@ pub(super) async fn keys(config: Config, cmd: KeysCommand) -> anyhow::Result<()>
             let done = crate::crypto::kek::reseal_stored(&state.db, &state.kek).await?;
             let details = serde_json::to_value(&done)?;
             let now = state.clock.now();
-            audit::record(state.db.pool(), now, &cli_actor(), "kek.rotated", "kek", &details)
-                .await?;
+            audit::record(
+                state.db.pool(),
+                now,
+                &cli_actor(),
+                "kek.rotated",
+                "kek",
+                &details,
+            )
+            .await?;
             if json {
                 println!("{}", serde_json::to_string(&done)?);
             } else {

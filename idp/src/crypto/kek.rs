@@ -89,8 +89,7 @@ impl Kek {
 
     /// Adds `earlier` KEKs, accepted for opening (never for sealing).
     pub fn with_previous(mut self, earlier: impl IntoIterator<Item = Kek>) -> Self {
-        self.previous
-            .extend(earlier.into_iter().map(|k| k.current));
+        self.previous.extend(earlier.into_iter().map(|k| k.current));
         self
     }
 

@@ -96,7 +96,11 @@ async fn every_token_names_a_kid_published_for_at_least_the_jwks_cache_lifetime(
     }
     assert!(rotated);
     let fresh: Vec<&String> = named.keys().filter(|k| !initial.contains(k)).collect();
-    assert_eq!(fresh.len(), 3, "each algorithm's next key signed: {named:?}");
+    assert_eq!(
+        fresh.len(),
+        3,
+        "each algorithm's next key signed: {named:?}"
+    );
 }
 
 #[tokio::test]
@@ -118,7 +122,10 @@ async fn a_removed_keys_id_token_still_ends_a_session_but_a_revoked_keys_never_d
     app.clock
         .advance(next.activates_at + timings.retain_seconds + 60 - app.clock_now());
     keys.reload(db, kek).await.unwrap();
-    assert!(!jwks_kids(&app).await.contains(&old), "removed from the JWKS");
+    assert!(
+        !jwks_kids(&app).await.contains(&old),
+        "removed from the JWKS"
+    );
     assert!(keys.verify(&hint, JwtType::IdToken).is_err());
     // Still good as id_token_hint: the session ends and the RP gets its redirect.
     let logout = |hint: &str| {
@@ -147,7 +154,10 @@ async fn a_removed_keys_id_token_still_ends_a_session_but_a_revoked_keys_never_d
     app.clock
         .advance(removed_at + timings.hint_seconds - app.clock_now());
     keys.reload(db, kek).await.unwrap();
-    assert!(keys.verify_id_token_hint(&hint).is_err(), "the window is over");
+    assert!(
+        keys.verify_id_token_hint(&hint).is_err(),
+        "the window is over"
+    );
 
     // A revoked key's ID token never ends a session: a confirmation page instead.
     let browser = Browser::new();
@@ -187,7 +197,11 @@ async fn every_transition_is_audited_once_with_its_actor_and_time() {
     let a = TestApp::spawn().await;
     let b = TestApp::spawn_sharing(&a).await;
     let (db, kek, keys) = (&a.state.db, &a.state.kek, &a.state.keys);
-    let old = kid_of(&keys.sign(SigningAlg::ES256, JwtType::IdToken, claims()).unwrap());
+    let old = kid_of(
+        &keys
+            .sign(SigningAlg::ES256, JwtType::IdToken, claims())
+            .unwrap(),
+    );
     let next = keys
         .rotate(db, kek, SigningAlg::ES256, None, "cli:ops")
         .await
@@ -258,7 +272,11 @@ async fn every_transition_is_audited_once_with_its_actor_and_time() {
 async fn revoking_the_last_usable_key_without_a_new_one_is_refused() {
     let app = TestApp::spawn().await;
     let (db, kek, keys) = (&app.state.db, &app.state.kek, &app.state.keys);
-    let active = kid_of(&keys.sign(SigningAlg::EdDSA, JwtType::IdToken, claims()).unwrap());
+    let active = kid_of(
+        &keys
+            .sign(SigningAlg::EdDSA, JwtType::IdToken, claims())
+            .unwrap(),
+    );
     let err = keys
         .revoke(db, kek, &active, false, "test")
         .await
@@ -276,7 +294,11 @@ async fn revoking_the_last_usable_key_without_a_new_one_is_refused() {
         .await
         .unwrap();
     let out = app.cli(&["keys", "revoke", &active, "--no-new-key", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["replacement"], next.kid.as_str());
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM signing_keys WHERE alg = 'EdDSA'")
@@ -311,13 +333,24 @@ async fn each_algorithm_follows_its_own_schedule() {
         algs
     };
     app.clock.advance(6 * 86_400);
-    keys.rotate_due(db, kek, |alg| cfg.schedule(alg)).await.unwrap();
-    assert_eq!(next_algs().await, vec![SigningAlg::EdDSA], "only EdDSA is due");
+    keys.rotate_due(db, kek, |alg| cfg.schedule(alg))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_algs().await,
+        vec![SigningAlg::EdDSA],
+        "only EdDSA is due"
+    );
     app.clock.advance(89 * 86_400 - 6 * 86_400);
-    keys.rotate_due(db, kek, |alg| cfg.schedule(alg)).await.unwrap();
+    keys.rotate_due(db, kek, |alg| cfg.schedule(alg))
+        .await
+        .unwrap();
     let algs = next_algs().await;
     assert!(algs.contains(&SigningAlg::RS256), "{algs:?}");
-    assert!(!algs.contains(&SigningAlg::ES256), "ES256's schedule is off");
+    assert!(
+        !algs.contains(&SigningAlg::ES256),
+        "ES256's schedule is off"
+    );
 }
 
 #[tokio::test]
@@ -342,7 +375,11 @@ async fn the_kek_rotates_without_losing_keys_pins_or_refresh_tokens() {
         ("IDP_KEYS__PREVIOUS_KEKS", previous.as_str()),
     ];
     let out = app.cli_env(&["keys", "rotate-kek", "--json"], &env);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let done: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(done["signing_keys"], 3, "{done}");
     assert_eq!(done["support_pins"], 1, "{done}");

@@ -68,7 +68,13 @@ async fn a_rotation_publishes_first_signs_later_and_retires_the_old_key_after_it
 
     let published_at = app.clock_now();
     let rotated = keys
-        .rotate(&app.state.db, &app.state.kek, SigningAlg::RS256, None, "test")
+        .rotate(
+            &app.state.db,
+            &app.state.kek,
+            SigningAlg::RS256,
+            None,
+            "test",
+        )
         .await
         .unwrap();
     assert_eq!(rotated.activates_at, published_at + timings.publish_seconds);
@@ -79,7 +85,13 @@ async fn a_rotation_publishes_first_signs_later_and_retires_the_old_key_after_it
     assert_eq!(state_of(&app, &rotated.kid).await, KeyState::Next);
     // A second rotation while one is under way is refused.
     let again = keys
-        .rotate(&app.state.db, &app.state.kek, SigningAlg::RS256, None, "test")
+        .rotate(
+            &app.state.db,
+            &app.state.kek,
+            SigningAlg::RS256,
+            None,
+            "test",
+        )
         .await;
     assert!(
         matches!(again, Err(RotateError::NextExists { .. })),
@@ -307,7 +319,10 @@ async fn revoking_a_signing_key_replaces_it_at_once_and_its_tokens_stop_verifyin
     assert!(kids_there().await.contains(&replacement));
 
     // With a rotation under way, the `next` key is the replacement, active at once.
-    let rotated = keys.rotate(db, kek, SigningAlg::ES256, None, "test").await.unwrap();
+    let rotated = keys
+        .rotate(db, kek, SigningAlg::ES256, None, "test")
+        .await
+        .unwrap();
     let es = kid_of(
         &keys
             .sign(SigningAlg::ES256, JwtType::AccessToken, claims())
@@ -317,8 +332,14 @@ async fn revoking_a_signing_key_replaces_it_at_once_and_its_tokens_stop_verifyin
     assert_eq!(r.replacement.as_deref(), Some(rotated.kid.as_str()));
     assert_eq!(state_of(&app, &rotated.kid).await, KeyState::Active);
     // A key that is not signing (the `next` one) is revoked without a replacement.
-    let next = keys.rotate(db, kek, SigningAlg::EdDSA, None, "test").await.unwrap();
-    let r = keys.revoke(db, kek, &next.kid, false, "test").await.unwrap();
+    let next = keys
+        .rotate(db, kek, SigningAlg::EdDSA, None, "test")
+        .await
+        .unwrap();
+    let r = keys
+        .revoke(db, kek, &next.kid, false, "test")
+        .await
+        .unwrap();
     assert!(r.replacement.is_none());
 
     // Bad input: an unknown kid, a key revoked twice; the CLI says so too.
@@ -346,11 +367,12 @@ async fn revoking_a_signing_key_replaces_it_at_once_and_its_tokens_stop_verifyin
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["kid"], replacement.as_str());
     assert!(v["replacement"].is_string());
-    let (n,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE action = 'key.revoked' AND actor LIKE 'cli:%'")
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'key.revoked' AND actor LIKE 'cli:%'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
     assert_eq!(n, 1);
     process.kill().await;
 }
@@ -441,13 +463,26 @@ async fn the_schedule_publishes_the_next_key_ahead_and_one_process_creates_it() 
     assert_ne!(now_signing, active);
     assert_eq!(state_of(&a, &active).await, KeyState::Retired);
     // An invalid schedule is refused at start-up, naming the key.
-    let cases: [(fn(&mut idp::config::KeysConfig), &str); 7] = [
-        (|k| k.rotation_ahead_seconds = 10, "keys.rotation_ahead_seconds"),
+    type Change = fn(&mut idp::config::KeysConfig);
+    let cases: [(Change, &str); 7] = [
+        (
+            |k| k.rotation_ahead_seconds = 10,
+            "keys.rotation_ahead_seconds",
+        ),
         (|k| k.rotation_days = 5000, "keys.rotation_days"),
-        (|k| k.es256.rotation_days = Some(-1), "keys.es256.rotation_days"),
-        (|k| k.eddsa.rotation_ahead_seconds = Some(30), "keys.eddsa.rotation_ahead_seconds"),
+        (
+            |k| k.es256.rotation_days = Some(-1),
+            "keys.es256.rotation_days",
+        ),
+        (
+            |k| k.eddsa.rotation_ahead_seconds = Some(30),
+            "keys.eddsa.rotation_ahead_seconds",
+        ),
         (|k| k.rs256.rotation_days = Some(1), "shorter than"),
-        (|k| k.publish_margin_seconds = -1, "keys.publish_margin_seconds"),
+        (
+            |k| k.publish_margin_seconds = -1,
+            "keys.publish_margin_seconds",
+        ),
         (|k| k.id_token_hint_days = 400, "keys.id_token_hint_days"),
     ];
     for (change, message) in cases {

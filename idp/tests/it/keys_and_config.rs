@@ -117,14 +117,20 @@ async fn the_same_keys_survive_a_restart_and_a_wrong_kek_is_refused() {
     // A wrong KEK: a clear error, and no new key in its place.
     let mut wrong = config.clone();
     wrong.keys.kek = Some(idp::crypto::random_token(32));
-    let err = idp::AppState::build(wrong, clock.clone()).await.err().unwrap();
+    let err = idp::AppState::build(wrong, clock.clone())
+        .await
+        .err()
+        .unwrap();
     assert!(
         format!("{err:#}").contains("sealed under another key-encryption key"),
         "{err:#}"
     );
     // A missing KEK file: refused, never a fresh KEK beside the sealed keys.
     std::fs::remove_file(&config.keys.kek_file).unwrap();
-    let err = idp::AppState::build(config.clone(), clock).await.err().unwrap();
+    let err = idp::AppState::build(config.clone(), clock)
+        .await
+        .err()
+        .unwrap();
     assert!(format!("{err:#}").contains("is missing"), "{err:#}");
     assert!(!config.keys.kek_file.exists(), "no new KEK was created");
 }

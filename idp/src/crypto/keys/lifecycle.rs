@@ -437,16 +437,27 @@ impl Keys {
                     _ => Some(key.activates_at),
                 }
                 .unwrap_or(key.activates_at);
-                let claimed =
-                    db_keys::advance_recorded(db, &key.kid, from.map(KeyState::as_str), to.as_str())
-                        .await?;
+                let claimed = db_keys::advance_recorded(
+                    db,
+                    &key.kid,
+                    from.map(KeyState::as_str),
+                    to.as_str(),
+                )
+                .await?;
                 if !claimed {
                     // Another process recorded it (and perhaps more): it carries on.
                     break;
                 }
                 let details = json!({ "alg": key.alg.as_str(), "recorded_at": self.clock.now() });
-                audit::record(db.pool(), at, SCHEDULE_ACTOR, to.action(), &key.kid, &details)
-                    .await?;
+                audit::record(
+                    db.pool(),
+                    at,
+                    SCHEDULE_ACTOR,
+                    to.action(),
+                    &key.kid,
+                    &details,
+                )
+                .await?;
                 recorded += 1;
                 from = Some(to);
             }

@@ -219,9 +219,17 @@ impl Keys {
                     for alg in missing_algs(db).await?.collect::<Vec<_>>() {
                         let now = clock.now();
                         let kid = create_key(db, kek, alg, now, now).await?;
-                        let details = serde_json::json!({ "alg": alg.as_str(), "activates_at": now });
-                        crate::db::audit::record(db.pool(), now, "system:start", "key.created", &kid, &details)
-                            .await?;
+                        let details =
+                            serde_json::json!({ "alg": alg.as_str(), "activates_at": now });
+                        crate::db::audit::record(
+                            db.pool(),
+                            now,
+                            "system:start",
+                            "key.created",
+                            &kid,
+                            &details,
+                        )
+                        .await?;
                     }
                     anyhow::Ok(())
                 })
@@ -447,8 +455,7 @@ async fn load_set(db: &Db, kek: &Kek, timings: KeyTimings, now: i64) -> anyhow::
         };
         let public_jwk = Jwk::from_bytes(row.public_jwk.as_bytes())?;
         let verifier = verifier(alg, &public_jwk)?;
-        let removes_at =
-            successor(&rows, row).map(|n| n.activates_at + timings.retain_seconds);
+        let removes_at = successor(&rows, row).map(|n| n.activates_at + timings.retain_seconds);
         if let Some(removed) = removes_at.filter(|t| *t <= now) {
             // Removed: every token it signed has expired; no longer published, but
             // its ID tokens still do as id_token_hint for a while.
