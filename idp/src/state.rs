@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::kek::Kek;
-use crate::crypto::keys::Keys;
+use crate::crypto::keys::{KeyTimings, Keys, LOGOUT_TOKEN_SECONDS};
 use crate::crypto::password_hash::Passwords;
 use crate::db::Db;
 use crate::oauth::discovery;
@@ -58,6 +58,23 @@ impl Deref for AppState {
     }
 }
 
+/// The signing keys' delays for `config` (docs/operations.md): retention covers the
+/// longest-lived token the keys sign (ID, access or logout token).
+fn key_timings(config: &crate::config::Config) -> KeyTimings {
+    let keys = &config.keys;
+    let longest_token = config
+        .tokens
+        .id_token_seconds
+        .max(config.tokens.access_token_seconds)
+        .max(LOGOUT_TOKEN_SECONDS);
+    KeyTimings {
+        publish_seconds: keys.publish_seconds(),
+        retain_seconds: keys.retain_seconds(longest_token),
+        reload_seconds: keys.reload_seconds(),
+        hint_seconds: keys.id_token_hint_days * 86_400,
+    }
+}
+
 /// The configured KEK with the earlier ones (`keys.previous_keks`,
 /// `keys.previous_kek_files`) and the database's MAC root secret. The KEK file is
 /// created only while the database holds no sealed key: a missing file then is an
@@ -95,7 +112,7 @@ impl AppState {
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         let kek = load_kek(&config.keys, &db).await?;
-        let timings = config.key_timings();
+        let timings = key_timings(&config);
         let keys = Keys::load_or_create(&db, &kek, clock.clone(), timings).await?;
         let passwords = Passwords::new(&config.passwords)?;
         let probe = ErrorPage {

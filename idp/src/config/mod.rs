@@ -10,7 +10,7 @@ use figment::providers::{Env, Format as _, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::keys::{KeyTimings, SigningAlg, LOGOUT_TOKEN_SECONDS};
+use crate::crypto::keys::SigningAlg;
 
 pub mod roles;
 mod validate;
@@ -264,6 +264,26 @@ pub struct AlgSchedule {
 }
 
 impl KeysConfig {
+    /// How often every process re-reads the key set: half the JWKS cache lifetime,
+    /// 1 to 60 seconds.
+    pub fn reload_seconds(&self) -> i64 {
+        (self.jwks_max_age_seconds / 2).clamp(1, 60)
+    }
+
+    /// How long a rotation's key is published before it may sign, in seconds: the
+    /// JWKS cache lifetime (every relying party's cached copy holds it), two reload
+    /// intervals (every process serves it) and the publish margin (clock skew).
+    pub fn publish_seconds(&self) -> i64 {
+        self.jwks_max_age_seconds + 2 * self.reload_seconds() + self.publish_margin_seconds
+    }
+
+    /// How long a retired key stays published, in seconds: the longest lifetime of
+    /// the tokens it signed (`longest_token_seconds`) plus the JWKS cache lifetime
+    /// and a reload interval.
+    pub fn retain_seconds(&self, longest_token_seconds: i64) -> i64 {
+        longest_token_seconds + self.jwks_max_age_seconds + self.reload_seconds()
+    }
+
     /// The schedule of `alg`: (rotation period, publish-ahead time), in seconds; a
     /// period of 0 means no automatic rotation.
     pub fn schedule(&self, alg: SigningAlg) -> (i64, i64) {
@@ -550,23 +570,6 @@ impl Config {
             .context("invalid configuration")?;
         config.validate()?;
         Ok(config)
-    }
-
-    /// The signing keys' publishing and retention delays for this configuration: the
-    /// JWKS cache lifetime, the publish margin, and the longest-lived token the keys
-    /// sign (ID, access or logout token).
-    pub fn key_timings(&self) -> KeyTimings {
-        let longest_token = self
-            .tokens
-            .id_token_seconds
-            .max(self.tokens.access_token_seconds)
-            .max(LOGOUT_TOKEN_SECONDS);
-        KeyTimings::new(
-            self.keys.jwks_max_age_seconds,
-            longest_token,
-            self.keys.publish_margin_seconds,
-        )
-        .with_hint_days(self.keys.id_token_hint_days)
     }
 
     /// Whether the issuer is served over https (cookies then get `__Host-` and `Secure`).

@@ -56,7 +56,7 @@ impl Config {
         if !(0..=365).contains(&self.keys.id_token_hint_days) {
             bail!("keys.id_token_hint_days must be between 0 and 365");
         }
-        let publish = self.key_timings().publish_seconds;
+        let publish = self.keys.publish_seconds();
         for alg in SigningAlg::ALL {
             let (every, ahead) = self.keys.schedule(alg);
             let name = |field: &str| {

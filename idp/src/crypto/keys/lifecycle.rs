@@ -17,7 +17,8 @@ pub const RELOAD_POLL_SECONDS: u64 = 2;
 /// the tokens it signed, these included).
 pub const LOGOUT_TOKEN_SECONDS: i64 = 120;
 
-/// How long a new key is published before it signs, and a retired one after.
+/// How long a new key is published before it signs, and a retired one after (the
+/// configuration computes them: `KeysConfig::publish_seconds` and the like).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyTimings {
     /// A rotation's key activates at least this long after it was created: the JWKS
@@ -34,29 +35,6 @@ pub struct KeyTimings {
     /// How long after leaving the JWKS a key's ID tokens are still taken as
     /// `id_token_hint` (`keys.id_token_hint_days`), in seconds.
     pub hint_seconds: i64,
-}
-
-impl KeyTimings {
-    /// These timings with ID tokens of removed keys taken as `id_token_hint` for
-    /// `days` after removal.
-    pub fn with_hint_days(self, days: i64) -> Self {
-        Self {
-            hint_seconds: days * 86_400,
-            ..self
-        }
-    }
-
-    /// The timings for a JWKS cache lifetime of `cache_seconds`, tokens that live at
-    /// most `longest_token_seconds` and a clock-skew margin of `margin_seconds`.
-    pub fn new(cache_seconds: i64, longest_token_seconds: i64, margin_seconds: i64) -> Self {
-        let reload_seconds = (cache_seconds / 2).clamp(1, 60);
-        Self {
-            publish_seconds: cache_seconds + 2 * reload_seconds + margin_seconds,
-            retain_seconds: longest_token_seconds + cache_seconds + reload_seconds,
-            reload_seconds,
-            hint_seconds: 30 * 86_400,
-        }
-    }
 }
 
 /// A key's state at a given time, in lifecycle order.
