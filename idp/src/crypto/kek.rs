@@ -212,16 +212,24 @@ pub async fn reseal_stored(db: &Db, kek: &Kek) -> anyhow::Result<Resealed> {
         (secrets::Sealed::SupportPins, &mut done.support_pins),
         (secrets::Sealed::Secrets, &mut done.secrets),
     ] {
-        for (id, sealed) in secrets::list_sealed(db, table).await? {
-            let Some(fresh) = kek
-                .reseal(&sealed)
-                .with_context(|| format!("{} {id}", table.describe()))?
-            else {
-                done.unchanged += 1;
-                continue;
+        let mut after = String::new();
+        loop {
+            let page = secrets::list_sealed(db, table, &after, 500).await?;
+            let Some((last, _)) = page.last() else {
+                break;
             };
-            if secrets::replace_sealed(db, table, &id, &sealed, &fresh).await? {
-                *count += 1;
+            after = last.clone();
+            for (id, sealed) in page {
+                let Some(fresh) = kek
+                    .reseal(&sealed)
+                    .with_context(|| format!("{} {id}", table.describe()))?
+                else {
+                    done.unchanged += 1;
+                    continue;
+                };
+                if secrets::replace_sealed(db, table, &id, &sealed, &fresh).await? {
+                    *count += 1;
+                }
             }
         }
     }

@@ -59,15 +59,24 @@ impl Sealed {
     }
 }
 
-/// Every (id, sealed value) of `column`.
+/// Up to `limit` (id, sealed value) pairs of `column` with ids after `after`, in id
+/// order (a page; the next starts after the last id).
 ///
 /// # Errors
 /// Database errors.
-pub async fn list_sealed(db: &Db, column: Sealed) -> sqlx::Result<Vec<(String, String)>> {
+pub async fn list_sealed(
+    db: &Db,
+    column: Sealed,
+    after: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<(String, String)>> {
     let (table, id, sealed) = column.columns();
     sqlx::query_as(&format!(
-        "SELECT {id}, {sealed} FROM {table} WHERE {sealed} IS NOT NULL ORDER BY {id}"
+        "SELECT {id}, {sealed} FROM {table} WHERE {id} > $1 AND {sealed} IS NOT NULL \
+         ORDER BY {id} LIMIT $2"
     ))
+    .bind(after)
+    .bind(limit)
     .fetch_all(db.pool())
     .await
 }
