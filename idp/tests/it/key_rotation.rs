@@ -66,17 +66,17 @@ async fn a_rotation_publishes_first_signs_later_and_retires_the_old_key_after_it
     let old = kid_of(&old_token);
     assert_eq!(state_of(&app, &old).await, KeyState::Active);
 
-    let published_at = app.clock_now();
-    let rotated = keys
-        .rotate(
+    let rotate = || {
+        keys.rotate(
             &app.state.db,
             &app.state.kek,
             SigningAlg::RS256,
             None,
             "test",
         )
-        .await
-        .unwrap();
+    };
+    let published_at = app.clock_now();
+    let rotated = rotate().await.unwrap();
     assert_eq!(rotated.activates_at, published_at + timings.publish_seconds);
     assert!(
         jwks_kids(&app).await.contains(&rotated.kid),
@@ -84,15 +84,7 @@ async fn a_rotation_publishes_first_signs_later_and_retires_the_old_key_after_it
     );
     assert_eq!(state_of(&app, &rotated.kid).await, KeyState::Next);
     // A second rotation while one is under way is refused.
-    let again = keys
-        .rotate(
-            &app.state.db,
-            &app.state.kek,
-            SigningAlg::RS256,
-            None,
-            "test",
-        )
-        .await;
+    let again = rotate().await;
     assert!(
         matches!(again, Err(RotateError::NextExists { .. })),
         "{again:?}"
