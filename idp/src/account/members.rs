@@ -10,12 +10,13 @@
 
 use serde_json::json;
 
+use crate::account::reauth::{self, ReauthError};
 use crate::account::sessions;
 use crate::db::audit::{self, NewEvent};
 use crate::db::users::{Role, User};
 use crate::db::{companies, members};
 use crate::error::{internal_from, Internal};
-use crate::policy::throttle::{self, Account, Action, Blocked, Subject, ThrottleError};
+use crate::policy::throttle::{Blocked, ThrottleError};
 use crate::state::AppState;
 
 /// Who acts on a company, and from where (the audit trail's actor, IP and browser).
@@ -222,9 +223,10 @@ async fn keep_a_super_admin(
     Ok(())
 }
 
-/// Checks the acting Super Admin's `password` (throttled like a login); nothing for
-/// an actor exempt from [`Reauthentication`]. An actor who must confirm but has no
-/// account to confirm with is refused.
+/// Checks the acting Super Admin's `password` (throttled like a login, see
+/// [`reauth::confirm_password`]); nothing for an actor exempt from
+/// [`Reauthentication`]. An actor who must confirm but has no account to confirm with
+/// is refused.
 async fn reauthenticate(
     state: &AppState,
     acting: &Acting,
@@ -236,27 +238,13 @@ async fn reauthenticate(
     let Some(me) = &acting.user else {
         return Err(MemberError::Reauthenticate);
     };
-    let password = password
-        .filter(|p| !p.is_empty())
-        .ok_or(MemberError::Reauthenticate)?;
-    let subject = Subject::new(
-        &state.config.throttle,
-        Action::Login,
-        Some(&Account::User(me.id.clone())),
-        &acting.network,
-    );
-    let attempt = throttle::reserve(state, &subject).await?;
-    if state
-        .passwords
-        .verify(password, me.password_hash.as_deref())
-        .await?
-    {
-        attempt.succeeded(state).await?;
-        Ok(())
-    } else {
-        attempt.failed(state).await?;
-        Err(MemberError::Reauthenticate)
-    }
+    reauth::confirm_password(state, me, password, &acting.network)
+        .await
+        .map_err(|e| match e {
+            ReauthError::WrongPassword => MemberError::Reauthenticate,
+            ReauthError::Throttled(b) => MemberError::Throttled(b),
+            ReauthError::Internal(e) => MemberError::Internal(e),
+        })
 }
 
 /// Replaces the roles of member `user_id` with `names`. Granting `super_admin`

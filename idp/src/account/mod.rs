@@ -7,6 +7,7 @@ pub mod email_codes;
 pub mod invitations;
 pub mod members;
 pub mod password;
+pub mod reauth;
 pub mod registration;
 pub mod sessions;
 pub mod support;

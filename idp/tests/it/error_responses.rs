@@ -50,6 +50,9 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/admin/companies", &["GET"]),
     ("/admin/companies/%FF/support", &["POST"]),
     ("/admin/support", &["GET", "POST"]),
+    ("/admin/keys", &["GET"]),
+    ("/admin/keys/rotate", &["POST"]),
+    ("/admin/keys/%FF/revoke", &["POST"]),
     ("/%FF", &["GET", "POST"]),
     ("/static/%FF.css", &["GET"]),
 ];

@@ -11,6 +11,7 @@ mod harness;
 mod mailbox;
 mod process;
 
+mod admin_keys;
 mod architecture;
 mod attacker_text;
 mod authorize;

@@ -94,6 +94,7 @@ async fn until_the_one_time_password_is_replaced_only_the_new_password_page_work
         "/admin/registrations",
         "/admin/companies",
         "/admin/support",
+        "/admin/keys",
     ] {
         let Page {
             status, location, ..
@@ -133,6 +134,7 @@ async fn until_the_one_time_password_is_replaced_only_the_new_password_page_work
             "/admin/registrations/made-up/reject",
             vec![("reason", "no")],
         ),
+        ("/admin/keys/rotate", vec![("alg", "RS256")]),
     ] {
         let Page {
             status, body: page, ..

@@ -1,10 +1,12 @@
-//! The operator's pages: the approval queue, companies and their support level, and
-//! the support-PIN check. Every handler takes the [`Operator`] extractor.
+//! The operator's pages: the approval queue, companies and their support level, the
+//! support-PIN check, and the signing keys. Every handler takes the [`Operator`]
+//! extractor.
 //!
 //! [`Operator`]: crate::http::extract::signed_in::Operator
 
 pub mod audit;
 pub mod companies;
+pub mod keys;
 pub mod registrations;
 pub mod support_pin;
 
@@ -31,6 +33,9 @@ pub fn routes() -> Router<AppState> {
             "/admin/companies/{domain}/support",
             post(companies::set_support),
         )
+        .route("/admin/keys", get(keys::list))
+        .route("/admin/keys/rotate", post(keys::rotate))
+        .route("/admin/keys/{kid}/revoke", post(keys::revoke))
         .route(
             "/admin/support",
             get(support_pin::form).post(support_pin::check),

@@ -1,4 +1,5 @@
-//! The operator's pages: the approval queue, companies, the support-PIN check.
+//! The operator's pages: the approval queue, companies, the support-PIN check, the
+//! signing keys.
 
 use serde::Serialize;
 
@@ -187,6 +188,105 @@ impl Page for SupportPinPage {
                 ("pin", "admin_support.pin_format"),
                 ("form", "form.unreadable"),
             ]),
+            ..empty.clone()
+        };
+        vec![empty, full]
+    }
+}
+
+/// A signing key of [`AdminKeysPage`], its times in words (UTC).
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyView {
+    /// RFC 7638 thumbprint.
+    pub kid: String,
+    /// `next`, `active`, `retired` or `removed` (the template translates it).
+    pub state: &'static str,
+    /// Created.
+    pub created: String,
+    /// Signs from.
+    pub activates: String,
+    /// Stops signing, once a successor exists.
+    pub retires: Option<String>,
+    /// Leaves the JWKS, once a successor exists.
+    pub removes: Option<String>,
+}
+
+/// The keys of one algorithm of [`AdminKeysPage`].
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyGroup {
+    /// The JOSE algorithm (`RS256`, `ES256`, `EdDSA`).
+    pub alg: &'static str,
+    /// Its keys, in activation order.
+    pub keys: Vec<KeyView>,
+}
+
+/// `admin_keys.html`: the signing keys per algorithm, their rotation and emergency
+/// revocation.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdminKeysPage {
+    /// Language, title and CSRF token.
+    #[serde(flatten)]
+    pub base: PageBase,
+    /// The operator's login name.
+    pub operator: String,
+    /// One group per algorithm.
+    pub groups: Vec<KeyGroup>,
+    /// The JWKS `Cache-Control` max-age, in words.
+    pub jwks_cache: String,
+    /// How long a new key is published before it signs, in words.
+    pub publish_delay: String,
+    /// How long a retired key stays published, in words.
+    pub retain: String,
+    /// The outcome of the last action, in words.
+    pub notice: Option<String>,
+    /// Why the last action was refused, in words.
+    pub error: Option<String>,
+}
+
+impl Page for AdminKeysPage {
+    const TEMPLATE: &'static str = "admin_keys.html";
+
+    fn samples(lang: &'static str) -> Vec<Self> {
+        let key = |state, retires: Option<&str>| KeyView {
+            kid: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into(),
+            state,
+            created: "2026-01-01 10:00:00 UTC".into(),
+            activates: "2026-01-01 10:08:00 UTC".into(),
+            retires: retires.map(str::to_owned),
+            removes: retires.map(|_| "2026-04-02 11:00:00 UTC".to_owned()),
+        };
+        let empty = Self {
+            base: PageBase::sample(lang, "admin_keys.title"),
+            operator: "op".into(),
+            groups: Vec::new(),
+            jwks_cache: "300 s".into(),
+            publish_delay: "480 s".into(),
+            retain: "3960 s".into(),
+            notice: None,
+            error: None,
+        };
+        let full = Self {
+            groups: vec![
+                KeyGroup {
+                    alg: "RS256",
+                    keys: vec![
+                        key("removed", Some("2026-01-01 10:08:00 UTC")),
+                        key("retired", Some("2026-04-01 10:08:00 UTC")),
+                        key("active", None),
+                        key("next", None),
+                    ],
+                },
+                KeyGroup {
+                    alg: "EdDSA",
+                    keys: Vec::new(),
+                },
+            ],
+            notice: Some(i18n::text(
+                lang,
+                "admin_keys.rotated",
+                &[("alg", "RS256"), ("kid", "k1"), ("at", "2026-01-01")],
+            )),
+            error: Some(i18n::text(lang, "admin_keys.reauthenticate", &[])),
             ..empty.clone()
         };
         vec![empty, full]

@@ -224,6 +224,7 @@ mod tests {
             render_all::<CompanyUsersPage>(&templates),
             render_all::<ActivityPage>(&templates),
             render_all::<AdminAuditPage>(&templates),
+            render_all::<AdminKeysPage>(&templates),
             render_all::<InvitationPage>(&templates),
         ];
         assert!(counts.iter().all(|&n| n >= i18n::LANGUAGES.len()));
