@@ -5,4 +5,6 @@ fn main() {
     minijinja_embed::embed_templates!("templates");
     // `sqlx::migrate!` embeds the migrations: a new or changed one rebuilds the crate.
     println!("cargo:rerun-if-changed=../migrations");
+    // rust-i18n compiles `locales/` in: a changed text rebuilds the crate too.
+    println!("cargo:rerun-if-changed=locales");
 }
