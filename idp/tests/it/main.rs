@@ -36,6 +36,7 @@ mod query_plans;
 mod refresh_families;
 mod role_catalogue;
 mod role_claims;
+mod rp_rotation;
 mod sqlite_wal;
 mod startup_race;
 mod support_levels;

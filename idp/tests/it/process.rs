@@ -27,8 +27,21 @@ impl ProviderProcess {
     /// with `env` added (e.g. `("IDP_THROTTLE__ACCOUNT_FREE", "3")`), and waits until
     /// it answers `/readyz`.
     pub async fn spawn(app: &TestApp, env: &[(&str, &str)]) -> Self {
+        Self::start(app, env, false).await
+    }
+
+    /// As [`ProviderProcess::spawn`], but the process is an issuer of its own: its
+    /// `issuer` is its own `base`, so a relying party that discovers it talks to this
+    /// process only (its clock is the wall clock, unlike `app`'s mock clock).
+    pub async fn spawn_as_issuer(app: &TestApp, env: &[(&str, &str)]) -> Self {
+        Self::start(app, env, true).await
+    }
+
+    async fn start(app: &TestApp, env: &[(&str, &str)], own_issuer: bool) -> Self {
         let c = &app.state.config;
         let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let issuer = if own_issuer { &base } else { &c.issuer };
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_idp"));
         for (k, _) in std::env::vars() {
             if k.starts_with("IDP_") || k == "RUST_LOG" {
@@ -36,7 +49,7 @@ impl ProviderProcess {
             }
         }
         cmd.arg("serve")
-            .env("IDP_ISSUER", &c.issuer)
+            .env("IDP_ISSUER", issuer)
             .env("IDP_LISTEN", format!("127.0.0.1:{port}"))
             .env("IDP_DATABASE_URL", &c.database_url)
             .env("IDP_KEYS__KEK", c.keys.kek.as_deref().expect("a KEK"))
@@ -65,11 +78,7 @@ impl ProviderProcess {
                 sink.lock().unwrap().push(line);
             }
         });
-        let process = Self {
-            base: format!("http://127.0.0.1:{port}"),
-            child,
-            log,
-        };
+        let process = Self { base, child, log };
         process.wait_ready().await;
         process
     }
