@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Interoperability: the release binary against openid-client (Node) and Authlib
-# (Python), on each database backend. See README.md beside this file.
+# (Python), on each database backend, including a signing-key rotation under each
+# running client. See README.md beside this file.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,6 +63,19 @@ for backend in $BACKENDS; do
   port="$(free_port)"
   export IDP_ISSUER="http://127.0.0.1:$port" IDP_LISTEN="127.0.0.1:$port"
   export IDP_DATABASE_URL="$url" IDP_KEYS__KEK_FILE="$TMP/kek"
+  # Fast key rotation (a 1 s JWKS cache, no margin: a rotation's key signs 3 s after
+  # `idp keys rotate`), for the provider and every CLI command alike.
+  export IDP_KEYS__JWKS_MAX_AGE_SECONDS=1 IDP_KEYS__PUBLISH_MARGIN_SECONDS=0
+  # The rotation tests run the CLI on the running provider's database through this.
+  {
+    echo '#!/usr/bin/env bash'
+    for var in IDP_ISSUER IDP_DATABASE_URL IDP_KEYS__KEK_FILE IDP_KEYS__JWKS_MAX_AGE_SECONDS \
+      IDP_KEYS__PUBLISH_MARGIN_SECONDS; do
+      printf 'export %s=%q\n' "$var" "${!var}"
+    done
+    printf 'export IDP_LOG__FILTER=warn\nexec %q "$@"\n' "$IDP"
+  } >"$TMP/idp-cli"
+  chmod +x "$TMP/idp-cli"
 
   cb="http://127.0.0.1:9/callback"
   clients=(
@@ -78,6 +92,7 @@ for backend in $BACKENDS; do
   "$IDP" >"$TMP/idp.log" 2>&1 &
   PID=$!
   unset IDP_ISSUER IDP_LISTEN IDP_DATABASE_URL IDP_KEYS__KEK_FILE
+  unset IDP_KEYS__JWKS_MAX_AGE_SECONDS IDP_KEYS__PUBLISH_MARGIN_SECONDS
   for _ in $(seq 100); do
     kill -0 "$PID" 2>/dev/null || { echo "provider exited during startup" >&2; exit 1; }
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ] && break
@@ -92,9 +107,12 @@ for backend in $BACKENDS; do
     export INTEROP_USERNAME=ada INTEROP_PASSWORD="$password" INTEROP_EMAIL=ada@example.com
     export INTEROP_GIVEN_NAME=Ada
     INTEROP_SUB="$(printf '%s' "$user" | python3 -c 'import json, sys; print(json.load(sys.stdin)["sub"])')"
-    export INTEROP_SUB
+    export INTEROP_SUB INTEROP_IDP="$TMP/idp-cli"
     (cd "$HERE/node" && node test.mjs)
     "$VENV/bin/python" "$HERE/python/test_authlib.py"
+    # A signing-key rotation under each library's client, on this running provider.
+    (cd "$HERE/node" && node rotation.mjs)
+    "$VENV/bin/python" "$HERE/python/test_authlib_rotation.py"
   )
 
   stop_provider
